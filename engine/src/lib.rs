@@ -1,0 +1,16 @@
+//! minewatch's packet engine: packets in, flows and candidate mining messages out, as
+//! Arrow. No Python runs per packet; Python gets record batches.
+
+pub mod decode;
+pub mod dns;
+pub mod flow;
+#[cfg(feature = "live")]
+pub mod live;
+pub mod out;
+pub mod p2p;
+pub mod reader;
+pub mod stream;
+pub mod tls;
+
+#[cfg(feature = "python")]
+mod python;

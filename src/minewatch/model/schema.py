@@ -1,0 +1,104 @@
+"""Arrow schemas of the flow and message tables.
+
+The engine (engine/src/out.rs) produces these columns; the mining block is added in Python
+by the dissectors. A test checks that the engine and this module agree.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import pyarrow as pa
+
+__all__ = ["FLOW_SCHEMA", "MESSAGE_SCHEMA", "MINING_TYPE", "MessageKind", "Direction"]
+
+_TS = pa.timestamp("us", tz="UTC")
+
+
+class Direction(IntEnum):
+    CLIENT_TO_SERVER = 0
+    SERVER_TO_CLIENT = 1
+
+
+class MessageKind(IntEnum):
+    """What a row of the message table holds (engine/src/stream.rs `MsgKind`)."""
+
+    JSON_LINE = 0
+    HTTP_HEAD = 1
+    HTTP_BODY = 2
+    SV2_FRAME = 3
+
+
+ENGINE_FLOW_SCHEMA = pa.schema(
+    [
+        pa.field("flow_id", pa.uint64(), nullable=False),
+        pa.field("conn_id", pa.uint64(), nullable=False),
+        pa.field("first_seen", _TS, nullable=False),
+        pa.field("last_seen", _TS, nullable=False),
+        pa.field("ip_proto", pa.uint8(), nullable=False),
+        pa.field("client_ip", pa.string(), nullable=False),
+        pa.field("client_port", pa.uint16(), nullable=False),
+        pa.field("server_ip", pa.string(), nullable=False),
+        pa.field("server_port", pa.uint16(), nullable=False),
+        pa.field("vlan", pa.uint16(), nullable=False),
+        pa.field("c2s_packets", pa.uint64(), nullable=False),
+        pa.field("s2c_packets", pa.uint64(), nullable=False),
+        pa.field("c2s_bytes", pa.uint64(), nullable=False),
+        pa.field("s2c_bytes", pa.uint64(), nullable=False),
+        pa.field("c2s_payload_bytes", pa.uint64(), nullable=False),
+        pa.field("s2c_payload_bytes", pa.uint64(), nullable=False),
+        pa.field("c2s_payload_packets", pa.uint32(), nullable=False),
+        pa.field("s2c_payload_packets", pa.uint32(), nullable=False),
+        pa.field("tcp_flags", pa.uint8(), nullable=False),
+        pa.field("end_reason", pa.string(), nullable=False),
+        pa.field("application", pa.string()),
+        pa.field("sni", pa.string()),
+        pa.field("http_host", pa.string()),
+        pa.field("http_method", pa.string()),
+        pa.field("http_user_agent", pa.string()),
+        pa.field("ja3", pa.string()),
+        pa.field("ja4", pa.string()),
+        pa.field("alpn", pa.string()),
+        pa.field("dns_query", pa.string()),
+        pa.field("dns_answers", pa.list_(pa.string())),
+        pa.field("dns_rcode", pa.uint8()),
+        pa.field("c2s_first_payload", pa.uint32()),
+        pa.field("s2c_first_payload", pa.uint32()),
+        pa.field("messages", pa.uint32(), nullable=False),
+        pa.field("messages_truncated", pa.bool_(), nullable=False),
+        pa.field("stream_gaps", pa.uint32(), nullable=False),
+    ]
+)
+
+# The mining block, filled by the dissectors for flows that carried a mining protocol.
+MINING_TYPE = pa.struct(
+    [
+        pa.field("protocol", pa.string()),
+        pa.field("methods", pa.list_(pa.string())),
+        pa.field("login", pa.string()),
+        pa.field("agent", pa.string()),
+        pa.field("algorithm", pa.string()),
+        pa.field("jobs", pa.uint32()),
+        pa.field("difficulty", pa.list_(pa.struct([("ts", _TS), ("value", pa.float64())]))),
+        pa.field("shares_submitted", pa.uint32()),
+        pa.field("shares_accepted", pa.uint32()),
+        pa.field("shares_rejected", pa.uint32()),
+        pa.field("reported_hashrate", pa.float64()),
+    ]
+)
+
+FLOW_SCHEMA = ENGINE_FLOW_SCHEMA.append(pa.field("source", pa.string())).append(
+    pa.field("server_name", pa.string())
+).append(pa.field("mining", MINING_TYPE))
+
+MESSAGE_SCHEMA = pa.schema(
+    [
+        pa.field("conn_id", pa.uint64(), nullable=False),
+        pa.field("index", pa.uint32(), nullable=False),
+        pa.field("ts", _TS, nullable=False),
+        pa.field("direction", pa.uint8(), nullable=False),
+        pa.field("kind", pa.uint8(), nullable=False),
+        pa.field("data", pa.binary(), nullable=False),
+        pa.field("truncated", pa.bool_(), nullable=False),
+    ]
+)
