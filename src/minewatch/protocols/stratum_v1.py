@@ -28,6 +28,13 @@ def _mentions(value: object, text: str, depth: int = 0) -> bool:
     return False
 
 
+def _hex(v: object, n: int) -> bool:
+    if not isinstance(v, str):
+        return False
+    t = v.removeprefix("0x")
+    return len(t) == n and all(c in "0123456789abcdefABCDEF" for c in t)
+
+
 def subscribe(s: SessionState, m: RpcMessage, ts: float) -> None:
     p = _params(m)
     s.set_protocol("ethereum-stratum" if _mentions(p, ETH_STRATUM) else "stratum-v1")
@@ -119,7 +126,11 @@ def notify(s: SessionState, m: RpcMessage, ts: float) -> None:
     elif len(p) == 4 and isinstance(p[3], bool):
         s.set_protocol("ethereum-stratum")
         s.algorithm = s.algorithm or "ethash"
-    elif len(p) >= 5 and isinstance(p[3], str) and len(p[3].removeprefix("0x")) == 64:
+    elif len(p) == 8 and _hex(p[1], 8) and _hex(p[2], 64) and isinstance(p[7], bool):
+        # Zcash-style Equihash: job, version, prevhash, merkleroot, reserved, time, bits, clean.
+        s.set_protocol("stratum-v1")
+        s.algorithm = s.algorithm or "equihash"
+    elif len(p) >= 5 and _hex(p[1], 64) and _hex(p[3], 64):
         # KawPoW: job, header hash, seed hash, share target, clean, height, ...
         s.set_protocol("stratum-v1")
         s.algorithm = s.algorithm or "kawpow"

@@ -1,0 +1,1 @@
+"""The `minewatch` command: parses, calls, renders. Only this package talks to people."""

@@ -1,0 +1,147 @@
+"""Entry point: `minewatch scan`, `minewatch intel update`. `main(argv)` returns the exit
+status: 0 run completed, 1 some input could not be read, 2 usage error."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+from minewatch.detect.context import DEFAULT_HOME_NETWORKS, HomeNetworks
+from minewatch.errors import CaptureReadError, MinewatchError
+from minewatch.intel.indicators import load_default
+from minewatch.intel.update import update as update_intel
+from minewatch.model.findings import InputReport, ScanResult
+from minewatch.scan import ScanOptions, scan_captures, scan_paths
+from minewatch.sources.base import EngineOptions
+from minewatch.sources.live import read_interface
+from minewatch.sources.pcap import expand_paths
+
+__all__ = ["app", "main", "run"]
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else None)
+intel_app = typer.Typer(no_args_is_help=True, help="Indicator lists: pools, web miners, exchanges.")
+app.add_typer(intel_app, name="intel")
+err = Console(stderr=True, highlight=False)
+
+
+def _seconds(value: str) -> float:
+    try:
+        v = float(value)
+    except ValueError:
+        raise typer.BadParameter(f"cannot parse {value!r}: expected seconds") from None
+    if not v > 0:
+        raise typer.BadParameter(f"{value!r}: expected a positive number of seconds")
+    return v
+
+
+def _cidr(value: str) -> str:
+    try:
+        HomeNetworks((value,))
+    except ValueError:
+        raise typer.BadParameter(f"cannot parse {value!r}: expected a network such as 10.0.0.0/8") from None
+    return value
+
+
+def _report_inputs(inputs: tuple[InputReport, ...]) -> None:
+    for r in inputs:
+        if r.error:
+            err.print(f"minewatch: {r.source}: {r.error}", markup=False)
+        elif r.warning:
+            err.print(f"minewatch: warning: {r.source}: {r.warning}", markup=False)
+
+
+def _scan_files(paths: list[Path], options: ScanOptions) -> ScanResult:
+    if not err.is_terminal:
+        return scan_paths(paths, options)
+    files, _ = expand_paths(paths)
+    total = sum(p.stat().st_size for p in files if p.is_file())
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(f"scanning {len(files)} files", total=total or None)
+        return scan_paths(paths, options, progress=lambda _src, size: bar.advance(task, size))
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Capture files or directories of them.")] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per finding per line.")] = False,
+    flows: Annotated[Path | None, typer.Option("--flows", help="Also write the flow records as Parquet.")] = None,
+    interface: Annotated[str | None, typer.Option("-i", "--interface", help="Capture live (needs root).")] = None,
+    duration: Annotated[str, typer.Option("--duration", help="Seconds to capture live.")] = "60",
+    bpf: Annotated[str | None, typer.Option("--filter", help="BPF filter for live capture.")] = None,
+    intel: Annotated[list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")] = None,
+    home_net: Annotated[
+        list[str] | None, typer.Option("--home-net", help="Network of ours (repeatable); default private ranges.")
+    ] = None,
+    idle_timeout: Annotated[str, typer.Option("--idle-timeout", help="Seconds before an idle flow ends.")] = "300",
+    active_timeout: Annotated[str, typer.Option("--active-timeout", help="Seconds before a long flow is cut.")] = "3600",
+) -> None:
+    """Find mining, pools, exchanges, web miners and crypto nodes in packet captures."""
+    if not paths and interface is None:
+        raise typer.BadParameter("give capture paths or --interface")
+    if paths and interface is not None:
+        raise typer.BadParameter("give capture paths or --interface, not both")
+    idle, active, live_s = _seconds(idle_timeout), _seconds(active_timeout), _seconds(duration)
+    home = tuple(_cidr(c) for c in home_net) if home_net else DEFAULT_HOME_NETWORKS
+    options = ScanOptions(
+        engine=EngineOptions(idle_timeout_s=idle, active_timeout_s=active),
+        intel=load_default(intel or []),
+        home=HomeNetworks(home),
+        flows_path=flows,
+    )
+    if interface is not None:
+
+        def live() -> object:
+            try:
+                yield read_interface(interface, live_s, options.engine, bpf)
+            except CaptureReadError as e:
+                yield e
+
+        result = scan_captures(live(), options)  # type: ignore[arg-type]
+    else:
+        result = _scan_files(paths or [], options)
+    _report_inputs(result.inputs)
+    if json_lines:
+        from minewatch.cli.render import print_jsonl
+
+        print_jsonl(result, sys.stdout)
+    else:
+        from minewatch.cli.render import print_table
+
+        print_table(result, Console(highlight=False))
+    if result.failed_inputs:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@intel_app.command("update")
+def intel_update(
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each list.")] = 20.0,
+) -> None:
+    """Download the public mining blocklists (CoinBlockerLists, NoCoin) for later scans."""
+    report = update_intel(timeout_s=timeout)
+    for name, count in report.counts:
+        err.print(f"{name}: {count} indicators", markup=False)
+    err.print(f"saved to {report.path}", markup=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with `argv` and return the exit status."""
+    try:
+        app(args=argv, prog_name="minewatch")
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else EXIT_OK if e.code is None else EXIT_USAGE
+    except MinewatchError as e:
+        err.print(f"minewatch: {e}", markup=False)
+        return EXIT_INPUT
+    return EXIT_OK
+
+
+def run() -> None:
+    sys.exit(main())

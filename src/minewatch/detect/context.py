@@ -1,0 +1,54 @@
+"""What every detector is given."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from minewatch.intel.indicators import IndicatorSet
+from minewatch.protocols.base import MiningSession
+
+__all__ = ["DEFAULT_HOME_NETWORKS", "HomeNetworks", "ScanContext"]
+
+# The address space a sensor usually watches: private, shared, loopback and link-local.
+DEFAULT_HOME_NETWORKS = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+    "::1/128",
+)
+
+
+class HomeNetworks:
+    """The networks whose hosts are ours: a pool server or node found there is reported."""
+
+    def __init__(self, cidrs: tuple[str, ...] = DEFAULT_HOME_NETWORKS) -> None:
+        self.networks = tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+    def __contains__(self, ip: object) -> bool:
+        if not isinstance(ip, str):
+            return False
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(addr in net for net in self.networks)
+
+
+@dataclass(frozen=True)
+class ScanContext:
+    """One input's flows (with `server_name` and `source`), its dissected sessions by
+    connection, the indicators and the home networks."""
+
+    source: str
+    flows: pa.Table
+    sessions: dict[int, MiningSession]
+    intel: IndicatorSet
+    home: HomeNetworks

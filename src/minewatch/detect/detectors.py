@@ -1,0 +1,174 @@
+"""The registry of detectors. Each is one function from a ScanContext to Evidence;
+adding a signal is adding a function and a line in DETECTORS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from minewatch.detect.context import ScanContext
+from minewatch.intel.indicators import Category, Indicator
+from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind
+
+__all__ = ["DETECTORS", "Detector", "run_detectors"]
+
+Detector = Callable[[ScanContext], Iterator[Evidence]]
+
+_ACTIVITY = {Category.POOL: Activity.MINING, Category.WEB_MINER: Activity.WEB_MINER, Category.EXCHANGE: Activity.EXCHANGE}
+_P2P = {
+    "bitcoin-p2p": ("Bitcoin", 0.95),
+    "litecoin-p2p": ("Litecoin", 0.95),
+    "dogecoin-p2p": ("Dogecoin", 0.95),
+    "monero-p2p": ("Monero", 0.95),
+    "ethereum-p2p": ("Ethereum", 0.8),
+}
+_ROW_COLUMNS = ("conn_id", "first_seen", "last_seen", "client_ip", "server_ip", "server_port", "server_name")
+
+
+def _rows(table: pa.Table, mask: pa.ChunkedArray | pa.Array, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    picked = table.filter(mask)
+    if picked.num_rows == 0:
+        return []
+    return picked.select([*_ROW_COLUMNS, *extra]).to_pylist()  # type: ignore[no-any-return]
+
+
+def _peer(row: dict[str, Any]) -> Endpoint:
+    return Endpoint(row["server_ip"], row["server_port"], row.get("server_name"))
+
+
+def _times(row: dict[str, Any]) -> tuple[datetime, datetime]:
+    return row["first_seen"], row["last_seen"]
+
+
+def dissected_mining(ctx: ScanContext) -> Iterator[Evidence]:
+    """A connection whose messages parse as a mining protocol."""
+    if not ctx.sessions:
+        return
+    wanted = pa.array(list(ctx.sessions), pa.uint64())
+    seen: set[int] = set()
+    for row in _rows(ctx.flows, pc.is_in(ctx.flows["conn_id"], wanted)):
+        conn = row["conn_id"]
+        if conn in seen:
+            continue  # a connection split by the active timeout has one session
+        seen.add(conn)
+        s = ctx.sessions[conn]
+        peer = _peer(row)
+        login = f", login {s.logins[0]}" if s.logins else ""
+        detail = (
+            f"{s.protocol} session with {peer.ip}:{peer.port}: {s.jobs} jobs, "
+            f"{s.accepted} of {s.submitted} shares accepted{login}"
+        )
+        first, last = _times(row)
+        yield Evidence(
+            row["client_ip"], Activity.MINING, EvidenceKind.DISSECTOR, s.confidence, detail, first, last,
+            peer=peer, protocol=s.protocol, algorithm=s.algorithm, conn_id=conn, source=ctx.source,
+        )
+        if s.server_confirmed and row["server_ip"] in ctx.home:
+            yield Evidence(
+                row["server_ip"], Activity.POOL_SERVER, EvidenceKind.DISSECTOR, min(s.confidence, 0.95),
+                f"serves {s.protocol} to {row['client_ip']} on port {peer.port}", first, last,
+                peer=Endpoint(row["client_ip"], 0, None), protocol=s.protocol, source=ctx.source,
+            )
+
+
+def sv2_noise_handshake(ctx: ScanContext) -> Iterator[Evidence]:
+    """Stratum V2 over Noise: a 64-byte client key answered by a 234-byte server message
+    (stratum-mining/sv2-spec 04; noise-sv2 INITIATOR_EXPECTED_HANDSHAKE_MESSAGE_SIZE)."""
+    f = ctx.flows
+    mask = pc.and_(pc.equal(f["c2s_first_payload"], 64), pc.equal(f["s2c_first_payload"], 234))
+    mask = pc.and_(pc.fill_null(mask, False), pc.is_null(f["application"]))
+    for row in _rows(f, mask):
+        first, last = _times(row)
+        yield Evidence(
+            row["client_ip"], Activity.MINING, EvidenceKind.BEHAVIOUR, 0.6,
+            f"Stratum V2 Noise handshake with {row['server_ip']}:{row['server_port']} (64-byte key, 234-byte reply)",
+            first, last, peer=_peer(row), protocol="stratum-v2", conn_id=row["conn_id"], source=ctx.source,
+        )
+
+
+def _intel_evidence(row: dict[str, Any], ind: Indicator, how: str, strength: float, source: str) -> Evidence:
+    activity = _ACTIVITY[ind.category]
+    verb = {Activity.MINING: "mining pool", Activity.WEB_MINER: "web-mining service", Activity.EXCHANGE: "exchange"}
+    first, last = _times(row)
+    return Evidence(
+        row["client_ip"], activity, EvidenceKind.INTEL, strength,
+        f"{how} {ind.value}, a known {verb[activity]} ({ind.source})", first, last,
+        peer=_peer(row), coin=ind.coin, conn_id=row["conn_id"], source=source,
+    )
+
+
+def intel_server_name(ctx: ScanContext) -> Iterator[Evidence]:
+    """A connection to a name (TLS SNI, HTTP Host, or DNS answer) on an indicator list."""
+    f = ctx.flows
+    names = pc.unique(pc.drop_null(f["server_name"])).to_pylist()
+    hits = {n: ind for n in names if (ind := ctx.intel.match_domain(n)) is not None}
+    if not hits:
+        return
+    extra = ("sni", "http_host")
+    for row in _rows(f, pc.is_in(f["server_name"], pa.array(list(hits))), extra):
+        ind = hits[row["server_name"]]
+        direct = row["server_name"] in (row["sni"], row["http_host"])
+        how = "connects to" if direct else "connects to an address resolved from"
+        yield _intel_evidence(row, ind, how, 0.85 if direct else 0.75, ctx.source)
+
+
+def intel_server_ip(ctx: ScanContext) -> Iterator[Evidence]:
+    """A connection to an address on an indicator list (weaker: addresses change hands)."""
+    f = ctx.flows
+    ips = pc.unique(f["server_ip"]).to_pylist()
+    hits = {ip: ind for ip in ips if (ind := ctx.intel.match_ip(ip)) is not None}
+    if not hits:
+        return
+    for row in _rows(f, pc.is_in(f["server_ip"], pa.array(list(hits)))):
+        yield _intel_evidence(row, hits[row["server_ip"]], "connects to listed address", 0.6, ctx.source)
+
+
+def intel_dns_query(ctx: ScanContext) -> Iterator[Evidence]:
+    """A DNS query for a listed name: the asking host means to reach it."""
+    f = ctx.flows
+    queries = pc.unique(pc.drop_null(f["dns_query"])).to_pylist()
+    hits = {q: ind for q in queries if (ind := ctx.intel.match_domain(q)) is not None}
+    if not hits:
+        return
+    for row in _rows(f, pc.is_in(f["dns_query"], pa.array(list(hits))), ("dns_query",)):
+        yield _intel_evidence(row, hits[row["dns_query"]], "looks up", 0.5, ctx.source)
+
+
+def crypto_p2p(ctx: ScanContext) -> Iterator[Evidence]:
+    """Cryptocurrency peer-to-peer traffic: a node, not a miner."""
+    f = ctx.flows
+    mask = pc.is_in(f["application"], pa.array(list(_P2P)))
+    for row in _rows(f, pc.fill_null(mask, False), ("application",)):
+        chain, strength = _P2P[row["application"]]
+        first, last = _times(row)
+        peer = _peer(row)
+        yield Evidence(
+            row["client_ip"], Activity.CRYPTO_NODE, EvidenceKind.P2P, strength,
+            f"{chain} peer-to-peer protocol with {peer.ip}:{peer.port}", first, last,
+            peer=peer, protocol=row["application"], conn_id=row["conn_id"], source=ctx.source,
+        )
+        if row["server_ip"] in ctx.home:
+            yield Evidence(
+                row["server_ip"], Activity.CRYPTO_NODE, EvidenceKind.P2P, strength,
+                f"accepts {chain} peer-to-peer connections on port {peer.port}", first, last,
+                protocol=row["application"], source=ctx.source,
+            )
+
+
+DETECTORS: tuple[Detector, ...] = (
+    dissected_mining,
+    sv2_noise_handshake,
+    intel_server_name,
+    intel_server_ip,
+    intel_dns_query,
+    crypto_p2p,
+)
+
+
+def run_detectors(ctx: ScanContext, detectors: tuple[Detector, ...] = DETECTORS) -> list[Evidence]:
+    """All evidence the detectors find in one input."""
+    return [ev for detector in detectors for ev in detector(ctx)]

@@ -1,0 +1,100 @@
+"""Evidence to findings: one finding per host and activity.
+
+Confidence combines the strongest evidence of each kind as independent reasons
+(noisy-OR): many flows to the same pool are one reason, not fifty.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from minewatch.estimate.coins import algorithm_info
+from minewatch.model.findings import Activity, Endpoint, Evidence, Finding, Shares
+from minewatch.protocols.base import MiningSession
+
+__all__ = ["fuse"]
+
+MAX_EVIDENCE_PER_FINDING = 12
+MAX_CONFIDENCE = 0.995
+
+SessionKey = tuple[str | None, int]
+
+
+def _confidence(evidence: list[Evidence]) -> float:
+    best: dict[str, float] = {}
+    for ev in evidence:
+        best[ev.kind] = max(best.get(ev.kind, 0.0), ev.strength)
+    miss = 1.0
+    for s in best.values():
+        miss *= 1.0 - s
+    return round(min(MAX_CONFIDENCE, 1.0 - miss), 3)
+
+
+def _distinct(evidence: list[Evidence]) -> tuple[Evidence, ...]:
+    seen: dict[tuple[str, str], Evidence] = {}
+    for ev in sorted(evidence, key=lambda e: (-e.strength, e.first_seen)):
+        seen.setdefault((ev.kind, ev.detail), ev)
+    return tuple(list(seen.values())[:MAX_EVIDENCE_PER_FINDING])
+
+
+def _ts(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def _one(host: str, activity: Activity, evidence: list[Evidence], sessions: list[MiningSession]) -> Finding:
+    peers = sorted({ev.peer for ev in evidence if ev.peer is not None and ev.peer.port}, key=lambda p: (p.ip, p.port))
+    # The same endpoint may be known with and without a name: keep the named one.
+    named: dict[tuple[str, int], Endpoint] = {}
+    for p in peers:
+        if p.name or (p.ip, p.port) not in named:
+            named[(p.ip, p.port)] = p
+    protocols = Counter(ev.protocol for ev in evidence if ev.protocol)
+    algorithms = Counter(s.algorithm for s in sessions if s.algorithm)
+    algorithm = algorithms.most_common(1)[0][0] if algorithms else None
+    info = algorithm_info(algorithm)
+    coins = Counter(ev.coin for ev in evidence if ev.coin)
+    coin = info.coin if info else coins.most_common(1)[0][0] if coins else None
+    timeline = sorted({(d_ts, d) for s in sessions for d_ts, d in s.difficulty})
+    shares = None
+    if sessions:
+        shares = Shares(
+            sum(s.submitted for s in sessions), sum(s.accepted for s in sessions), sum(s.rejected for s in sessions)
+        )
+    logins = tuple(dict.fromkeys(login for s in sessions for login in s.logins))
+    agents = Counter(s.agent for s in sessions if s.agent)
+    reported = [s.reported_hashrate for s in sessions if s.reported_hashrate]
+    return Finding(
+        host=host,
+        activity=activity,
+        confidence=_confidence(evidence),
+        first_seen=min(ev.first_seen for ev in evidence),
+        last_seen=max(ev.last_seen for ev in evidence),
+        evidence=_distinct(evidence),
+        protocol=protocols.most_common(1)[0][0] if protocols else None,
+        coin=coin,
+        algorithm=algorithm,
+        pools=tuple(named.values()),
+        logins=logins,
+        agent=agents.most_common(1)[0][0] if agents else None,
+        shares=shares,
+        difficulty=timeline[-1][1] if timeline else None,
+        difficulty_timeline=tuple((_ts(t), d) for t, d in timeline),
+        reported_hashrate_hs=max(reported) if reported else None,
+        sources=tuple(sorted({ev.source for ev in evidence if ev.source})),
+    )
+
+
+def fuse(evidence: Iterable[Evidence], sessions: dict[SessionKey, MiningSession]) -> list[Finding]:
+    """Findings from all evidence, most confident first. `sessions` is keyed by
+    (source, conn_id) so connections of different captures never mix."""
+    groups: dict[tuple[str, Activity], list[Evidence]] = defaultdict(list)
+    for ev in evidence:
+        groups[(ev.host, ev.activity)].append(ev)
+    findings = []
+    for (host, activity), evs in groups.items():
+        keys = {(ev.source, ev.conn_id) for ev in evs if ev.conn_id is not None}
+        found = [sessions[k] for k in sorted(keys, key=str) if k in sessions]
+        findings.append(_one(host, activity, evs, found if activity == Activity.MINING else []))
+    return sorted(findings, key=lambda f: (-f.confidence, f.activity, f.host))

@@ -1,0 +1,15 @@
+"""Inputs: packet captures and live interfaces (through the Rust engine)."""
+
+from minewatch.sources.base import Capture, EngineOptions, Source
+from minewatch.sources.pcap import CAPTURE_SUFFIXES, expand_paths, read_capture
+from minewatch.sources.live import read_interface
+
+__all__ = [
+    "CAPTURE_SUFFIXES",
+    "Capture",
+    "EngineOptions",
+    "Source",
+    "expand_paths",
+    "read_capture",
+    "read_interface",
+]
