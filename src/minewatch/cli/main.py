@@ -3,6 +3,7 @@ status: 0 run completed, 1 some input could not be read, 2 usage error."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -129,6 +130,36 @@ def intel_update(
     for name, count in report.counts:
         err.print(f"{name}: {count} indicators", markup=False)
     err.print(f"saved to {report.path}", markup=False)
+
+
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmg]?)b?\s*$", re.IGNORECASE)
+
+
+def _size(value: str) -> int:
+    m = _SIZE.match(value)
+    if m is None:
+        raise typer.BadParameter(f"cannot parse {value!r}: expected a size such as 8MB or 1.5GB")
+    return int(float(m.group(1)) * {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[m.group(2).lower()])
+
+
+@app.command()
+def generate(
+    output: Annotated[Path, typer.Argument(help="The pcap file to write.")],
+    size: Annotated[str, typer.Option("--size", help="Approximate size, e.g. 8MB or 1.5GB.")] = "8MB",
+    hosts: Annotated[int, typer.Option("--hosts", help="Client hosts.")] = 2000,
+    duration: Annotated[str, typer.Option("--duration", help="Seconds of traffic.")] = "600",
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+) -> None:
+    """Write a synthetic mixed capture: ordinary traffic with a little mining of every kind."""
+    from minewatch.synth import GeneratorConfig, generate as write_capture
+
+    cfg = GeneratorConfig(target_bytes=_size(size), hosts=max(hosts, 20), duration_s=_seconds(duration), seed=seed)
+    report = write_capture(output, cfg)
+    err.print(
+        f"wrote {report.path}: {report.packets} packets, {report.bytes} bytes, {report.flows} flows, "
+        f"{len(report.mining_hosts)} mining hosts",
+        markup=False,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

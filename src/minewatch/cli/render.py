@@ -37,12 +37,15 @@ def print_table(result: ScanResult, console: Console) -> None:
         console.print("No mining, pool, exchange, web-miner or node activity found.")
         return
     table = Table(title=f"{len(result.findings)} findings", title_justify="left")
-    for name in ("Host", "Activity", "Protocol", "Coin / algorithm", "Pools / peers", "Shares", "Conf.", "Why"):
+    for name in ("Host", "Activity", "Protocol", "Coin / algorithm", "Pools / peers", "Shares", "Conf."):
         table.add_column(name, overflow="fold")
+    # The reason is worth its width only on a wide terminal; --json always has it.
+    wide = console.width >= 140
+    if wide:
+        table.add_column("Why", overflow="ellipsis", no_wrap=True, max_width=60)
     for f in result.findings:
         coin = " / ".join(x for x in (f.coin, f.algorithm) if x)
         why = f.evidence[0].detail if f.evidence else ""
-        table.add_row(
-            f.host, f.activity.value, f.protocol or "", coin, _pools(f), _shares(f), f"{f.confidence:.2f}", why
-        )
+        cells = [f.host, f.activity.value, f.protocol or "", coin, _pools(f), _shares(f), f"{f.confidence:.2f}"]
+        table.add_row(*cells, *([why] if wide else []))
     console.print(table)

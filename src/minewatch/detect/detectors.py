@@ -40,6 +40,10 @@ def _peer(row: dict[str, Any]) -> Endpoint:
     return Endpoint(row["server_ip"], row["server_port"], row.get("server_name"))
 
 
+def _short(text: str, keep: int = 24) -> str:
+    return text if len(text) <= keep else text[: keep - 1] + "…"
+
+
 def _times(row: dict[str, Any]) -> tuple[datetime, datetime]:
     return row["first_seen"], row["last_seen"]
 
@@ -57,7 +61,7 @@ def dissected_mining(ctx: ScanContext) -> Iterator[Evidence]:
         seen.add(conn)
         s = ctx.sessions[conn]
         peer = _peer(row)
-        login = f", login {s.logins[0]}" if s.logins else ""
+        login = f", login {_short(s.logins[0])}" if s.logins else ""
         detail = (
             f"{s.protocol} session with {peer.ip}:{peer.port}: {s.jobs} jobs, "
             f"{s.accepted} of {s.submitted} shares accepted{login}"
