@@ -107,12 +107,17 @@ fn walk_pcap(data: &[u8], f: &mut dyn FnMut(Frame<'_>)) -> Result<Option<String>
     let linktype = header.network.0 as u32;
     while !rest.is_empty() {
         let offset = data.len() - rest.len();
+        if rest.len() >= 16 {
+            let raw = [rest[8], rest[9], rest[10], rest[11]];
+            let caplen = if big_endian { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) };
+            // Larger than any capture allows: corruption, even when the file also ends early.
+            if caplen > MAX_RECORD.max(header.snaplen) {
+                return Ok(Some(format!("corrupt packet record at byte {offset} (length {caplen}); rest of file skipped")));
+            }
+        }
         let parsed = if big_endian { parse_pcap_frame_be(rest) } else { parse_pcap_frame(rest) };
         match parsed {
             Ok((next, frame)) => {
-                if frame.caplen > MAX_RECORD {
-                    return Ok(Some(format!("corrupt packet record at byte {offset} (length {}); rest of file skipped", frame.caplen)));
-                }
                 let frac = if nanos { frame.ts_usec as i64 / 1000 } else { frame.ts_usec as i64 };
                 let ts_us = frame.ts_sec as i64 * 1_000_000 + frac;
                 f(Frame { ts_us, linktype, data: frame.data, wire_len: frame.origlen.max(frame.caplen) });

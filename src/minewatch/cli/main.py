@@ -29,7 +29,7 @@ EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else None)
 intel_app = typer.Typer(no_args_is_help=True, help="Indicator lists: pools, web miners, exchanges.")
 app.add_typer(intel_app, name="intel")
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _seconds(value: str) -> float:

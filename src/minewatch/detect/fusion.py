@@ -50,7 +50,13 @@ def _one(host: str, activity: Activity, evidence: list[Evidence], sessions: list
     for p in peers:
         if p.name or (p.ip, p.port) not in named:
             named[(p.ip, p.port)] = p
-    protocols = Counter(ev.protocol for ev in evidence if ev.protocol)
+    # The protocol that carried the most work names the finding (a miner may probe a pool
+    # with getwork before settling on stratum).
+    protocols = Counter({s.protocol: 0 for s in sessions})
+    for s in sessions:
+        protocols[s.protocol] += 1 + s.jobs + s.submitted
+    if not protocols:
+        protocols = Counter(ev.protocol for ev in evidence if ev.protocol)
     algorithms = Counter(s.algorithm for s in sessions if s.algorithm)
     algorithm = algorithms.most_common(1)[0][0] if algorithms else None
     info = algorithm_info(algorithm)

@@ -40,7 +40,7 @@ def read_capture(path: Path, options: EngineOptions) -> Capture:
     try:
         size = path.stat().st_size
     except OSError as e:
-        raise CaptureReadError(str(path), e.strerror or str(e)) from e
+        raise CaptureReadError(str(path), (e.strerror or str(e)).lower()) from e
     workers = options.workers if size >= PARALLEL_MIN_BYTES else 1
     try:
         flow_batches, message_batches, stats = _engine.scan_file(str(path), options.to_engine(), workers)

@@ -1,0 +1,4 @@
+from tests.golden import CASES, regenerate
+
+regenerate()
+print(f"regenerated {len(CASES)} golden files")
