@@ -19,7 +19,7 @@ pub fn capture(
         return Err(format!("interface '{interface}' does not exist"));
     };
     let inactive = pcap::Capture::from_device(device).map_err(|e| format!("interface '{interface}': {e}"))?;
-    let mut cap = inactive.promisc(true).snaplen(snaplen).timeout(100).immediate_mode(true).open().map_err(|e| {
+    let mut cap = inactive.promisc(true).snaplen(snaplen).timeout(100).open().map_err(|e| {
         let text = e.to_string();
         if text.contains("ermission") || text.contains("not permitted") {
             format!("interface '{interface}': capturing needs root or CAP_NET_RAW ({text})")
@@ -27,6 +27,8 @@ pub fn capture(
             format!("interface '{interface}': {text}")
         }
     })?;
+    // Non-blocking, so an idle interface cannot hold us past the deadline.
+    let mut cap = cap.setnonblock().map_err(|e| format!("interface '{interface}': {e}"))?;
     if let Some(f) = bpf_filter {
         cap.filter(f, true).map_err(|e| format!("bad capture filter '{f}': {e}"))?;
     }
@@ -48,7 +50,7 @@ pub fn capture(
                     table.process(&m, &p.data[start..start + m.payload_len as usize]);
                 }
             }
-            Err(pcap::Error::TimeoutExpired) => continue,
+            Err(pcap::Error::TimeoutExpired) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => {
                 stats.warning = Some(format!("capture on '{interface}' stopped: {e}"));
                 break;
