@@ -55,7 +55,9 @@ def test_each_bad_input_named_and_rest_analysed(tmp_path: Path, capsys: pytest.C
     assert [f["activity"] for f in findings if f["host"] == "127.0.0.1"].count("mining") == 1
 
 
-def test_truncated_and_corrupt_captures_keep_what_was_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_and_corrupt_captures_keep_what_was_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _bad_inputs(tmp_path)
     for name, note in (("truncated.pcap", "truncated"), ("corrupt.pcap", "corrupt packet record")):
         code, findings, err = run(capsys, str(tmp_path / name))

@@ -54,7 +54,9 @@ def test_every_split_point_gives_the_same_session(tmp_path: Path) -> None:
     flows, messages = tables_from_engine(flow_b, msg_b)
     sessions = dissect_messages(messages)
     assert flows.num_rows == len(client_first) - 1 == len(sessions)
-    shapes = {(s.protocol, s.logins, s.agent, s.accepted, s.jobs, s.difficulty_unit) for s in sessions.values()}
+    shapes = {
+        (s.protocol, s.logins, s.agent, s.accepted, s.jobs, s.difficulty_unit) for s in sessions.values()
+    }
     assert len(shapes) == 1
     (protocol, _, agent, accepted, _, _) = shapes.pop()
     assert protocol == "xmrig" and agent is not None and accepted == 18
@@ -95,7 +97,10 @@ def test_json_rpc_that_is_not_mining() -> None:
 
 
 def test_pending_requests_are_bounded() -> None:
-    flood = [_msg(i, 0, b'{"id": %d, "method": "mining.authorize", "params": ["w", "x"]}' % i) for i in range(20_000)]
+    flood = [
+        _msg(i, 0, b'{"id": %d, "method": "mining.authorize", "params": ["w", "x"]}' % i)
+        for i in range(20_000)
+    ]
     from minewatch.protocols.rpc import RpcDissector
 
     d = RpcDissector()

@@ -15,5 +15,7 @@ def test_matches_golden(capture: Path) -> None:
     expected = golden_path(capture).read_text()
     actual = render(normalised(capture))
     if actual != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), "golden", "now"))
+        diff = "".join(
+            difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), "golden", "now")
+        )
         pytest.fail(f"findings of {capture.name} changed (regenerate: python -m tests.golden):\n{diff}")

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
+from minewatch.scan import ScanOptions, scan_captures
 from minewatch.sources.base import EngineOptions
 from minewatch.sources.live import read_interface
-from minewatch.scan import ScanOptions, scan_captures
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="live capture needs root")
 

@@ -58,7 +58,15 @@ def _messages_by_conn(messages: pa.Table) -> Iterator[list[WireMessage]]:
             yield current
             current = []
         current.append(
-            WireMessage(conn, cols[0][i], ts[i], Direction(cols[1][i]), MessageKind(cols[2][i]), cols[3][i], cols[4][i])
+            WireMessage(
+                conn,
+                cols[0][i],
+                ts[i],
+                Direction(cols[1][i]),
+                MessageKind(cols[2][i]),
+                cols[3][i],
+                cols[4][i],
+            )
         )
     if current:
         yield current
@@ -117,7 +125,9 @@ def analyse(capture: Capture, options: ScanOptions) -> Analysis:
     """Dissect and detect over one input; returns its full flow table and evidence."""
     sessions = dissect_messages(capture.messages)
     flows = capture.flows
-    flows = flows.append_column(FLOW_SCHEMA.field("source"), pa.array([capture.source] * flows.num_rows, pa.string()))
+    flows = flows.append_column(
+        FLOW_SCHEMA.field("source"), pa.array([capture.source] * flows.num_rows, pa.string())
+    )
     flows = flows.append_column(FLOW_SCHEMA.field("server_name"), _server_names(flows))
     flows = flows.append_column(FLOW_SCHEMA.field("mining"), _mining_column(flows, sessions))
     ctx = ScanContext(capture.source, flows, sessions, options.intel, options.home)

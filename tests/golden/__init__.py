@@ -13,9 +13,11 @@ from typing import Any
 from tests.conftest import CAPTURES, NDPI, REAL, ZEEK, scan_json
 
 HERE = Path(__file__).parent
-CASES = sorted(REAL.glob("*.pcap")) + sorted(ZEEK.glob("*.pcap")) + [
-    NDPI / n for n in ("mining.pcapng", "bitcoin.pcap", "ethereum.pcap", "monero.pcap")
-]
+CASES = (
+    sorted(REAL.glob("*.pcap"))
+    + sorted(ZEEK.glob("*.pcap"))
+    + [NDPI / n for n in ("mining.pcapng", "bitcoin.pcap", "ethereum.pcap", "monero.pcap")]
+)
 
 
 def golden_path(capture: Path) -> Path:

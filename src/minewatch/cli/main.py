@@ -26,7 +26,9 @@ __all__ = ["app", "main", "run"]
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else None)
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else None
+)
 intel_app = typer.Typer(no_args_is_help=True, help="Indicator lists: pools, web miners, exchanges.")
 app.add_typer(intel_app, name="intel")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -73,16 +75,27 @@ def _scan_files(paths: list[Path], options: ScanOptions) -> ScanResult:
 def scan(
     paths: Annotated[list[Path] | None, typer.Argument(help="Capture files or directories of them.")] = None,
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per finding per line.")] = False,
-    flows: Annotated[Path | None, typer.Option("--flows", help="Also write the flow records as Parquet.")] = None,
-    interface: Annotated[str | None, typer.Option("-i", "--interface", help="Capture live (needs root).")] = None,
+    flows: Annotated[
+        Path | None, typer.Option("--flows", help="Also write the flow records as Parquet.")
+    ] = None,
+    interface: Annotated[
+        str | None, typer.Option("-i", "--interface", help="Capture live (needs root).")
+    ] = None,
     duration: Annotated[str, typer.Option("--duration", help="Seconds to capture live.")] = "60",
     bpf: Annotated[str | None, typer.Option("--filter", help="BPF filter for live capture.")] = None,
-    intel: Annotated[list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")] = None,
-    home_net: Annotated[
-        list[str] | None, typer.Option("--home-net", help="Network of ours (repeatable); default private ranges.")
+    intel: Annotated[
+        list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
     ] = None,
-    idle_timeout: Annotated[str, typer.Option("--idle-timeout", help="Seconds before an idle flow ends.")] = "300",
-    active_timeout: Annotated[str, typer.Option("--active-timeout", help="Seconds before a long flow is cut.")] = "3600",
+    home_net: Annotated[
+        list[str] | None,
+        typer.Option("--home-net", help="Network of ours (repeatable); default private ranges."),
+    ] = None,
+    idle_timeout: Annotated[
+        str, typer.Option("--idle-timeout", help="Seconds before an idle flow ends.")
+    ] = "300",
+    active_timeout: Annotated[
+        str, typer.Option("--active-timeout", help="Seconds before a long flow is cut.")
+    ] = "3600",
 ) -> None:
     """Find mining, pools, exchanges, web miners and crypto nodes in packet captures."""
     if not paths and interface is None:
@@ -151,9 +164,12 @@ def generate(
     seed: Annotated[int, typer.Option("--seed")] = 1,
 ) -> None:
     """Write a synthetic mixed capture: ordinary traffic with a little mining of every kind."""
-    from minewatch.synth import GeneratorConfig, generate as write_capture
+    from minewatch.synth import GeneratorConfig
+    from minewatch.synth import generate as write_capture
 
-    cfg = GeneratorConfig(target_bytes=_size(size), hosts=max(hosts, 20), duration_s=_seconds(duration), seed=seed)
+    cfg = GeneratorConfig(
+        target_bytes=_size(size), hosts=max(hosts, 20), duration_s=_seconds(duration), seed=seed
+    )
     report = write_capture(output, cfg)
     err.print(
         f"wrote {report.path}: {report.packets} packets, {report.bytes} bytes, {report.flows} flows, "

@@ -46,6 +46,14 @@ def print_table(result: ScanResult, console: Console) -> None:
     for f in result.findings:
         coin = " / ".join(x for x in (f.coin, f.algorithm) if x)
         why = f.evidence[0].detail if f.evidence else ""
-        cells = [f.host, f.activity.value, f.protocol or "", coin, _pools(f), _shares(f), f"{f.confidence:.2f}"]
+        cells = [
+            f.host,
+            f.activity.value,
+            f.protocol or "",
+            coin,
+            _pools(f),
+            _shares(f),
+            f"{f.confidence:.2f}",
+        ]
         table.add_row(*cells, *([why] if wide else []))
     console.print(table)

@@ -18,7 +18,11 @@ __all__ = ["DETECTORS", "Detector", "run_detectors"]
 
 Detector = Callable[[ScanContext], Iterator[Evidence]]
 
-_ACTIVITY = {Category.POOL: Activity.MINING, Category.WEB_MINER: Activity.WEB_MINER, Category.EXCHANGE: Activity.EXCHANGE}
+_ACTIVITY = {
+    Category.POOL: Activity.MINING,
+    Category.WEB_MINER: Activity.WEB_MINER,
+    Category.EXCHANGE: Activity.EXCHANGE,
+}
 _P2P = {
     "bitcoin-p2p": ("Bitcoin", 0.95),
     "litecoin-p2p": ("Litecoin", 0.95),
@@ -29,7 +33,9 @@ _P2P = {
 _ROW_COLUMNS = ("conn_id", "first_seen", "last_seen", "client_ip", "server_ip", "server_port", "server_name")
 
 
-def _rows(table: pa.Table, mask: pa.ChunkedArray | pa.Array, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def _rows(
+    table: pa.Table, mask: pa.ChunkedArray | pa.Array, extra: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     picked = table.filter(mask)
     if picked.num_rows == 0:
         return []
@@ -68,14 +74,31 @@ def dissected_mining(ctx: ScanContext) -> Iterator[Evidence]:
         )
         first, last = _times(row)
         yield Evidence(
-            row["client_ip"], Activity.MINING, EvidenceKind.DISSECTOR, s.confidence, detail, first, last,
-            peer=peer, protocol=s.protocol, algorithm=s.algorithm, conn_id=conn, source=ctx.source,
+            row["client_ip"],
+            Activity.MINING,
+            EvidenceKind.DISSECTOR,
+            s.confidence,
+            detail,
+            first,
+            last,
+            peer=peer,
+            protocol=s.protocol,
+            algorithm=s.algorithm,
+            conn_id=conn,
+            source=ctx.source,
         )
         if s.server_confirmed and row["server_ip"] in ctx.home:
             yield Evidence(
-                row["server_ip"], Activity.POOL_SERVER, EvidenceKind.DISSECTOR, min(s.confidence, 0.95),
-                f"serves {s.protocol} to {row['client_ip']} on port {peer.port}", first, last,
-                peer=Endpoint(row["client_ip"], 0, None), protocol=s.protocol, source=ctx.source,
+                row["server_ip"],
+                Activity.POOL_SERVER,
+                EvidenceKind.DISSECTOR,
+                min(s.confidence, 0.95),
+                f"serves {s.protocol} to {row['client_ip']} on port {peer.port}",
+                first,
+                last,
+                peer=Endpoint(row["client_ip"], 0, None),
+                protocol=s.protocol,
+                source=ctx.source,
             )
 
 
@@ -88,20 +111,41 @@ def sv2_noise_handshake(ctx: ScanContext) -> Iterator[Evidence]:
     for row in _rows(f, mask):
         first, last = _times(row)
         yield Evidence(
-            row["client_ip"], Activity.MINING, EvidenceKind.BEHAVIOUR, 0.6,
-            f"Stratum V2 Noise handshake with {row['server_ip']}:{row['server_port']} (64-byte key, 234-byte reply)",
-            first, last, peer=_peer(row), protocol="stratum-v2", conn_id=row["conn_id"], source=ctx.source,
+            row["client_ip"],
+            Activity.MINING,
+            EvidenceKind.BEHAVIOUR,
+            0.6,
+            f"Stratum V2 Noise handshake with {row['server_ip']}:{row['server_port']}"
+            " (64-byte key, 234-byte reply)",
+            first,
+            last,
+            peer=_peer(row),
+            protocol="stratum-v2",
+            conn_id=row["conn_id"],
+            source=ctx.source,
         )
 
 
 def _intel_evidence(row: dict[str, Any], ind: Indicator, how: str, strength: float, source: str) -> Evidence:
     activity = _ACTIVITY[ind.category]
-    verb = {Activity.MINING: "mining pool", Activity.WEB_MINER: "web-mining service", Activity.EXCHANGE: "exchange"}
+    verb = {
+        Activity.MINING: "mining pool",
+        Activity.WEB_MINER: "web-mining service",
+        Activity.EXCHANGE: "exchange",
+    }
     first, last = _times(row)
     return Evidence(
-        row["client_ip"], activity, EvidenceKind.INTEL, strength,
-        f"{how} {ind.value}, a known {verb[activity]} ({ind.source})", first, last,
-        peer=_peer(row), coin=ind.coin, conn_id=row["conn_id"], source=source,
+        row["client_ip"],
+        activity,
+        EvidenceKind.INTEL,
+        strength,
+        f"{how} {ind.value}, a known {verb[activity]} ({ind.source})",
+        first,
+        last,
+        peer=_peer(row),
+        coin=ind.coin,
+        conn_id=row["conn_id"],
+        source=source,
     )
 
 
@@ -151,15 +195,29 @@ def crypto_p2p(ctx: ScanContext) -> Iterator[Evidence]:
         first, last = _times(row)
         peer = _peer(row)
         yield Evidence(
-            row["client_ip"], Activity.CRYPTO_NODE, EvidenceKind.P2P, strength,
-            f"{chain} peer-to-peer protocol with {peer.ip}:{peer.port}", first, last,
-            peer=peer, protocol=row["application"], conn_id=row["conn_id"], source=ctx.source,
+            row["client_ip"],
+            Activity.CRYPTO_NODE,
+            EvidenceKind.P2P,
+            strength,
+            f"{chain} peer-to-peer protocol with {peer.ip}:{peer.port}",
+            first,
+            last,
+            peer=peer,
+            protocol=row["application"],
+            conn_id=row["conn_id"],
+            source=ctx.source,
         )
         if row["server_ip"] in ctx.home:
             yield Evidence(
-                row["server_ip"], Activity.CRYPTO_NODE, EvidenceKind.P2P, strength,
-                f"accepts {chain} peer-to-peer connections on port {peer.port}", first, last,
-                protocol=row["application"], source=ctx.source,
+                row["server_ip"],
+                Activity.CRYPTO_NODE,
+                EvidenceKind.P2P,
+                strength,
+                f"accepts {chain} peer-to-peer connections on port {peer.port}",
+                first,
+                last,
+                protocol=row["application"],
+                source=ctx.source,
             )
 
 

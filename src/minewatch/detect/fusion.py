@@ -44,7 +44,9 @@ def _ts(t: float) -> datetime:
 
 
 def _one(host: str, activity: Activity, evidence: list[Evidence], sessions: list[MiningSession]) -> Finding:
-    peers = sorted({ev.peer for ev in evidence if ev.peer is not None and ev.peer.port}, key=lambda p: (p.ip, p.port))
+    peers = sorted(
+        {ev.peer for ev in evidence if ev.peer is not None and ev.peer.port}, key=lambda p: (p.ip, p.port)
+    )
     # The same endpoint may be known with and without a name: keep the named one.
     named: dict[tuple[str, int], Endpoint] = {}
     for p in peers:
@@ -66,7 +68,9 @@ def _one(host: str, activity: Activity, evidence: list[Evidence], sessions: list
     shares = None
     if sessions:
         shares = Shares(
-            sum(s.submitted for s in sessions), sum(s.accepted for s in sessions), sum(s.rejected for s in sessions)
+            sum(s.submitted for s in sessions),
+            sum(s.accepted for s in sessions),
+            sum(s.rejected for s in sessions),
         )
     logins = tuple(dict.fromkeys(login for s in sessions for login in s.logins))
     agents = Counter(s.agent for s in sessions if s.agent)

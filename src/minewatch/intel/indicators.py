@@ -137,7 +137,9 @@ def _value_from_line(line: str) -> str | None:
     return parts[0].lower() if len(parts) == 1 else None
 
 
-def parse_indicator_file(path: Path, category: Category = Category.POOL, source: str | None = None) -> IndicatorSet:
+def parse_indicator_file(
+    path: Path, category: Category = Category.POOL, source: str | None = None
+) -> IndicatorSet:
     """Read an indicator list: minewatch CSV (with a header), a plain list of domains or
     addresses, a hosts file, or an Adblock Plus list. Raises IntelFileError naming the
     first bad line when a line is neither."""
@@ -182,8 +184,12 @@ def _parse_csv(path: Path, text: str) -> IndicatorSet:
             raise IntelFileError(str(path), f"{value!r} is not a valid {kind}", number)
         found.add(
             Indicator(
-                value, kind, category, (row.get("coin") or "").strip() or None,
-                (row.get("source") or "").strip(), (row.get("date") or "").strip(),
+                value,
+                kind,
+                category,
+                (row.get("coin") or "").strip() or None,
+                (row.get("source") or "").strip(),
+                (row.get("date") or "").strip(),
             )
         )
     return found

@@ -27,8 +27,16 @@ class Feed:
 
 DEFAULT_FEEDS = (
     Feed("coinblockerlists", "https://zerodot1.gitlab.io/CoinBlockerLists/list.txt", Category.POOL),
-    Feed("coinblockerlists-browser", "https://zerodot1.gitlab.io/CoinBlockerLists/list_browser.txt", Category.WEB_MINER),
-    Feed("coinblockerlists-ips", "https://zerodot1.gitlab.io/CoinBlockerLists/MiningServerIPList.txt", Category.POOL),
+    Feed(
+        "coinblockerlists-browser",
+        "https://zerodot1.gitlab.io/CoinBlockerLists/list_browser.txt",
+        Category.WEB_MINER,
+    ),
+    Feed(
+        "coinblockerlists-ips",
+        "https://zerodot1.gitlab.io/CoinBlockerLists/MiningServerIPList.txt",
+        Category.POOL,
+    ),
     Feed(
         "nocoin",
         "https://raw.githubusercontent.com/hoshsadiq/adblock-nocoin-list/master/hosts.txt",
@@ -49,13 +57,17 @@ def _fetch(feed: Feed, timeout_s: float) -> bytes:
             data: bytes = resp.read(MAX_FEED_BYTES + 1)
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", e)
-        raise IntelFileError(feed.url, f"cannot download ({reason}); the bundled indicators are still used") from e
+        raise IntelFileError(
+            feed.url, f"cannot download ({reason}); the bundled indicators are still used"
+        ) from e
     if len(data) > MAX_FEED_BYTES:
         raise IntelFileError(feed.url, f"larger than {MAX_FEED_BYTES} bytes; refused")
     return data
 
 
-def update(feeds: tuple[Feed, ...] = DEFAULT_FEEDS, home: Path | None = None, timeout_s: float = 20.0) -> UpdateReport:
+def update(
+    feeds: tuple[Feed, ...] = DEFAULT_FEEDS, home: Path | None = None, timeout_s: float = 20.0
+) -> UpdateReport:
     """Download every feed, parse it, and replace the cached set only if all succeeded."""
     merged: list[Indicator] = []
     counts = []
@@ -77,4 +89,3 @@ def update(feeds: tuple[Feed, ...] = DEFAULT_FEEDS, home: Path | None = None, ti
             w.writerow([ind.value, ind.kind, ind.category.value, ind.coin or "", ind.source, ind.date])
     partial.replace(target)
     return UpdateReport(target, tuple(counts))
-

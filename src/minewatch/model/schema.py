@@ -87,9 +87,11 @@ MINING_TYPE = pa.struct(
     ]
 )
 
-FLOW_SCHEMA = ENGINE_FLOW_SCHEMA.append(pa.field("source", pa.string())).append(
-    pa.field("server_name", pa.string())
-).append(pa.field("mining", MINING_TYPE))
+FLOW_SCHEMA = (
+    ENGINE_FLOW_SCHEMA.append(pa.field("source", pa.string()))
+    .append(pa.field("server_name", pa.string()))
+    .append(pa.field("mining", MINING_TYPE))
+)
 
 MESSAGE_SCHEMA = pa.schema(
     [

@@ -41,7 +41,9 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
             "method": f.hashrate.method,
         },
         "reported_hashrate_hs": f.reported_hashrate_hs,
-        "power_w": None if f.power_w is None else {"low": f.power_w.low, "best": f.power_w.best, "high": f.power_w.high},
+        "power_w": None
+        if f.power_w is None
+        else {"low": f.power_w.low, "best": f.power_w.best, "high": f.power_w.high},
         "energy_kwh_day": f.energy_kwh_day,
         "confidence": f.confidence,
         "logins": list(f.logins),

@@ -1,8 +1,8 @@
 """Inputs: packet captures and live interfaces (through the Rust engine)."""
 
 from minewatch.sources.base import Capture, EngineOptions, Source
-from minewatch.sources.pcap import CAPTURE_SUFFIXES, expand_paths, read_capture
 from minewatch.sources.live import read_interface
+from minewatch.sources.pcap import CAPTURE_SUFFIXES, expand_paths, read_capture
 
 __all__ = [
     "CAPTURE_SUFFIXES",

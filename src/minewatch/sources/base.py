@@ -8,7 +8,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from minewatch import _engine
+from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.model.findings import InputReport
 from minewatch.model.schema import ENGINE_FLOW_SCHEMA, MESSAGE_SCHEMA
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from minewatch import _engine
+from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.errors import CaptureReadError
 from minewatch.sources.base import Capture, EngineOptions, report_from_stats, tables_from_engine
 

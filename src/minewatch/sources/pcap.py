@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from minewatch import _engine
+from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.errors import CaptureReadError
 from minewatch.sources.base import Capture, EngineOptions, report_from_stats, tables_from_engine
 

@@ -26,7 +26,15 @@ SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
 WEB_NAMES = ("www.example.com", "cdn.example.net", "mail.example.org", "video.example.com", "api.example.net")
 POOL_NAMES = ("eu1.ethermine.org", "pool.supportxmr.com", "stratum.antpool.com", "xmr.2miners.com")
 BULK = random.Random(7).randbytes(1 << 16)
-MINING_VARIANTS = ("stratum-v1", "ethereum-stratum", "ethproxy", "xmrig", "getwork", "sv2-noise", "stratum-tls")
+MINING_VARIANTS = (
+    "stratum-v1",
+    "ethereum-stratum",
+    "ethproxy",
+    "xmrig",
+    "getwork",
+    "sv2-noise",
+    "stratum-tls",
+)
 
 
 @dataclass(frozen=True)
@@ -57,23 +65,36 @@ class TcpConv:
 
     def open(self, t: float) -> Iterator[Packet]:
         yield t, tcp_frame(self.c, self.s, self.cp, self.sp, self.cseq, 0, SYN, b"", self.vlan)
-        yield t + 0.0004, tcp_frame(self.s, self.c, self.sp, self.cp, self.sseq, self.cseq + 1, SYN | ACK, b"", self.vlan)
+        yield (
+            t + 0.0004,
+            tcp_frame(self.s, self.c, self.sp, self.cp, self.sseq, self.cseq + 1, SYN | ACK, b"", self.vlan),
+        )
         self.cseq += 1
         self.sseq += 1
-        yield t + 0.0008, tcp_frame(self.c, self.s, self.cp, self.sp, self.cseq, self.sseq, ACK, b"", self.vlan)
+        yield (
+            t + 0.0008,
+            tcp_frame(self.c, self.s, self.cp, self.sp, self.cseq, self.sseq, ACK, b"", self.vlan),
+        )
 
     def send(self, t: float, from_client: bool, data: bytes) -> Packet:
         if from_client:
-            frame = tcp_frame(self.c, self.s, self.cp, self.sp, self.cseq, self.sseq, PSH | ACK, data, self.vlan)
+            frame = tcp_frame(
+                self.c, self.s, self.cp, self.sp, self.cseq, self.sseq, PSH | ACK, data, self.vlan
+            )
             self.cseq += len(data)
         else:
-            frame = tcp_frame(self.s, self.c, self.sp, self.cp, self.sseq, self.cseq, PSH | ACK, data, self.vlan)
+            frame = tcp_frame(
+                self.s, self.c, self.sp, self.cp, self.sseq, self.cseq, PSH | ACK, data, self.vlan
+            )
             self.sseq += len(data)
         return t, frame
 
     def close(self, t: float) -> Iterator[Packet]:
         yield t, tcp_frame(self.c, self.s, self.cp, self.sp, self.cseq, self.sseq, FIN | ACK, b"", self.vlan)
-        yield t + 0.0005, tcp_frame(self.s, self.c, self.sp, self.cp, self.sseq, self.cseq + 1, FIN | ACK, b"", self.vlan)
+        yield (
+            t + 0.0005,
+            tcp_frame(self.s, self.c, self.sp, self.cp, self.sseq, self.cseq + 1, FIN | ACK, b"", self.vlan),
+        )
 
 
 def _line(obj: object) -> bytes:
@@ -94,7 +115,10 @@ def web_tls(rng: random.Random, t: float, client: bytes, server: bytes) -> Itera
         t += rng.expovariate(400)
         yield conv.send(t, False, b"\x17\x03\x03" + BULK[i % 64 : i % 64 + 1445])
         if i % 2:
-            yield t + 0.0002, tcp_frame(client, server, conv.cp, 443, conv.cseq, conv.sseq, ACK, b"", conv.vlan)
+            yield (
+                t + 0.0002,
+                tcp_frame(client, server, conv.cp, 443, conv.cseq, conv.sseq, ACK, b"", conv.vlan),
+            )
     yield from conv.close(t + 0.05)
 
 
@@ -113,7 +137,12 @@ def http_download(rng: random.Random, t: float, client: bytes, server: bytes) ->
 def dns_lookup(rng: random.Random, t: float, client: bytes, server: bytes) -> Iterator[Packet]:
     txid, port, name = rng.randint(0, 65535), rng.randint(32768, 60999), rng.choice(WEB_NAMES)
     yield t, udp_frame(client, server, port, 53, dns_message(txid, name, None))
-    yield t + 0.003, udp_frame(server, client, 53, port, dns_message(txid, name, bytes([198, 18, 1, rng.randint(1, 250)])))
+    yield (
+        t + 0.003,
+        udp_frame(
+            server, client, 53, port, dns_message(txid, name, bytes([198, 18, 1, rng.randint(1, 250)]))
+        ),
+    )
 
 
 def idle_long(rng: random.Random, t: float, client: bytes, server: bytes, end: float) -> Iterator[Packet]:
@@ -126,14 +155,20 @@ def idle_long(rng: random.Random, t: float, client: bytes, server: bytes, end: f
         yield conv.send(t + 0.05, False, b"\x17\x03\x03" + BULK[:40])
 
 
-def mining(rng: random.Random, variant: str, t: float, client: bytes, server: bytes, end: float) -> Iterator[Packet]:
+def mining(
+    rng: random.Random, variant: str, t: float, client: bytes, server: bytes, end: float
+) -> Iterator[Packet]:
     """One long mining session of `variant` from `t` to `end`."""
     if variant == "getwork":
         yield from _getwork(rng, t, client, server, end)
         return
-    port = {"stratum-v1": 3333, "ethereum-stratum": 4444, "ethproxy": 8008, "xmrig": 3333, "sv2-noise": 34254}.get(
-        variant, 5555
-    )
+    port = {
+        "stratum-v1": 3333,
+        "ethereum-stratum": 4444,
+        "ethproxy": 8008,
+        "xmrig": 3333,
+        "sv2-noise": 34254,
+    }.get(variant, 5555)
     conv = TcpConv(client, server, rng.randint(32768, 60999), port)
     yield from conv.open(t)
     t += 0.01
@@ -165,8 +200,26 @@ def _stratum_opening(rng: random.Random, variant: str) -> list[tuple[bool, bytes
         ]
     if variant == "ethereum-stratum":
         return [
-            (True, _line({"id": 1, "method": "mining.subscribe", "params": ["ethminer/0.19.0", "EthereumStratum/1.0.0"]})),
-            (False, _line({"id": 1, "result": [["mining.notify", "ae68", "EthereumStratum/1.0.0"], "080c"], "error": None})),
+            (
+                True,
+                _line(
+                    {
+                        "id": 1,
+                        "method": "mining.subscribe",
+                        "params": ["ethminer/0.19.0", "EthereumStratum/1.0.0"],
+                    }
+                ),
+            ),
+            (
+                False,
+                _line(
+                    {
+                        "id": 1,
+                        "result": [["mining.notify", "ae68", "EthereumStratum/1.0.0"], "080c"],
+                        "error": None,
+                    }
+                ),
+            ),
             (True, _line({"id": 3, "method": "mining.authorize", "params": ["0xsynthetic.rig", "x"]})),
             (False, _line({"id": 3, "result": True, "error": None})),
             (False, _line({"id": None, "method": "mining.set_difficulty", "params": [2.0]})),
@@ -174,13 +227,38 @@ def _stratum_opening(rng: random.Random, variant: str) -> list[tuple[bool, bytes
         ]
     if variant == "ethproxy":
         login = {"id": 1, "jsonrpc": "2.0", "method": "eth_submitLogin", "params": ["0x" + "ab" * 20]}
-        return [(True, _line(login)), (False, _line({"id": 1, "jsonrpc": "2.0", "result": True})), (False, _job(rng, variant))]
+        return [
+            (True, _line(login)),
+            (False, _line({"id": 1, "jsonrpc": "2.0", "result": True})),
+            (False, _job(rng, variant)),
+        ]
     if variant == "xmrig":
-        params = {"login": "4" + "A" * 94, "pass": "x", "agent": "XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/12.2.0", "algo": ["rx/0"]}
-        job = {"blob": _hex(rng, 76), "job_id": "1", "target": "b88d0600", "seed_hash": _hex(rng, 32), "algo": "rx/0"}
+        params = {
+            "login": "4" + "A" * 94,
+            "pass": "x",
+            "agent": "XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/12.2.0",
+            "algo": ["rx/0"],
+        }
+        job = {
+            "blob": _hex(rng, 76),
+            "job_id": "1",
+            "target": "b88d0600",
+            "seed_hash": _hex(rng, 32),
+            "algo": "rx/0",
+        }
         return [
             (True, _line({"id": 1, "jsonrpc": "2.0", "method": "login", "params": params})),
-            (False, _line({"id": 1, "jsonrpc": "2.0", "error": None, "result": {"id": "r1", "job": job, "status": "OK"}})),
+            (
+                False,
+                _line(
+                    {
+                        "id": 1,
+                        "jsonrpc": "2.0",
+                        "error": None,
+                        "result": {"id": "r1", "job": job, "status": "OK"},
+                    }
+                ),
+            ),
         ]
     if variant == "sv2-noise":
         return [(True, rng.randbytes(64)), (False, rng.randbytes(234))]
@@ -190,15 +268,37 @@ def _stratum_opening(rng: random.Random, variant: str) -> list[tuple[bool, bytes
 def _job(rng: random.Random, variant: str) -> bytes:
     job_id = _hex(rng, 4)
     if variant == "stratum-v1":
-        params = [job_id, _hex(rng, 32), _hex(rng, 60), _hex(rng, 40), [_hex(rng, 32)], "20000000", "1703a30c", "5f5e1000", True]
+        params = [
+            job_id,
+            _hex(rng, 32),
+            _hex(rng, 60),
+            _hex(rng, 40),
+            [_hex(rng, 32)],
+            "20000000",
+            "1703a30c",
+            "5f5e1000",
+            True,
+        ]
         return _line({"id": None, "method": "mining.notify", "params": params})
     if variant == "ethereum-stratum":
-        return _line({"id": None, "method": "mining.notify", "params": [job_id, _hex(rng, 32), _hex(rng, 32), True]})
+        return _line(
+            {"id": None, "method": "mining.notify", "params": [job_id, _hex(rng, 32), _hex(rng, 32), True]}
+        )
     if variant == "ethproxy":
-        work = ["0x" + _hex(rng, 32), "0x" + _hex(rng, 32), "0x00000000dbe6fecebdedd5beb573440e5a884d1b2fbf06fcce912adcb8d8422e"]
+        work = [
+            "0x" + _hex(rng, 32),
+            "0x" + _hex(rng, 32),
+            "0x00000000dbe6fecebdedd5beb573440e5a884d1b2fbf06fcce912adcb8d8422e",
+        ]
         return _line({"id": 0, "jsonrpc": "2.0", "result": work})
     if variant == "xmrig":
-        job = {"blob": _hex(rng, 76), "job_id": job_id, "target": "b88d0600", "seed_hash": _hex(rng, 32), "algo": "rx/0"}
+        job = {
+            "blob": _hex(rng, 76),
+            "job_id": job_id,
+            "target": "b88d0600",
+            "seed_hash": _hex(rng, 32),
+            "algo": "rx/0",
+        }
         return _line({"jsonrpc": "2.0", "method": "job", "params": job})
     return b"\x17\x03\x03" + rng.randbytes(rng.randint(200, 400))
 
@@ -210,17 +310,17 @@ def _share(rng: random.Random, variant: str, msg_id: int) -> tuple[bytes, bytes]
             {"id": msg_id, "result": True, "error": None}
         )
     if variant == "ethereum-stratum":
-        return _line({"id": msg_id, "method": "mining.submit", "params": ["0xsynthetic.rig", "job", _hex(rng, 6)]}), _line(
-            {"id": msg_id, "result": True, "error": None}
-        )
+        return _line(
+            {"id": msg_id, "method": "mining.submit", "params": ["0xsynthetic.rig", "job", _hex(rng, 6)]}
+        ), _line({"id": msg_id, "result": True, "error": None})
     if variant == "ethproxy":
         params = ["0x" + _hex(rng, 8), "0x" + _hex(rng, 32), "0x" + _hex(rng, 32)]
         return _line({"id": msg_id, "jsonrpc": "2.0", "method": "eth_submitWork", "params": params}), _line(
             {"id": msg_id, "jsonrpc": "2.0", "result": True}
         )
     if variant == "xmrig":
-        params = {"id": "r1", "job_id": "1", "nonce": _hex(rng, 4), "result": _hex(rng, 32), "algo": "rx/0"}
-        return _line({"id": msg_id, "jsonrpc": "2.0", "method": "submit", "params": params}), _line(
+        share = {"id": "r1", "job_id": "1", "nonce": _hex(rng, 4), "result": _hex(rng, 32), "algo": "rx/0"}
+        return _line({"id": msg_id, "jsonrpc": "2.0", "method": "submit", "params": share}), _line(
             {"id": msg_id, "jsonrpc": "2.0", "error": None, "result": {"status": "OK"}}
         )
     if variant == "sv2-noise":
@@ -236,9 +336,18 @@ def _getwork(rng: random.Random, t: float, client: bytes, server: bytes, end: fl
         yield from conv.open(t)
         head = b"POST / HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
         yield conv.send(t + 0.002, True, head + body)
-        work = ["0x" + _hex(rng, 32), "0x" + _hex(rng, 32), "0x00000000dbe6fecebdedd5beb573440e5a884d1b2fbf06fcce912adcb8d8422e"]
+        work = [
+            "0x" + _hex(rng, 32),
+            "0x" + _hex(rng, 32),
+            "0x00000000dbe6fecebdedd5beb573440e5a884d1b2fbf06fcce912adcb8d8422e",
+        ]
         reply = _line({"id": 1, "jsonrpc": "2.0", "result": work}).strip()
-        yield conv.send(t + 0.01, False, b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(reply) + reply)
+        yield conv.send(
+            t + 0.01,
+            False,
+            b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(reply)
+            + reply,
+        )
         yield from conv.close(t + 0.012)
         t += rng.uniform(2, 6)
 
@@ -252,7 +361,9 @@ def _flows(cfg: GeneratorConfig, rng: random.Random) -> tuple[list[Iterator[Pack
         variant = MINING_VARIANTS[i % len(MINING_VARIANTS)]
         host = clients[-1 - i]
         miners.append((host, variant))
-        flows.append(mining(rng, variant, start + rng.uniform(0, 5), ipv4(host), ipv4(f"198.19.0.{10 + i}"), end))
+        flows.append(
+            mining(rng, variant, start + rng.uniform(0, 5), ipv4(host), ipv4(f"198.19.0.{10 + i}"), end)
+        )
     budget = cfg.target_bytes
     per_flow = {"web": 60_000, "http": 40_000, "dns": 200, "idle": 600}
     kinds, weights = ("web", "http", "dns", "idle"), (0.45, 0.1, 0.42, 0.03)

@@ -22,7 +22,9 @@ def _ip_header(src: bytes, dst: bytes, proto: int, payload_len: int) -> bytes:
 def tcp_frame(
     src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int, payload: bytes, vlan: bool
 ) -> bytes:
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 0x50, flags, 65535, 0, 0)
+    tcp = struct.pack(
+        "!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 0x50, flags, 65535, 0, 0
+    )
     eth = ETH_VLAN_IPV4 if vlan else ETH_IPV4
     return eth + _ip_header(src, dst, 6, len(tcp) + len(payload)) + tcp + payload
 
@@ -50,7 +52,15 @@ def client_hello(sni: str | None, alpn: bytes = b"h2") -> bytes:
     exts += _ext(43, b"\x04\x03\x04\x03\x03")
     exts += _ext(51, b"\x00\x26\x00\x1d\x00\x20" + bytes(32))
     ciphers = b"\x13\x01\x13\x02\x13\x03\xc0\x2b\xc0\x2f\xc0\x2c\xc0\x30"
-    body = b"\x03\x03" + bytes(32) + b"\x20" + bytes(32) + struct.pack("!H", len(ciphers)) + ciphers + b"\x01\x00"
+    body = (
+        b"\x03\x03"
+        + bytes(32)
+        + b"\x20"
+        + bytes(32)
+        + struct.pack("!H", len(ciphers))
+        + ciphers
+        + b"\x01\x00"
+    )
     body += struct.pack("!H", len(exts)) + exts
     hs = b"\x01" + len(body).to_bytes(3, "big") + body
     return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
