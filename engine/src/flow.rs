@@ -102,7 +102,7 @@ pub struct FlowTable {
     id_stride: u64,
     next_sweep_us: i64,
     pending: Vec<(usize, Message)>,
-    pub ready: Vec<(&'static str, RecordBatch)>,
+    ready: Vec<(&'static str, RecordBatch)>,
 }
 
 fn canonical(m: &PacketMeta) -> (Key, bool) {
@@ -185,26 +185,18 @@ impl FlowTable {
             flow.closed = true;
         }
         if expire_active {
-            let (record, next) = self.split_active(key);
-            self.emit(record);
-            if let Some(n) = next {
-                self.flows.insert(key, n);
-            }
+            self.split_active(key);
         }
         self.flush_if_full();
     }
 
-    fn split_active(&mut self, key: Key) -> (FlowRecord, Option<Flow>) {
+    /// Export a long flow's counters so far; the connection goes on under the same conn_id
+    /// with its inspection state and fresh counters.
+    fn split_active(&mut self, key: Key) {
         let mut flow = self.flows.remove(&key).expect("present");
         let flow_id = self.new_id();
-        let record = flow.record(flow_id, "active-timeout", &mut self.msgs);
-        // The connection goes on: same conn_id and inspection state, fresh counters.
-        let next = flow.continue_after_split();
-        (record, Some(next))
-    }
-
-    fn emit(&mut self, r: FlowRecord) {
-        self.out.push(r);
+        self.out.push(flow.record(flow_id, "active-timeout", &mut self.msgs));
+        self.flows.insert(key, flow.continue_after_split());
     }
 
     fn flush_if_full(&mut self) {
@@ -235,8 +227,7 @@ impl FlowTable {
 
     fn export(&mut self, mut flow: Flow, reason: &'static str) {
         let flow_id = self.new_id();
-        let record = flow.record(flow_id, reason, &mut self.msgs);
-        self.emit(record);
+        self.out.push(flow.record(flow_id, reason, &mut self.msgs));
     }
 
     /// Export everything still open (end of capture) and hand out the last batches.
@@ -257,13 +248,6 @@ impl FlowTable {
         ready
     }
 
-    pub fn take_ready(&mut self) -> Vec<(&'static str, RecordBatch)> {
-        std::mem::take(&mut self.ready)
-    }
-
-    pub fn active_flows(&self) -> usize {
-        self.flows.len()
-    }
 }
 
 impl Flow {
@@ -567,4 +551,59 @@ fn is_sv2_setup(head: &[u8]) -> bool {
     head[0] == 0 && head[1] == 0 && head[2] == 0x00 && (20..=1024).contains(&len) && head[6] <= 2
         && u16::from_le_bytes([head[7], head[8]]) == 2
         && u16::from_le_bytes([head[9], head[10]]) == 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{v4_mapped, TCP_PSH};
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::UInt64Type;
+
+    fn pkt(ts_s: i64, from_client: bool, flags: u8, seq: u32, len: u32) -> PacketMeta {
+        let (c, s) = (v4_mapped([10, 0, 0, 1]), v4_mapped([10, 0, 0, 2]));
+        let (src, dst, sport, dport) = if from_client { (c, s, 40000, 3333) } else { (s, c, 3333, 40000) };
+        PacketMeta { ts_us: ts_s * 1_000_000, src, dst, sport, dport, proto: PROTO_TCP, tcp_flags: flags, seq, ip_len: 40 + len, payload_len: len, ..Default::default() }
+    }
+
+    fn flows(batches: &[(&'static str, RecordBatch)]) -> Vec<(u64, u64, String)> {
+        let mut out = Vec::new();
+        for (_, b) in batches.iter().filter(|(k, _)| *k == "flows") {
+            let conn = b.column_by_name("conn_id").unwrap().as_primitive::<UInt64Type>();
+            let pk = b.column_by_name("c2s_packets").unwrap().as_primitive::<UInt64Type>();
+            let reason = b.column_by_name("end_reason").unwrap().as_string::<i32>();
+            for i in 0..b.num_rows() {
+                out.push((conn.value(i), pk.value(i), reason.value(i).to_string()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn active_timeout_splits_but_keeps_the_connection() {
+        let opts = FlowOptions { active_timeout_us: 100_000_000, ..Default::default() };
+        let mut t = FlowTable::new(opts, 0, 1);
+        t.process(&pkt(0, true, TCP_SYN, 0, 0), b"");
+        for s in 1..250 {
+            t.process(&pkt(s, true, TCP_ACK | TCP_PSH, 1, 0), b"");
+        }
+        let got = flows(&t.finish());
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got.iter().all(|(conn, _, _)| *conn == got[0].0));
+        assert_eq!(got.iter().map(|g| g.1).sum::<u64>(), 250);
+        assert_eq!(got.iter().filter(|g| g.2 == "active-timeout").count(), 2);
+    }
+
+    #[test]
+    fn idle_flow_expires_and_server_first_packet_keeps_roles() {
+        let mut t = FlowTable::new(FlowOptions::default(), 0, 1);
+        // The capture starts at the SYN-ACK: its sender is the server.
+        t.process(&pkt(0, false, TCP_SYN | TCP_ACK, 0, 0), b"");
+        t.process(&pkt(1, true, TCP_ACK, 1, 0), b"");
+        t.process(&pkt(1000, true, TCP_ACK, 1, 0), b"");
+        let got = flows(&t.finish());
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].2, "idle");
+        assert_eq!(got[0].1, 1); // one client packet before the idle gap
+    }
 }

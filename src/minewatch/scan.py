@@ -89,7 +89,8 @@ def _server_names(flows: pa.Table) -> pa.Array:
     dns = flows.filter(pc.is_valid(flows["dns_answers"])).select(["dns_query", "dns_answers"]).to_pylist()
     for row in dns:
         for answer in row["dns_answers"] or []:
-            if row["dns_query"] and answer[:1].isdigit() or ":" in answer:
+            is_address = answer[:1].isdigit() or ":" in answer
+            if row["dns_query"] and is_address:
                 resolved.setdefault(answer, row["dns_query"])
     if not resolved:
         return names
