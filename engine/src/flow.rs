@@ -152,15 +152,20 @@ impl FlowTable {
             self.next_sweep_us = m.ts_us + SWEEP_EVERY_US;
         }
         let (key, fwd) = canonical(m);
-        if !self.flows.contains_key(&key) {
-            let conn_id = self.new_id();
-            let client_is_src = first_packet_client(m);
-            let (client, server) =
-                if client_is_src { ((m.src, m.sport), (m.dst, m.dport)) } else { ((m.dst, m.dport), (m.src, m.sport)) };
-            let tcp = m.proto == PROTO_TCP;
-            self.flows.insert(key, Flow::new(conn_id, m, client, server, tcp));
-        }
-        let flow = self.flows.get_mut(&key).expect("inserted above");
+        // One hash lookup per packet: find or create in place.
+        let flow = match self.flows.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let conn_id = self.next_id;
+                self.next_id += self.id_stride;
+                let (client, server) = if first_packet_client(m) {
+                    ((m.src, m.sport), (m.dst, m.dport))
+                } else {
+                    ((m.dst, m.dport), (m.src, m.sport))
+                };
+                v.insert(Flow::new(conn_id, m, client, server, m.proto == PROTO_TCP))
+            }
+        };
         let dir = if (m.src, m.sport) == flow.client && (fwd || flow.client != flow.server) { 0 } else { 1 };
         flow.account(m, dir);
         if !payload.is_empty() || m.tcp_flags & TCP_SYN != 0 {
