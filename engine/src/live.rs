@@ -19,7 +19,7 @@ pub fn capture(
         return Err(format!("interface '{interface}' does not exist"));
     };
     let inactive = pcap::Capture::from_device(device).map_err(|e| format!("interface '{interface}': {e}"))?;
-    let mut cap = inactive.promisc(true).snaplen(snaplen).timeout(100).open().map_err(|e| {
+    let cap = inactive.promisc(true).snaplen(snaplen).timeout(100).open().map_err(|e| {
         let text = e.to_string();
         if text.contains("ermission") || text.contains("not permitted") {
             format!("interface '{interface}': capturing needs root or CAP_NET_RAW ({text})")
