@@ -94,32 +94,37 @@ def _server_names(flows: pa.Table) -> pa.Array:
                 resolved.setdefault(answer, row["dns_query"])
     if not resolved:
         return names
-    by_ip = pa.array([resolved.get(ip) for ip in flows["server_ip"].to_pylist()], pa.string())
+    # Per distinct address, not per flow: look each flow up by its index in the answer set.
+    addresses = pa.array(list(resolved), pa.string())
+    by_ip = pa.array(list(resolved.values()), pa.string()).take(
+        pc.index_in(flows["server_ip"], value_set=addresses)
+    )
     return pc.coalesce(names, by_ip)
 
 
+def _session_row(s: MiningSession) -> dict[str, object]:
+    return {
+        "protocol": s.protocol,
+        "methods": list(s.methods),
+        "login": s.logins[0] if s.logins else None,
+        "agent": s.agent,
+        "algorithm": s.algorithm,
+        "jobs": s.jobs,
+        "difficulty": [{"ts": int(t * 1e6), "value": d} for t, d in s.difficulty],
+        "shares_submitted": s.submitted,
+        "shares_accepted": s.accepted,
+        "shares_rejected": s.rejected,
+        "reported_hashrate": s.reported_hashrate,
+    }
+
+
 def _mining_column(flows: pa.Table, sessions: dict[int, MiningSession]) -> pa.Array:
-    rows = []
-    for conn in flows["conn_id"].to_pylist():
-        s = sessions.get(conn)
-        rows.append(
-            None
-            if s is None
-            else {
-                "protocol": s.protocol,
-                "methods": list(s.methods),
-                "login": s.logins[0] if s.logins else None,
-                "agent": s.agent,
-                "algorithm": s.algorithm,
-                "jobs": s.jobs,
-                "difficulty": [{"ts": int(t * 1e6), "value": d} for t, d in s.difficulty],
-                "shares_submitted": s.submitted,
-                "shares_accepted": s.accepted,
-                "shares_rejected": s.rejected,
-                "reported_hashrate": s.reported_hashrate,
-            }
-        )
-    return pa.array(rows, MINING_TYPE)
+    """The mining struct per flow: built once per session, placed by conn_id (null elsewhere)."""
+    if not sessions:
+        return pa.nulls(flows.num_rows, MINING_TYPE)
+    conns = pa.array(list(sessions), pa.uint64())
+    rows = pa.array([_session_row(s) for s in sessions.values()], MINING_TYPE)
+    return rows.take(pc.index_in(flows["conn_id"], value_set=conns))
 
 
 def analyse(capture: Capture, options: ScanOptions) -> Analysis:
@@ -127,7 +132,7 @@ def analyse(capture: Capture, options: ScanOptions) -> Analysis:
     sessions = dissect_messages(capture.messages)
     flows = capture.flows
     flows = flows.append_column(
-        FLOW_SCHEMA.field("source"), pa.array([capture.source] * flows.num_rows, pa.string())
+        FLOW_SCHEMA.field("source"), pa.repeat(pa.scalar(capture.source, pa.string()), flows.num_rows)
     )
     flows = flows.append_column(FLOW_SCHEMA.field("server_name"), _server_names(flows))
     flows = flows.append_column(FLOW_SCHEMA.field("mining"), _mining_column(flows, sessions))

@@ -149,16 +149,21 @@ def _intel_evidence(row: dict[str, Any], ind: Indicator, how: str, strength: flo
     )
 
 
-def intel_server_name(ctx: ScanContext) -> Iterator[Evidence]:
-    """A connection to a name (TLS SNI, HTTP Host, or DNS answer) on an indicator list."""
-    f = ctx.flows
-    names = pc.unique(pc.drop_null(f["server_name"])).to_pylist()
-    hits = {n: ind for n in names if (ind := ctx.intel.match_domain(n)) is not None}
+def _intel_rows(
+    ctx: ScanContext, column: str, match: Callable[[str], Indicator | None], extra: tuple[str, ...] = ()
+) -> Iterator[tuple[dict[str, Any], Indicator]]:
+    """Flows whose `column` matches an indicator; each distinct value is matched once."""
+    values = pc.unique(pc.drop_null(ctx.flows[column])).to_pylist()
+    hits = {v: ind for v in values if (ind := match(v)) is not None}
     if not hits:
         return
-    extra = ("sni", "http_host")
-    for row in _rows(f, pc.is_in(f["server_name"], pa.array(list(hits))), extra):
-        ind = hits[row["server_name"]]
+    for row in _rows(ctx.flows, pc.is_in(ctx.flows[column], pa.array(list(hits))), extra):
+        yield row, hits[row[column]]
+
+
+def intel_server_name(ctx: ScanContext) -> Iterator[Evidence]:
+    """A connection to a name (TLS SNI, HTTP Host, or DNS answer) on an indicator list."""
+    for row, ind in _intel_rows(ctx, "server_name", ctx.intel.match_domain, ("sni", "http_host")):
         direct = row["server_name"] in (row["sni"], row["http_host"])
         how = "connects to" if direct else "connects to an address resolved from"
         yield _intel_evidence(row, ind, how, 0.85 if direct else 0.75, ctx.source)
@@ -166,24 +171,14 @@ def intel_server_name(ctx: ScanContext) -> Iterator[Evidence]:
 
 def intel_server_ip(ctx: ScanContext) -> Iterator[Evidence]:
     """A connection to an address on an indicator list (weaker: addresses change hands)."""
-    f = ctx.flows
-    ips = pc.unique(f["server_ip"]).to_pylist()
-    hits = {ip: ind for ip in ips if (ind := ctx.intel.match_ip(ip)) is not None}
-    if not hits:
-        return
-    for row in _rows(f, pc.is_in(f["server_ip"], pa.array(list(hits)))):
-        yield _intel_evidence(row, hits[row["server_ip"]], "connects to listed address", 0.6, ctx.source)
+    for row, ind in _intel_rows(ctx, "server_ip", ctx.intel.match_ip):
+        yield _intel_evidence(row, ind, "connects to listed address", 0.6, ctx.source)
 
 
 def intel_dns_query(ctx: ScanContext) -> Iterator[Evidence]:
     """A DNS query for a listed name: the asking host means to reach it."""
-    f = ctx.flows
-    queries = pc.unique(pc.drop_null(f["dns_query"])).to_pylist()
-    hits = {q: ind for q in queries if (ind := ctx.intel.match_domain(q)) is not None}
-    if not hits:
-        return
-    for row in _rows(f, pc.is_in(f["dns_query"], pa.array(list(hits))), ("dns_query",)):
-        yield _intel_evidence(row, hits[row["dns_query"]], "looks up", 0.5, ctx.source)
+    for row, ind in _intel_rows(ctx, "dns_query", ctx.intel.match_domain, ("dns_query",)):
+        yield _intel_evidence(row, ind, "looks up", 0.5, ctx.source)
 
 
 def crypto_p2p(ctx: ScanContext) -> Iterator[Evidence]:
