@@ -6,23 +6,22 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minewatch import _engine
+from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.model.schema import Direction, MessageKind
 from minewatch.protocols import WireMessage, dissect_connection
-from minewatch.scan import dissect_messages
-from minewatch.sources.base import EngineOptions, tables_from_engine
+from minewatch.scan import ScanOptions, dissect_messages, scan_paths
+from minewatch.sources import EngineOptions, read_tables
 from minewatch.synth.generator import TcpConv
 from minewatch.synth.packets import ipv4
 from tests.conftest import REAL
 
 
 def _real_messages(name: str) -> list[tuple[int, bytes]]:
-    flows, messages, _ = _engine.scan_file(str(REAL / name), EngineOptions().to_engine(), 1)
-    table = pa.Table.from_batches(messages).sort_by("index")
+    _, messages, _ = read_tables(REAL / name, EngineOptions())
+    table = messages.sort_by("index")
     return list(zip(table["direction"].to_pylist(), table["data"].to_pylist(), strict=True))
 
 
@@ -50,8 +49,8 @@ def test_every_split_point_gives_the_same_session(tmp_path: Path) -> None:
             packets.append(conv.send(t + 0.002 + i * 1e-5, direction == 0, data + b"\n"))
     packets.sort(key=lambda p: p[0])
     _write_pcap(tmp_path / "splits.pcap", packets)
-    flow_b, msg_b, _ = _engine.scan_file(str(tmp_path / "splits.pcap"), EngineOptions().to_engine(), 2)
-    flows, messages = tables_from_engine(flow_b, msg_b)
+    two_threads = EngineOptions(workers=2, parallel_min_bytes=0)
+    flows, messages, _ = read_tables(tmp_path / "splits.pcap", two_threads)
     sessions = dissect_messages(messages)
     assert flows.num_rows == len(client_first) - 1 == len(sessions)
     shapes = {
@@ -60,6 +59,12 @@ def test_every_split_point_gives_the_same_session(tmp_path: Path) -> None:
     assert len(shapes) == 1
     (protocol, _, agent, accepted, _, _) = shapes.pop()
     assert protocol == "xmrig" and agent is not None and accepted == 18
+    # Streamed in batches of 50 rows on two threads, every connection still gets its
+    # whole session: its messages always arrive before its flow record.
+    options = ScanOptions(engine=EngineOptions(batch_rows=50, workers=2, parallel_min_bytes=0))
+    result = scan_paths([tmp_path / "splits.pcap"], options)
+    (finding,) = [f for f in result.findings if f.activity == "mining"]
+    assert finding.shares is not None and finding.shares.accepted == 18 * len(sessions)
 
 
 def _msg(i: int, direction: int, data: bytes, truncated: bool = False) -> WireMessage:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from minewatch.scan import ScanOptions
+from minewatch.sources import EngineOptions
 from tests.conftest import REAL, manifest, scan_json
 
 PROTOCOL = {"stratum-v1": "stratum-v1", "xmrig": "xmrig"}
@@ -38,6 +40,17 @@ def test_plain_session_found_exactly(case: dict[str, Any]) -> None:
     if case["miner_program"] == "XMRig":
         assert f["algorithm"] == case["algorithm"]
         assert f["agent"].startswith("XMRig/6.26.0")
+
+
+@pytest.mark.parametrize("case", PLAIN, ids=lambda c: c["file"])
+def test_streaming_and_active_timeout_change_nothing(case: dict[str, Any]) -> None:
+    """Flows cut every 5 s and handed over 2 rows at a time: one session, same shares."""
+    whole = _mining(scan_json(REAL / case["file"]))
+    cut = ScanOptions(engine=EngineOptions(active_timeout_s=5, batch_rows=2))
+    split = _mining(scan_json(REAL / case["file"], options=cut))
+    assert len(split) == 1
+    for key in ("shares", "difficulty_timeline", "protocol", "logins", "first_seen", "pools"):
+        assert split[0][key] == whole[0][key], key
 
 
 @pytest.mark.parametrize("case", PLAIN, ids=lambda c: c["file"])

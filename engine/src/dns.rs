@@ -1,7 +1,13 @@
 //! DNS messages (over UDP): the names asked and the addresses and aliases answered.
 
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+
+use ahash::AHashMap;
 use simple_dns::rdata::RData;
 use simple_dns::Packet;
+
+use crate::decode::{v4_mapped, Addr};
 
 /// Most answers we keep per flow; a resolver flow can carry thousands.
 pub const MAX_ANSWERS: usize = 32;
@@ -40,6 +46,51 @@ pub fn merge_dns(payload: &[u8], info: &mut DnsInfo) -> bool {
     true
 }
 
+/// Addresses kept per generation of the name cache; two generations are kept.
+const NAMES_PER_GENERATION: usize = 1 << 17;
+
+/// The names DNS answers gave to addresses, shared by the flow tables of one scan: a flow
+/// to an address that was looked up earlier carries the name it was looked up by, even
+/// when another worker saw the DNS answer. Bounded: when the current generation is full
+/// it becomes the previous one and the oldest is dropped.
+#[derive(Clone, Default)]
+pub struct NameCache {
+    inner: Arc<RwLock<[AHashMap<Addr, Arc<str>>; 2]>>,
+}
+
+impl NameCache {
+    /// Remember the names a DNS response gave (the question's name, for its A and AAAA
+    /// answers; the latest answer for an address wins).
+    pub fn learn(&self, info: &DnsInfo) {
+        let Some(query) = info.query.as_deref().filter(|q| !q.is_empty()) else { return };
+        let addrs: Vec<Addr> = info
+            .answers
+            .iter()
+            .filter_map(|a| a.parse::<IpAddr>().ok())
+            .map(|ip| match ip {
+                IpAddr::V4(v4) => v4_mapped(v4.octets()),
+                IpAddr::V6(v6) => v6.octets(),
+            })
+            .collect();
+        if addrs.is_empty() {
+            return;
+        }
+        let name: Arc<str> = Arc::from(query.trim_end_matches('.'));
+        let mut gens = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        for a in addrs {
+            if gens[0].len() >= NAMES_PER_GENERATION {
+                gens[1] = std::mem::take(&mut gens[0]);
+            }
+            gens[0].insert(a, name.clone());
+        }
+    }
+
+    pub fn name_of(&self, addr: &Addr) -> Option<String> {
+        let gens = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        gens[0].get(addr).or_else(|| gens[1].get(addr)).map(|n| n.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +111,10 @@ mod tests {
         assert!(merge_dns(&bytes, &mut info));
         assert_eq!(info.query.as_deref(), Some("pool.example.org"));
         assert_eq!(info.answers, vec!["192.0.2.1".to_string()]);
+        let names = NameCache::default();
+        names.learn(&info);
+        assert_eq!(names.name_of(&v4_mapped([192, 0, 2, 1])).as_deref(), Some("pool.example.org"));
+        assert_eq!(names.name_of(&v4_mapped([192, 0, 2, 2])), None);
         for cut in 0..bytes.len() {
             let _ = merge_dns(&bytes[..cut], &mut DnsInfo::default());
         }

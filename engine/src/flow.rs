@@ -5,7 +5,7 @@ use ahash::AHashMap;
 use arrow_array::RecordBatch;
 
 use crate::decode::{addr_to_string, Addr, PacketMeta, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
-use crate::dns::{merge_dns, DnsInfo};
+use crate::dns::{merge_dns, DnsInfo, NameCache};
 use crate::out::{FlowBuilder, FlowRecord, MessageBuilder};
 use crate::stream::{Framing, Message, Reassembler, Splitter};
 use crate::tls::{looks_like_tls, parse_client_hello, HelloParse};
@@ -39,7 +39,12 @@ impl Default for FlowOptions {
 const CLOSE_GRACE_US: i64 = 5_000_000;
 /// Captured bytes of the start of each direction kept for classification.
 const HEAD_LIMIT: usize = 16 * 1024;
-const SWEEP_EVERY_US: i64 = 1_000_000;
+/// Idle flows are looked for every 10 s of capture time: a pass visits every open flow,
+/// and the 300 s idle timeout needs no finer step.
+const SWEEP_EVERY_US: i64 = 10_000_000;
+
+/// Where a table hands its finished batches when streaming: tagged "flows" or "messages".
+pub type Sink = crossbeam_channel::Sender<(&'static str, RecordBatch)>;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 struct Key {
@@ -103,6 +108,8 @@ pub struct FlowTable {
     next_sweep_us: i64,
     pending: Vec<(usize, Message)>,
     ready: Vec<(&'static str, RecordBatch)>,
+    sink: Option<Sink>,
+    names: NameCache,
 }
 
 fn canonical(m: &PacketMeta) -> (Key, bool) {
@@ -136,6 +143,44 @@ impl FlowTable {
             next_sweep_us: i64::MIN,
             pending: Vec::new(),
             ready: Vec::new(),
+            sink: None,
+            names: NameCache::default(),
+        }
+    }
+
+    /// Share the DNS name cache with the other tables of the same scan.
+    pub fn with_names(mut self, names: NameCache) -> Self {
+        self.names = names;
+        self
+    }
+
+    /// Hand batches to `sink` as they fill instead of keeping them until `finish`, so
+    /// memory follows the flows open at once, not the length of the capture.
+    pub fn with_sink(mut self, sink: Option<Sink>) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    fn emit(&mut self, kind: &'static str, batch: RecordBatch) {
+        match &self.sink {
+            // A reader that went away wants nothing more; the scan still runs to its end.
+            Some(sink) => {
+                let _ = sink.send((kind, batch));
+            }
+            None => self.ready.push((kind, batch)),
+        }
+    }
+
+    /// Messages go out before the flows batch that could name their connections, so a
+    /// reader holds every message of a connection when its final flow record arrives.
+    fn flush(&mut self, flows: bool) {
+        if !self.msgs.is_empty() {
+            let batch = self.msgs.finish();
+            self.emit("messages", batch);
+        }
+        if flows && !self.out.is_empty() {
+            let batch = self.out.finish();
+            self.emit("flows", batch);
         }
     }
 
@@ -169,7 +214,7 @@ impl FlowTable {
         let dir = if (m.src, m.sport) == flow.client && (fwd || flow.client != flow.server) { 0 } else { 1 };
         flow.account(m, dir);
         if !payload.is_empty() || m.tcp_flags & TCP_SYN != 0 {
-            flow.inspect_payload(m, dir, payload, &self.opts, &mut self.pending);
+            flow.inspect_payload(m, dir, payload, &self.opts, &self.names, &mut self.pending);
         }
         if !self.pending.is_empty() {
             let (conn, ts) = (flow.conn_id, m.ts_us);
@@ -200,16 +245,16 @@ impl FlowTable {
     fn split_active(&mut self, key: Key) {
         let mut flow = self.flows.remove(&key).expect("present");
         let flow_id = self.new_id();
-        self.out.push(flow.record(flow_id, "active-timeout", &mut self.msgs));
+        let name = self.names.name_of(&flow.server.0);
+        self.out.push(flow.record(flow_id, "active-timeout", name, &mut self.msgs));
         self.flows.insert(key, flow.continue_after_split());
     }
 
     fn flush_if_full(&mut self) {
         if self.out.len() >= self.opts.batch_rows {
-            self.ready.push(("flows", self.out.finish()));
-        }
-        if self.msgs.len() >= self.opts.batch_rows {
-            self.ready.push(("messages", self.msgs.finish()));
+            self.flush(true);
+        } else if self.msgs.len() >= self.opts.batch_rows {
+            self.flush(false);
         }
     }
 
@@ -232,7 +277,8 @@ impl FlowTable {
 
     fn export(&mut self, mut flow: Flow, reason: &'static str) {
         let flow_id = self.new_id();
-        self.out.push(flow.record(flow_id, reason, &mut self.msgs));
+        let name = self.names.name_of(&flow.server.0);
+        self.out.push(flow.record(flow_id, reason, name, &mut self.msgs));
     }
 
     /// Export everything still open (end of capture) and hand out the last batches.
@@ -243,14 +289,8 @@ impl FlowTable {
             let reason = if flow.closed { "fin" } else { "end-of-capture" };
             self.export(flow, reason);
         }
-        let mut ready = std::mem::take(&mut self.ready);
-        if !self.out.is_empty() {
-            ready.push(("flows", self.out.finish()));
-        }
-        if !self.msgs.is_empty() {
-            ready.push(("messages", self.msgs.finish()));
-        }
-        ready
+        self.flush(true);
+        std::mem::take(&mut self.ready)
     }
 
 }
@@ -316,19 +356,20 @@ impl Flow {
         }
     }
 
-    fn inspect_payload(&mut self, m: &PacketMeta, dir: usize, payload: &[u8], opts: &FlowOptions, out: &mut Vec<(usize, Message)>) {
+    fn inspect_payload(&mut self, m: &PacketMeta, dir: usize, payload: &[u8], opts: &FlowOptions, names: &NameCache, out: &mut Vec<(usize, Message)>) {
         match m.proto {
-            PROTO_UDP => self.inspect_udp(m, payload),
+            PROTO_UDP => self.inspect_udp(m, payload, names),
             PROTO_TCP => self.inspect_tcp(m, dir, payload, opts, out),
             _ => {}
         }
     }
 
-    fn inspect_udp(&mut self, m: &PacketMeta, payload: &[u8]) {
+    fn inspect_udp(&mut self, m: &PacketMeta, payload: &[u8], names: &NameCache) {
         if m.sport == 53 || m.dport == 53 || m.sport == 5353 && m.dport == 5353 {
             let info = self.dns.get_or_insert_with(DnsInfo::default);
             if merge_dns(payload, info) {
                 self.application = Some("dns");
+                names.learn(info);
             }
         } else if self.application.is_none() {
             self.application = crate::p2p::classify_udp(payload, m.sport, m.dport);
@@ -487,7 +528,7 @@ impl Flow {
         }
     }
 
-    fn record(&mut self, flow_id: u64, reason: &'static str, msgs: &mut MessageBuilder) -> FlowRecord {
+    fn record(&mut self, flow_id: u64, reason: &'static str, resolved_name: Option<String>, msgs: &mut MessageBuilder) -> FlowRecord {
         let closing = reason != "active-timeout";
         if let Some(ins) = self.inspect.as_mut().filter(|_| closing) {
             for dir in 0..2 {
@@ -531,6 +572,7 @@ impl Flow {
             alpn: self.alpn.clone(),
             dns_query: dns.as_ref().and_then(|d| d.query.clone()),
             dns_rcode: dns.as_ref().and_then(|d| d.rcode),
+            resolved_name,
             dns_answers: dns.map(|d| d.answers),
             first_payload: self.first_payload,
             messages: self.messages,
@@ -610,5 +652,42 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].2, "idle");
         assert_eq!(got[0].1, 1); // one client packet before the idle gap
+    }
+
+    #[test]
+    fn streamed_messages_precede_the_flow_record_that_names_them() {
+        let opts = FlowOptions { batch_rows: 3, ..Default::default() };
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut t = FlowTable::new(opts, 0, 1).with_sink(Some(tx));
+        let line = b"{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}\n";
+        for c in 0..20u16 {
+            let mut p = pkt(i64::from(c) * 20, true, TCP_SYN, 0, 0);
+            p.sport = 40000 + c;
+            t.process(&p, b"");
+            let mut d = pkt(i64::from(c) * 20 + 1, true, TCP_ACK | TCP_PSH, 1, line.len() as u32);
+            d.sport = 40000 + c;
+            t.process(&d, line);
+            let mut f = pkt(i64::from(c) * 20 + 2, true, TCP_RST, 1 + line.len() as u32, 0);
+            f.sport = 40000 + c;
+            t.process(&f, b"");
+        }
+        assert!(t.finish().is_empty(), "a streaming table keeps nothing back");
+        drop(t);
+        let mut seen_msgs = std::collections::HashSet::new();
+        let (mut flow_rows, mut batches) = (0, 0);
+        for (kind, b) in rx.iter() {
+            batches += 1;
+            let conn = b.column_by_name("conn_id").unwrap().as_primitive::<UInt64Type>();
+            for i in 0..b.num_rows() {
+                if kind == "messages" {
+                    seen_msgs.insert(conn.value(i));
+                } else {
+                    flow_rows += 1;
+                    assert!(seen_msgs.contains(&conn.value(i)), "flow {} before its messages", conn.value(i));
+                }
+            }
+        }
+        assert_eq!(flow_rows, 20);
+        assert!(batches > 4, "batches were handed out as they filled, not at the end");
     }
 }

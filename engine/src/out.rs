@@ -41,6 +41,8 @@ pub struct FlowRecord {
     pub dns_query: Option<String>,
     pub dns_answers: Option<Vec<String>>,
     pub dns_rcode: Option<u8>,
+    /// The name an earlier DNS answer in the same scan gave the server's address.
+    pub resolved_name: Option<String>,
     pub first_payload: [Option<u32>; 2],
     pub messages: u32,
     pub messages_truncated: bool,
@@ -86,6 +88,7 @@ pub fn flow_schema() -> SchemaRef {
         s("dns_query"),
         Field::new("dns_answers", List(Arc::new(Field::new("item", Utf8, true))), true),
         Field::new("dns_rcode", UInt8, true),
+        s("resolved_name"),
         Field::new("c2s_first_payload", UInt32, true),
         Field::new("s2c_first_payload", UInt32, true),
         Field::new("messages", UInt32, false),
@@ -151,6 +154,7 @@ impl FlowBuilder {
         let mut strs: Vec<StringBuilder> = (0..9).map(|_| StringBuilder::new()).collect();
         let mut answers = ListBuilder::new(StringBuilder::new());
         let mut rcode = UInt8Builder::new();
+        let mut resolved = StringBuilder::new();
         let (mut fp0, mut fp1) = (UInt32Builder::new(), UInt32Builder::new());
         let mut msgs = UInt32Builder::new();
         let mut trunc = BooleanBuilder::new();
@@ -200,6 +204,7 @@ impl FlowBuilder {
                 None => answers.append(false),
             }
             rcode.append_option(r.dns_rcode);
+            resolved.append_option(r.resolved_name);
             fp0.append_option(r.first_payload[0]);
             fp1.append_option(r.first_payload[1]);
             msgs.append_value(r.messages);
@@ -225,6 +230,7 @@ impl FlowBuilder {
         cols.extend(strs.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         cols.push(Arc::new(answers.finish()));
         cols.push(Arc::new(rcode.finish()));
+        cols.push(Arc::new(resolved.finish()));
         cols.push(Arc::new(fp0.finish()));
         cols.push(Arc::new(fp1.finish()));
         cols.push(Arc::new(msgs.finish()));

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use arrow_array::RecordBatch;
 use arrow_pyarrow::ToPyArrow;
 use pyo3::create_exception;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
 
 use crate::flow::FlowOptions;
-use crate::reader::{open_and_scan, ScanOutput, ScanStats};
+use crate::reader::{open_and_scan, ReadError, ScanOutput, ScanStats};
 
 create_exception!(_engine, CaptureError, PyException, "A capture or interface that cannot be read.");
 
@@ -98,16 +98,57 @@ fn batch_to_py<'py>(py: Python<'py>, b: &RecordBatch) -> PyResult<Bound<'py, PyA
     b.to_pyarrow(py)
 }
 
-/// Scan one capture file: returns (flow batches, message batches, stats). Raises
-/// CaptureError when the file cannot be read at all.
-#[pyfunction]
-#[pyo3(signature = (path, options, workers=1))]
-fn scan_file<'py>(py: Python<'py>, path: PathBuf, options: &Options, workers: usize) -> PyResult<Batches<'py>> {
-    let opts = options.inner.clone();
-    let result = py.detach(move || open_and_scan(&path, &opts, workers));
-    match result {
-        Ok(out) => to_python(py, out),
-        Err(e) => Err(CaptureError::new_err(e.to_string())),
+type Batch = (&'static str, RecordBatch);
+
+/// One capture file being scanned on an engine thread, read as an iterator of
+/// ("flows" | "messages", RecordBatch) while the scan goes on. At most a few batches wait
+/// in between, so memory follows the flows open at once, not the length of the file.
+/// After the last batch, `stats` holds the counters; a file that cannot be read at all
+/// raises CaptureError from the iteration.
+#[pyclass(module = "minewatch._engine")]
+pub struct Scan {
+    batches: Option<crossbeam_channel::Receiver<Batch>>,
+    worker: Option<std::thread::JoinHandle<Result<ScanOutput, ReadError>>>,
+    stats: Option<ScanStats>,
+}
+
+#[pymethods]
+impl Scan {
+    #[new]
+    #[pyo3(signature = (path, options, workers=1))]
+    fn new(path: PathBuf, options: &Options, workers: usize) -> Self {
+        let (tx, rx) = crossbeam_channel::bounded::<Batch>(4);
+        let opts = options.inner.clone();
+        let worker = std::thread::spawn(move || open_and_scan(&path, &opts, workers, Some(tx)));
+        Scan { batches: Some(rx), worker: Some(worker), stats: None }
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<(&'static str, Bound<'py, PyAny>)>> {
+        if let Some(rx) = self.batches.as_ref() {
+            if let Ok((kind, batch)) = py.detach(|| rx.recv()) {
+                return Ok(Some((kind, batch_to_py(py, &batch)?)));
+            }
+        }
+        // Every sender is gone: the scan has ended, one way or the other.
+        self.batches = None;
+        if let Some(worker) = self.worker.take() {
+            match py.detach(|| worker.join()) {
+                Ok(Ok(out)) => self.stats = Some(out.stats),
+                Ok(Err(e)) => return Err(CaptureError::new_err(e.to_string())),
+                Err(_) => return Err(PyRuntimeError::new_err("the engine thread panicked")),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The scan's counters, once every batch has been read; None before.
+    #[getter]
+    fn stats(&self) -> Option<Stats> {
+        self.stats.clone().map(Stats::from)
     }
 }
 
@@ -142,7 +183,7 @@ fn capture_live<'py>(
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Options>()?;
     m.add_class::<Stats>()?;
-    m.add_function(wrap_pyfunction!(scan_file, m)?)?;
+    m.add_class::<Scan>()?;
     m.add_function(wrap_pyfunction!(schemas, m)?)?;
     #[cfg(feature = "live")]
     m.add_function(wrap_pyfunction!(capture_live, m)?)?;

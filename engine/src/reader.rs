@@ -10,7 +10,8 @@ use pcap_parser::pcapng::{parse_block_be, parse_block_le, Block};
 use pcap_parser::PcapError;
 
 use crate::decode::{decode, PacketMeta, Skip};
-use crate::flow::{FlowOptions, FlowTable};
+use crate::dns::NameCache;
+use crate::flow::{FlowOptions, FlowTable, Sink};
 
 /// Why a capture could not be read at all.
 #[derive(Debug)]
@@ -241,13 +242,14 @@ fn payload<'a>(data: &'a [u8], w: &Work) -> &'a [u8] {
     &data[start..start + w.meta.payload_len as usize]
 }
 
-/// Scan a capture held in memory, using `workers` flow tables on as many threads.
-pub fn scan_bytes(data: &[u8], opts: &FlowOptions, workers: usize) -> Result<ScanOutput, ReadError> {
+/// Scan a capture held in memory, using `workers` flow tables on as many threads. With a
+/// `sink`, batches stream out through it as they fill and `ScanOutput.batches` is empty.
+pub fn scan_bytes(data: &[u8], opts: &FlowOptions, workers: usize, sink: Option<Sink>) -> Result<ScanOutput, ReadError> {
     let workers = workers.max(1);
     let base = data.as_ptr() as usize;
     let mut stats = ScanStats::default();
     if workers == 1 {
-        let mut table = FlowTable::new(opts.clone(), 0, 1);
+        let mut table = FlowTable::new(opts.clone(), 0, 1).with_sink(sink);
         let (format, warning) = walk(data, &mut |fr| {
             if let Some(w) = decode_frame(fr, base, &mut stats) {
                 table.process(&w.meta, payload(data, &w));
@@ -257,6 +259,7 @@ pub fn scan_bytes(data: &[u8], opts: &FlowOptions, workers: usize) -> Result<Sca
         stats.warning = warning;
         return Ok(ScanOutput { batches: table.finish(), stats });
     }
+    let names = NameCache::default();
     let (format, warning, batches) = std::thread::scope(|s| {
         let mut senders = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
@@ -264,8 +267,10 @@ pub fn scan_bytes(data: &[u8], opts: &FlowOptions, workers: usize) -> Result<Sca
             let (tx, rx) = crossbeam_channel::bounded::<Vec<Work>>(16);
             senders.push(tx);
             let opts = opts.clone();
+            let sink = sink.clone();
+            let names = names.clone();
             handles.push(s.spawn(move || {
-                let mut table = FlowTable::new(opts, w as u64, workers as u64);
+                let mut table = FlowTable::new(opts, w as u64, workers as u64).with_sink(sink).with_names(names);
                 for batch in rx {
                     for work in &batch {
                         table.process(&work.meta, payload(data, work));
@@ -303,7 +308,7 @@ pub fn scan_bytes(data: &[u8], opts: &FlowOptions, workers: usize) -> Result<Sca
     Ok(ScanOutput { batches, stats })
 }
 
-pub fn open_and_scan(path: &Path, opts: &FlowOptions, workers: usize) -> Result<ScanOutput, ReadError> {
+pub fn open_and_scan(path: &Path, opts: &FlowOptions, workers: usize, sink: Option<Sink>) -> Result<ScanOutput, ReadError> {
     let file = std::fs::File::open(path).map_err(|e| ReadError::Io(io_reason(&e)))?;
     let meta = file.metadata().map_err(|e| ReadError::Io(io_reason(&e)))?;
     if meta.is_dir() {
@@ -315,7 +320,7 @@ pub fn open_and_scan(path: &Path, opts: &FlowOptions, workers: usize) -> Result<
     // SAFETY: the map is read-only; a capture being appended to while we read it is fine,
     // one truncated under us would fault, as it would for any mmap reader.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| ReadError::Io(io_reason(&e)))?;
-    scan_bytes(&map, opts, workers)
+    scan_bytes(&map, opts, workers, sink)
 }
 
 fn io_reason(e: &std::io::Error) -> String {

@@ -7,9 +7,11 @@ engine works on Arrow tables and on the few connections that carried candidate m
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,9 +25,17 @@ from minewatch.model.findings import Evidence, InputReport, ScanResult
 from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE, Direction, MessageKind
 from minewatch.protocols.base import MiningSession, WireMessage, dissect_connection
 from minewatch.sources.base import Capture, EngineOptions
-from minewatch.sources.pcap import expand_paths, read_capture
+from minewatch.sources.pcap import FileCapture, expand_paths
 
-__all__ = ["ScanOptions", "analyse", "dissect_messages", "scan_captures", "scan_paths"]
+__all__ = [
+    "InputAnalysis",
+    "InputResult",
+    "ScanOptions",
+    "analyse_capture",
+    "dissect_messages",
+    "scan_captures",
+    "scan_paths",
+]
 
 Progress = Callable[[str, int], None]
 
@@ -38,19 +48,12 @@ class ScanOptions:
     flows_path: Path | None = None
 
 
-@dataclass(frozen=True)
-class Analysis:
-    flows: pa.Table
-    evidence: list[Evidence]
-    sessions: dict[int, MiningSession]
-
-
 def _messages_by_conn(messages: pa.Table) -> Iterator[list[WireMessage]]:
     if messages.num_rows == 0:
         return
     ordered = messages.sort_by([("conn_id", "ascending"), ("index", "ascending")])
     conns = ordered["conn_id"].to_pylist()
-    ts = pc.divide(pc.cast(pc.cast(ordered["ts"], pa.int64()), pa.float64()), 1e6).to_pylist()
+    ts = [us / 1e6 for us in ordered["ts"].cast(pa.int64()).to_pylist()]
     cols = [ordered[c].to_pylist() for c in ("index", "direction", "kind", "data", "truncated")]
     current: list[WireMessage] = []
     for i, conn in enumerate(conns):
@@ -82,24 +85,9 @@ def dissect_messages(messages: pa.Table) -> dict[int, MiningSession]:
     return sessions
 
 
-def _server_names(flows: pa.Table) -> pa.Array:
-    """SNI, else HTTP Host, else the name a DNS answer in the same input gave the address."""
-    names = pc.coalesce(flows["sni"], flows["http_host"])
-    resolved: dict[str, str] = {}
-    dns = flows.filter(pc.is_valid(flows["dns_answers"])).select(["dns_query", "dns_answers"]).to_pylist()
-    for row in dns:
-        for answer in row["dns_answers"] or []:
-            is_address = answer[:1].isdigit() or ":" in answer
-            if row["dns_query"] and is_address:
-                resolved.setdefault(answer, row["dns_query"])
-    if not resolved:
-        return names
-    # Per distinct address, not per flow: look each flow up by its index in the answer set.
-    addresses = pa.array(list(resolved), pa.string())
-    by_ip = pa.array(list(resolved.values()), pa.string()).take(
-        pc.index_in(flows["server_ip"], value_set=addresses)
-    )
-    return pc.coalesce(names, by_ip)
+def _server_names(flows: pa.Table) -> pa.ChunkedArray:
+    """SNI, else HTTP Host, else the name an earlier DNS answer gave the address."""
+    return pc.coalesce(flows["sni"], flows["http_host"], flows["resolved_name"])
 
 
 def _session_row(s: MiningSession) -> dict[str, object]:
@@ -127,67 +115,154 @@ def _mining_column(flows: pa.Table, sessions: dict[int, MiningSession]) -> pa.Ar
     return rows.take(pc.index_in(flows["conn_id"], value_set=conns))
 
 
-def analyse(capture: Capture, options: ScanOptions) -> Analysis:
-    """Dissect and detect over one input; returns its full flow table and evidence."""
-    sessions = dissect_messages(capture.messages)
-    flows = capture.flows
-    flows = flows.append_column(
-        FLOW_SCHEMA.field("source"), pa.repeat(pa.scalar(capture.source, pa.string()), flows.num_rows)
-    )
-    flows = flows.append_column(FLOW_SCHEMA.field("server_name"), _server_names(flows))
-    flows = flows.append_column(FLOW_SCHEMA.field("mining"), _mining_column(flows, sessions))
-    ctx = ScanContext(capture.source, flows, sessions, options.intel, options.home)
-    return Analysis(flows, run_detectors(ctx), sessions)
+@dataclass
+class InputResult:
+    """What one input yielded: evidence, its mining sessions by connection, its report."""
+
+    evidence: list[Evidence]
+    sessions: dict[int, MiningSession]
+    report: InputReport
 
 
-def _read(path: Path, options: EngineOptions) -> Capture | CaptureReadError:
+FlowWriter = Callable[[pa.Table], None]
+_ACTIVE_TIMEOUT = "active-timeout"  # the end reason of a long connection's interim records
+
+
+class InputAnalysis:
+    """Dissection and detection over one input, batch by batch as the engine hands them
+    on. Only the messages of connections still open are held, so memory follows the
+    connections open at once, not the length of the input."""
+
+    def __init__(self, source: str, options: ScanOptions, write: FlowWriter | None = None) -> None:
+        self.source = source
+        self.options = options
+        self.write = write
+        self.held: dict[int, list[WireMessage]] = {}
+        self.started: dict[int, datetime] = {}
+        self.result = InputResult([], {}, InputReport(source=source))
+        self.flows = 0
+
+    def feed(self, kind: str, batch: pa.RecordBatch) -> None:
+        table = pa.Table.from_batches([batch])
+        if kind == "messages":
+            for conn in _messages_by_conn(table):
+                self.held.setdefault(conn[0].conn_id, []).extend(conn)
+        else:
+            self._flows(table)
+
+    def _flows(self, flows: pa.Table) -> None:
+        self.flows += flows.num_rows
+        # A connection is dissected when its final record arrives (a long one is also
+        # exported hourly under the same conn_id, with the session on its last record).
+        final_rows = pc.not_equal(flows["end_reason"], _ACTIVE_TIMEOUT)
+        interim = flows.filter(pc.invert(final_rows)).select(["conn_id", "first_seen"]).to_pylist()
+        for row in interim:
+            self.started.setdefault(row["conn_id"], row["first_seen"])
+        sessions: dict[int, MiningSession] = {}
+        started: dict[int, datetime] = {}
+        for conn in flows.filter(final_rows)["conn_id"].to_pylist():
+            messages = self.held.pop(conn, None)
+            if conn in self.started:
+                started[conn] = self.started.pop(conn)
+            if messages and (session := dissect_connection(messages)) is not None:
+                sessions[conn] = session
+        flows = flows.append_column(
+            FLOW_SCHEMA.field("source"), pa.repeat(pa.scalar(self.source, pa.string()), flows.num_rows)
+        )
+        flows = flows.append_column(FLOW_SCHEMA.field("server_name"), _server_names(flows))
+        mining = _mining_column(flows, sessions)
+        if sessions:
+            mining = pc.if_else(final_rows, mining, pa.scalar(None, MINING_TYPE))
+        flows = flows.append_column(FLOW_SCHEMA.field("mining"), mining)
+        ctx = ScanContext(self.source, flows, sessions, self.options.intel, self.options.home, started)
+        self.result.evidence.extend(run_detectors(ctx))
+        self.result.sessions.update(sessions)
+        if self.write is not None:
+            self.write(flows.cast(FLOW_SCHEMA))
+
+
+def analyse_capture(capture: Capture, options: ScanOptions, write: FlowWriter | None = None) -> InputResult:
+    """Read one input through the engine and analyse it as its batches arrive. An input
+    that cannot be read at all gives a result with only its error."""
+    analysis = InputAnalysis(capture.source, options, write)
     try:
-        return read_capture(path, options)
+        for kind, batch in capture.batches():
+            analysis.feed(kind, batch)
     except CaptureReadError as e:
-        return e
+        return InputResult([], {}, InputReport(source=e.source, error=e.reason))
+    analysis.result.report = capture.report(analysis.flows)
+    return analysis.result
 
 
-def scan_captures(captures: Iterator[Capture | CaptureReadError], options: ScanOptions) -> ScanResult:
-    """Analyse captures as they arrive and fuse the evidence of all of them."""
+class _ParquetSink:
+    """The --flows file, shared by the threads that analyse inputs."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+        self.lock = threading.Lock()
+
+    def write(self, flows: pa.Table) -> None:
+        with self.lock:
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.path, FLOW_SCHEMA)
+            self.writer.write_table(flows)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        elif self.path is not None:
+            pq.write_table(FLOW_SCHEMA.empty_table(), self.path)
+
+
+def _fuse(results: Iterable[InputResult]) -> ScanResult:
     evidence: list[Evidence] = []
     sessions: dict[tuple[str | None, int], MiningSession] = {}
     reports: list[InputReport] = []
-    writer = None
-    try:
-        for item in captures:
-            if isinstance(item, CaptureReadError):
-                reports.append(InputReport(source=item.source, error=item.reason))
-                continue
-            result = analyse(item, options)
-            evidence.extend(result.evidence)
-            sessions.update({(item.source, c): s for c, s in result.sessions.items()})
-            reports.append(item.report)
-            if options.flows_path is not None:
-                if writer is None:
-                    writer = pq.ParquetWriter(options.flows_path, FLOW_SCHEMA)
-                writer.write_table(result.flows.cast(FLOW_SCHEMA))
-    finally:
-        if writer is not None:
-            writer.close()
-    if options.flows_path is not None and writer is None:
-        pq.write_table(FLOW_SCHEMA.empty_table(), options.flows_path)
+    for r in results:
+        evidence.extend(r.evidence)
+        sessions.update({(r.report.source, c): s for c, s in r.sessions.items()})
+        reports.append(r.report)
     return ScanResult(findings=tuple(fuse(evidence, sessions)), inputs=tuple(reports))
 
 
+def scan_captures(captures: Iterable[Capture | CaptureReadError], options: ScanOptions) -> ScanResult:
+    """Analyse inputs one after another and fuse the evidence of all of them."""
+    sink = _ParquetSink(options.flows_path)
+    results: list[InputResult] = []
+    try:
+        for item in captures:
+            if isinstance(item, CaptureReadError):
+                results.append(InputResult([], {}, InputReport(source=item.source, error=item.reason)))
+            else:
+                write = sink.write if options.flows_path is not None else None
+                results.append(analyse_capture(item, options, write))
+    finally:
+        sink.close()
+    return _fuse(results)
+
+
 def scan_paths(paths: list[Path], options: ScanOptions, progress: Progress | None = None) -> ScanResult:
-    """Scan capture files and directories. Unreadable inputs are reported in the result."""
+    """Scan capture files and directories, several at once (the engine runs without the
+    GIL). Unreadable inputs are reported in the result."""
     files, missing = expand_paths(paths)
     threads = max(1, min(len(files), os.cpu_count() or 1))
+    sink = _ParquetSink(options.flows_path)
+    write = sink.write if options.flows_path is not None else None
 
-    def produce() -> Iterator[Capture | CaptureReadError]:
-        yield from missing
+    def one(path: Path) -> InputResult:
+        result = analyse_capture(FileCapture(path, options.engine), options, write)
+        if progress is not None:
+            progress(str(path), _size(path))
+        return result
+
+    results = [InputResult([], {}, InputReport(source=e.source, error=e.reason)) for e in missing]
+    try:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            for path, item in zip(files, pool.map(lambda p: _read(p, options.engine), files), strict=True):
-                if progress is not None:
-                    progress(str(path), _size(path))
-                yield item
-
-    return scan_captures(produce(), options)
+            results.extend(pool.map(one, files))
+    finally:
+        sink.close()
+    return _fuse(results)
 
 
 def _size(path: Path) -> int:

@@ -3,6 +3,7 @@ status: 0 run completed, 1 some input could not be read, 2 usage error."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -71,6 +72,10 @@ def _scan_files(paths: list[Path], options: ScanOptions) -> ScanResult:
         return scan_paths(paths, options, progress=lambda _src, size: bar.advance(task, size))
 
 
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 @app.command()
 def scan(
     paths: Annotated[list[Path] | None, typer.Argument(help="Capture files or directories of them.")] = None,
@@ -96,6 +101,12 @@ def scan(
     active_timeout: Annotated[
         str, typer.Option("--active-timeout", help="Seconds before a long flow is cut.")
     ] = "3600",
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads", min=1, max=256, help="Engine threads per large capture (default: all cores)."
+        ),
+    ] = None,
 ) -> None:
     """Find mining, pools, exchanges, web miners and crypto nodes in packet captures."""
     if not paths and interface is None:
@@ -105,7 +116,7 @@ def scan(
     idle, active, live_s = _seconds(idle_timeout), _seconds(active_timeout), _seconds(duration)
     home = tuple(_cidr(c) for c in home_net) if home_net else DEFAULT_HOME_NETWORKS
     options = ScanOptions(
-        engine=EngineOptions(idle_timeout_s=idle, active_timeout_s=active),
+        engine=EngineOptions(idle_timeout_s=idle, active_timeout_s=active, workers=threads or _cores()),
         intel=load_default(intel or []),
         home=HomeNetworks(home),
         flows_path=flows,

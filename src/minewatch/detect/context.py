@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import pyarrow as pa
 
@@ -45,10 +46,12 @@ class HomeNetworks:
 @dataclass(frozen=True)
 class ScanContext:
     """One input's flows (with `server_name` and `source`), its dissected sessions by
-    connection, the indicators and the home networks."""
+    connection, the indicators and the home networks. `conn_started` says when the
+    connections cut by the active timeout began (their last record starts later)."""
 
     source: str
     flows: pa.Table
     sessions: dict[int, MiningSession]
     intel: IndicatorSet
     home: HomeNetworks
+    conn_started: dict[int, datetime] = field(default_factory=dict)

@@ -73,6 +73,7 @@ def dissected_mining(ctx: ScanContext) -> Iterator[Evidence]:
             f"{s.accepted} of {s.submitted} shares accepted{login}"
         )
         first, last = _times(row)
+        first = ctx.conn_started.get(conn, first)  # a long connection began before its last record
         yield Evidence(
             row["client_ip"],
             Activity.MINING,

@@ -62,6 +62,7 @@ ENGINE_FLOW_SCHEMA = pa.schema(
         pa.field("dns_query", pa.string()),
         pa.field("dns_answers", pa.list_(pa.string())),
         pa.field("dns_rcode", pa.uint8()),
+        pa.field("resolved_name", pa.string()),
         pa.field("c2s_first_payload", pa.uint32()),
         pa.field("s2c_first_payload", pa.uint32()),
         pa.field("messages", pa.uint32(), nullable=False),

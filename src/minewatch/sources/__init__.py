@@ -1,15 +1,17 @@
 """Inputs: packet captures and live interfaces (through the Rust engine)."""
 
-from minewatch.sources.base import Capture, EngineOptions, Source
+from minewatch.sources.base import BatchCapture, Capture, EngineBatch, EngineOptions
 from minewatch.sources.live import read_interface
-from minewatch.sources.pcap import CAPTURE_SUFFIXES, expand_paths, read_capture
+from minewatch.sources.pcap import CAPTURE_SUFFIXES, FileCapture, expand_paths, read_tables
 
 __all__ = [
     "CAPTURE_SUFFIXES",
+    "BatchCapture",
     "Capture",
+    "EngineBatch",
     "EngineOptions",
-    "Source",
+    "FileCapture",
     "expand_paths",
-    "read_capture",
     "read_interface",
+    "read_tables",
 ]

@@ -1,8 +1,9 @@
-"""What every source hands on: flows and messages as Arrow tables, and a report."""
+"""What every source hands on: the engine's Arrow batches as they come, then a report."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -10,9 +11,11 @@ import pyarrow as pa
 
 from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.model.findings import InputReport
-from minewatch.model.schema import ENGINE_FLOW_SCHEMA, MESSAGE_SCHEMA
 
-__all__ = ["Capture", "EngineOptions", "Source", "tables_from_engine"]
+__all__ = ["BatchCapture", "Capture", "EngineBatch", "EngineOptions", "report_from_stats"]
+
+# ("flows" | "messages", batch). A connection's messages come before its flow record.
+EngineBatch = tuple[str, pa.RecordBatch]
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,10 @@ class EngineOptions:
     active_timeout_s: float = 3600.0
     max_message_bytes: int = 64 * 1024
     max_messages_per_flow: int = 50_000
+    batch_rows: int = 65_536
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Below this size a second engine thread costs more than it saves.
+    parallel_min_bytes: int = 64 * 1024 * 1024
 
     def to_engine(self) -> _engine.Options:
         return _engine.Options(
@@ -31,31 +37,35 @@ class EngineOptions:
             active_timeout_s=self.active_timeout_s,
             max_message_bytes=self.max_message_bytes,
             max_messages_per_flow=self.max_messages_per_flow,
+            batch_rows=self.batch_rows,
         )
 
 
+class Capture(Protocol):
+    """One input as the engine reads it. `batches` may raise CaptureReadError before the
+    first batch; `report` is valid once the batches are exhausted."""
+
+    @property
+    def source(self) -> str: ...
+
+    def batches(self) -> Iterator[EngineBatch]: ...
+
+    def report(self, flows: int) -> InputReport: ...
+
+
 @dataclass(frozen=True)
-class Capture:
-    """One input, read: its flows (engine schema), its cut messages, and how it went."""
+class BatchCapture:
+    """A capture already read whole (a live interface, for its bounded duration)."""
 
     source: str
-    flows: pa.Table
-    messages: pa.Table
-    report: InputReport
+    held: tuple[EngineBatch, ...]
+    stats: _engine.Stats
 
+    def batches(self) -> Iterator[EngineBatch]:
+        yield from self.held
 
-class Source(Protocol):
-    """Anything that yields captures: files, a live interface, a fake in tests."""
-
-    def read(self) -> Capture: ...
-
-
-def tables_from_engine(
-    flow_batches: list[pa.RecordBatch], message_batches: list[pa.RecordBatch]
-) -> tuple[pa.Table, pa.Table]:
-    flows = pa.Table.from_batches(flow_batches, schema=ENGINE_FLOW_SCHEMA)
-    messages = pa.Table.from_batches(message_batches, schema=MESSAGE_SCHEMA)
-    return flows, messages
+    def report(self, flows: int) -> InputReport:
+        return report_from_stats(self.source, self.stats, flows)
 
 
 def report_from_stats(source: str, stats: _engine.Stats, flows: int) -> InputReport:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.errors import CaptureReadError
-from minewatch.sources.base import Capture, EngineOptions, report_from_stats, tables_from_engine
+from minewatch.sources.base import BatchCapture, EngineBatch, EngineOptions
 
 __all__ = ["read_interface"]
 
 
 def read_interface(
     interface: str, duration_s: float, options: EngineOptions, bpf_filter: str | None = None
-) -> Capture:
+) -> BatchCapture:
     """Capture on `interface` for `duration_s` seconds and return what was seen."""
     source = f"interface {interface}"
     try:
@@ -20,5 +20,7 @@ def read_interface(
         )
     except _engine.CaptureError as e:
         raise CaptureReadError(source, str(e).removeprefix(f"interface '{interface}': ")) from e
-    flows, messages = tables_from_engine(flow_batches, message_batches)
-    return Capture(source, flows, messages, report_from_stats(source, stats, flows.num_rows))
+    # Messages first: every connection's messages are then held when its flow arrives.
+    held: list[EngineBatch] = [("messages", b) for b in message_batches]
+    held.extend(("flows", b) for b in flow_batches)
+    return BatchCapture(source, tuple(held), stats)

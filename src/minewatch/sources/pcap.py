@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import pyarrow as pa
 
 from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.errors import CaptureReadError
-from minewatch.sources.base import Capture, EngineOptions, report_from_stats, tables_from_engine
+from minewatch.model.findings import InputReport
+from minewatch.model.schema import ENGINE_FLOW_SCHEMA, MESSAGE_SCHEMA
+from minewatch.sources.base import EngineBatch, EngineOptions, report_from_stats
 
-__all__ = ["CAPTURE_SUFFIXES", "expand_paths", "read_capture"]
+__all__ = ["CAPTURE_SUFFIXES", "FileCapture", "expand_paths", "read_tables"]
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".dmp")
-# Below this size a second engine thread costs more than it saves.
-PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 
 
 def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[CaptureReadError]]:
@@ -34,17 +36,50 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[CaptureReadErr
     return files, errors
 
 
-def read_capture(path: Path, options: EngineOptions) -> Capture:
-    """Read one capture through the engine. Raises CaptureReadError if nothing can be read;
-    a file cut short or corrupt part-way is read up to the damage and reported."""
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise CaptureReadError(str(path), (e.strerror or str(e)).lower()) from e
-    workers = options.workers if size >= PARALLEL_MIN_BYTES else 1
-    try:
-        flow_batches, message_batches, stats = _engine.scan_file(str(path), options.to_engine(), workers)
-    except _engine.CaptureError as e:
-        raise CaptureReadError(str(path), str(e)) from e
-    flows, messages = tables_from_engine(flow_batches, message_batches)
-    return Capture(str(path), flows, messages, report_from_stats(str(path), stats, flows.num_rows))
+class FileCapture:
+    """A pcap or pcapng file, read by the engine on its own threads while the caller
+    consumes batches; nothing is read until `batches` is iterated."""
+
+    def __init__(self, path: Path, options: EngineOptions) -> None:
+        self.path = path
+        self.options = options
+        self._stats: _engine.Stats | None = None
+
+    @property
+    def source(self) -> str:
+        return str(self.path)
+
+    def batches(self) -> Iterator[EngineBatch]:
+        """Raises CaptureReadError if nothing can be read; a file cut short or corrupt
+        part-way is read up to the damage and the damage is in the report."""
+        try:
+            size = self.path.stat().st_size
+        except OSError as e:
+            raise CaptureReadError(self.source, (e.strerror or str(e)).lower()) from e
+        workers = self.options.workers if size >= self.options.parallel_min_bytes else 1
+        scan = _engine.Scan(self.source, self.options.to_engine(), workers)
+        try:
+            yield from scan
+        except _engine.CaptureError as e:
+            raise CaptureReadError(self.source, str(e)) from e
+        self._stats = scan.stats
+
+    def report(self, flows: int) -> InputReport:
+        if self._stats is None:
+            raise RuntimeError(f"{self.source}: report asked for before the scan ended")
+        return report_from_stats(self.source, self._stats, flows)
+
+
+def read_tables(path: Path, options: EngineOptions) -> tuple[pa.Table, pa.Table, InputReport]:
+    """A whole capture as (flows, messages, report): for tests and small files."""
+    capture = FileCapture(path, options)
+    flows: list[pa.RecordBatch] = []
+    messages: list[pa.RecordBatch] = []
+    for kind, batch in capture.batches():
+        (flows if kind == "flows" else messages).append(batch)
+    flow_table = pa.Table.from_batches(flows, schema=ENGINE_FLOW_SCHEMA)
+    return (
+        flow_table,
+        pa.Table.from_batches(messages, schema=MESSAGE_SCHEMA),
+        capture.report(flow_table.num_rows),
+    )
