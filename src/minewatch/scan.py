@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from minewatch.detect import HomeNetworks, ScanContext, fuse, run_detectors
 from minewatch.errors import CaptureReadError
+from minewatch.estimate import EstimateOptions
 from minewatch.intel.indicators import IndicatorSet, load_bundled
 from minewatch.model.findings import Evidence, InputReport, ScanResult
 from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE, Direction, MessageKind
@@ -46,6 +47,7 @@ class ScanOptions:
     intel: IndicatorSet = field(default_factory=load_bundled)
     home: HomeNetworks = field(default_factory=HomeNetworks)
     flows_path: Path | None = None
+    estimate: EstimateOptions = field(default_factory=EstimateOptions)
 
 
 def _messages_by_conn(messages: pa.Table) -> Iterator[list[WireMessage]]:
@@ -138,7 +140,8 @@ class InputAnalysis:
         self.options = options
         self.write = write
         self.held: dict[int, list[WireMessage]] = {}
-        self.started: dict[int, datetime] = {}
+        # Connections cut by the active timeout: when they began, bytes so far.
+        self.started: dict[int, tuple[datetime, int]] = {}
         self.result = InputResult([], {}, InputReport(source=source))
         self.flows = 0
 
@@ -155,11 +158,12 @@ class InputAnalysis:
         # A connection is dissected when its final record arrives (a long one is also
         # exported hourly under the same conn_id, with the session on its last record).
         final_rows = pc.not_equal(flows["end_reason"], _ACTIVE_TIMEOUT)
-        interim = flows.filter(pc.invert(final_rows)).select(["conn_id", "first_seen"]).to_pylist()
-        for row in interim:
-            self.started.setdefault(row["conn_id"], row["first_seen"])
+        columns = ["conn_id", "first_seen", "c2s_bytes", "s2c_bytes"]
+        for row in flows.filter(pc.invert(final_rows)).select(columns).to_pylist():
+            began, carried = self.started.get(row["conn_id"], (row["first_seen"], 0))
+            self.started[row["conn_id"]] = (began, carried + row["c2s_bytes"] + row["s2c_bytes"])
         sessions: dict[int, MiningSession] = {}
-        started: dict[int, datetime] = {}
+        started: dict[int, tuple[datetime, int]] = {}
         for conn in flows.filter(final_rows)["conn_id"].to_pylist():
             messages = self.held.pop(conn, None)
             if conn in self.started:
@@ -215,7 +219,7 @@ class _ParquetSink:
             pq.write_table(FLOW_SCHEMA.empty_table(), self.path)
 
 
-def _fuse(results: Iterable[InputResult]) -> ScanResult:
+def _fuse(results: Iterable[InputResult], options: ScanOptions) -> ScanResult:
     evidence: list[Evidence] = []
     sessions: dict[tuple[str | None, int], MiningSession] = {}
     reports: list[InputReport] = []
@@ -223,7 +227,7 @@ def _fuse(results: Iterable[InputResult]) -> ScanResult:
         evidence.extend(r.evidence)
         sessions.update({(r.report.source, c): s for c, s in r.sessions.items()})
         reports.append(r.report)
-    return ScanResult(findings=tuple(fuse(evidence, sessions)), inputs=tuple(reports))
+    return ScanResult(findings=tuple(fuse(evidence, sessions, options.estimate)), inputs=tuple(reports))
 
 
 def scan_captures(captures: Iterable[Capture | CaptureReadError], options: ScanOptions) -> ScanResult:
@@ -239,7 +243,7 @@ def scan_captures(captures: Iterable[Capture | CaptureReadError], options: ScanO
                 results.append(analyse_capture(item, options, write))
     finally:
         sink.close()
-    return _fuse(results)
+    return _fuse(results, options)
 
 
 def scan_paths(paths: list[Path], options: ScanOptions, progress: Progress | None = None) -> ScanResult:
@@ -262,7 +266,7 @@ def scan_paths(paths: list[Path], options: ScanOptions, progress: Progress | Non
             results.extend(pool.map(one, files))
     finally:
         sink.close()
-    return _fuse(results)
+    return _fuse(results, options)
 
 
 def _size(path: Path) -> int:

@@ -3,6 +3,7 @@ status: 0 run completed, 1 some input could not be read, 2 usage error."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -15,9 +16,12 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 
 from minewatch.detect.context import DEFAULT_HOME_NETWORKS, HomeNetworks
 from minewatch.errors import CaptureReadError, MinewatchError
+from minewatch.estimate import DEFAULT_GRID, EstimateOptions, GridFactor
+from minewatch.estimate.totals import summarise
 from minewatch.intel.indicators import load_default
 from minewatch.intel.update import update as update_intel
 from minewatch.model.findings import InputReport, ScanResult
+from minewatch.report.jsonl import summary_to_json
 from minewatch.scan import ScanOptions, scan_captures, scan_paths
 from minewatch.sources.base import EngineOptions
 from minewatch.sources.live import read_interface
@@ -101,6 +105,13 @@ def scan(
     active_timeout: Annotated[
         str, typer.Option("--active-timeout", help="Seconds before a long flow is cut.")
     ] = "3600",
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Bulletin figures for the whole input (with --json: as JSON).")
+    ] = False,
+    grid_factor: Annotated[
+        float | None,
+        typer.Option("--grid-factor", min=0.0, max=2.0, help="kg CO2 per kWh (default: China 2023, 0.5306)."),
+    ] = None,
     threads: Annotated[
         int | None,
         typer.Option(
@@ -120,6 +131,9 @@ def scan(
         intel=load_default(intel or []),
         home=HomeNetworks(home),
         flows_path=flows,
+        estimate=EstimateOptions(
+            GridFactor(grid_factor, "given with --grid-factor") if grid_factor is not None else DEFAULT_GRID
+        ),
     )
     if interface is not None:
 
@@ -133,7 +147,15 @@ def scan(
     else:
         result = _scan_files(paths or [], options)
     _report_inputs(result.inputs)
-    if json_lines:
+    if summary:
+        figures = summarise(result.findings, result.inputs)
+        if json_lines:
+            sys.stdout.write(json.dumps(summary_to_json(figures), ensure_ascii=False) + "\n")
+        else:
+            from minewatch.cli.render import print_summary
+
+            print_summary(figures, Console(highlight=False))
+    elif json_lines:
         from minewatch.cli.render import print_jsonl
 
         print_jsonl(result, sys.stdout)

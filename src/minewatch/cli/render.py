@@ -8,10 +8,37 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
-from minewatch.model.findings import Finding, ScanResult
+from minewatch.estimate.totals import Summary
+from minewatch.model.findings import Bounds, Finding, Hashrate, ScanResult
 from minewatch.report.jsonl import finding_to_json
 
-__all__ = ["print_jsonl", "print_table"]
+__all__ = ["format_rate", "print_jsonl", "print_summary", "print_table"]
+
+_PREFIXES = ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def _si(value: float, unit: str) -> str:
+    for scale, prefix in _PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def format_rate(h: Hashrate | None) -> str:
+    """`12 MH/s (7.8-17.8 M)`: the estimate and its 95% interval."""
+    if h is None:
+        return ""
+    if h.shares == 0:
+        return f"< {_si(h.high, h.unit)}"
+    return f"{_si(h.value, h.unit)} ({_si(h.low, '')}-{_si(h.high, '')})".replace(" )", ")").replace(
+        " -", "-"
+    )
+
+
+def _bounds(b: Bounds | None, unit: str) -> str:
+    if b is None:
+        return ""
+    return f"{_si(b.best, unit)} ({_si(b.low, '').strip()}-{_si(b.high, '').strip()})"
 
 
 def print_jsonl(result: ScanResult, out: TextIO) -> None:
@@ -37,23 +64,47 @@ def print_table(result: ScanResult, console: Console) -> None:
         console.print("No mining, pool, exchange, web-miner or node activity found.")
         return
     table = Table(title=f"{len(result.findings)} findings", title_justify="left")
-    for name in ("Host", "Activity", "Protocol", "Coin / algorithm", "Pools / peers", "Shares", "Conf."):
+    # Estimates and the reason are worth their width only on a wide terminal; --json and
+    # --summary always have them.
+    measured = console.width >= 120
+    wide = console.width >= 160
+    columns = ["Host", "Activity", "Protocol", "Coin / algorithm", "Pools / peers", "Shares"]
+    columns += ["Hashrate (95%)", "Power W"] if measured else []
+    for name in (*columns, "Conf."):
         table.add_column(name, overflow="fold")
-    # The reason is worth its width only on a wide terminal; --json always has it.
-    wide = console.width >= 140
     if wide:
         table.add_column("Why", overflow="ellipsis", no_wrap=True, max_width=60)
     for f in result.findings:
         coin = " / ".join(x for x in (f.coin, f.algorithm) if x)
         why = f.evidence[0].detail if f.evidence else ""
-        cells = [
-            f.host,
-            f.activity.value,
-            f.protocol or "",
-            coin,
-            _pools(f),
-            _shares(f),
-            f"{f.confidence:.2f}",
-        ]
+        cells = [f.host, f.activity.value, f.protocol or "", coin, _pools(f), _shares(f)]
+        if measured:
+            cells += [format_rate(f.hashrate), _bounds(f.power_w, "")]
+        cells.append(f"{f.confidence:.2f}")
         table.add_row(*cells, *([why] if wide else []))
     console.print(table)
+
+
+def print_summary(summary: Summary, console: Console) -> None:
+    """The bulletin figures for the whole input."""
+    table = Table(title="Summary", title_justify="left", show_header=False)
+    table.add_column("figure")
+    table.add_column("value", overflow="fold")
+    when = (
+        f"{summary.first_seen:%Y-%m-%d %H:%M:%S} to {summary.last_seen:%Y-%m-%d %H:%M:%S} UTC"
+        if summary.first_seen and summary.last_seen
+        else "-"
+    )
+    table.add_row("window", when)
+    table.add_row("mining hosts", str(summary.mining_hosts))
+    rate = f"{summary.mining_mbit_s:.4g} Mbit/s" if summary.mining_mbit_s is not None else "-"
+    table.add_row("mining traffic", f"{rate} ({_si(summary.mining_bytes, 'B')})")
+    for a in summary.algorithms:
+        measured = f"{a.hosts_measured} of {a.hosts} hosts measured"
+        table.add_row(f"hashrate {a.algorithm}", f"{format_rate(a.hashrate) or '-'}; {measured}")
+    table.add_row("power", _bounds(summary.power_w, "W") or "-")
+    table.add_row("energy per day", _bounds(summary.energy_kwh_day, "kWh") or "-")
+    table.add_row("CO2 per day", _bounds(summary.co2_kg_day, "kg") or "-")
+    console.print(table)
+    for note in summary.notes:
+        console.print(f"note: {note}", markup=False)

@@ -47,11 +47,12 @@ class HomeNetworks:
 class ScanContext:
     """One input's flows (with `server_name` and `source`), its dissected sessions by
     connection, the indicators and the home networks. `conn_started` says when the
-    connections cut by the active timeout began (their last record starts later)."""
+    connections cut by the active timeout began and how many bytes they carried before
+    their last record."""
 
     source: str
     flows: pa.Table
     sessions: dict[int, MiningSession]
     intel: IndicatorSet
     home: HomeNetworks
-    conn_started: dict[int, datetime] = field(default_factory=dict)
+    conn_started: dict[int, tuple[datetime, int]] = field(default_factory=dict)

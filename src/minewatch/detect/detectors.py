@@ -30,7 +30,18 @@ _P2P = {
     "monero-p2p": ("Monero", 0.95),
     "ethereum-p2p": ("Ethereum", 0.8),
 }
-_ROW_COLUMNS = ("conn_id", "first_seen", "last_seen", "client_ip", "server_ip", "server_port", "server_name")
+_ROW_COLUMNS = (
+    "flow_id",
+    "conn_id",
+    "first_seen",
+    "last_seen",
+    "client_ip",
+    "server_ip",
+    "server_port",
+    "server_name",
+    "c2s_bytes",
+    "s2c_bytes",
+)
 
 
 def _rows(
@@ -48,6 +59,10 @@ def _peer(row: dict[str, Any]) -> Endpoint:
 
 def _short(text: str, keep: int = 24) -> str:
     return text if len(text) <= keep else text[: keep - 1] + "…"
+
+
+def _bytes(row: dict[str, Any]) -> int:
+    return int(row["c2s_bytes"] + row["s2c_bytes"])
 
 
 def _times(row: dict[str, Any]) -> tuple[datetime, datetime]:
@@ -73,7 +88,8 @@ def dissected_mining(ctx: ScanContext) -> Iterator[Evidence]:
             f"{s.accepted} of {s.submitted} shares accepted{login}"
         )
         first, last = _times(row)
-        first = ctx.conn_started.get(conn, first)  # a long connection began before its last record
+        # A long connection began, and carried bytes, before its last record.
+        first, before = ctx.conn_started.get(conn, (first, 0))
         yield Evidence(
             row["client_ip"],
             Activity.MINING,
@@ -87,6 +103,8 @@ def dissected_mining(ctx: ScanContext) -> Iterator[Evidence]:
             algorithm=s.algorithm,
             conn_id=conn,
             source=ctx.source,
+            flow_id=row["flow_id"],
+            bytes=before + _bytes(row),
         )
         if s.server_confirmed and row["server_ip"] in ctx.home:
             yield Evidence(
@@ -124,6 +142,8 @@ def sv2_noise_handshake(ctx: ScanContext) -> Iterator[Evidence]:
             protocol="stratum-v2",
             conn_id=row["conn_id"],
             source=ctx.source,
+            flow_id=row["flow_id"],
+            bytes=_bytes(row),
         )
 
 
@@ -147,6 +167,8 @@ def _intel_evidence(row: dict[str, Any], ind: Indicator, how: str, strength: flo
         coin=ind.coin,
         conn_id=row["conn_id"],
         source=source,
+        flow_id=row["flow_id"],
+        bytes=_bytes(row),
     )
 
 
@@ -202,6 +224,8 @@ def crypto_p2p(ctx: ScanContext) -> Iterator[Evidence]:
             protocol=row["application"],
             conn_id=row["conn_id"],
             source=ctx.source,
+            flow_id=row["flow_id"],
+            bytes=_bytes(row),
         )
         if row["server_ip"] in ctx.home:
             yield Evidence(

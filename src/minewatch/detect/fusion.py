@@ -10,8 +10,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from minewatch.estimate.coins import algorithm_info
-from minewatch.model.findings import Activity, Endpoint, Evidence, Finding, Shares
+from minewatch.estimate import EstimateOptions, algorithm_info, measure
+from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind, Finding, Shares
 from minewatch.protocols.base import MiningSession
 
 __all__ = ["fuse"]
@@ -37,6 +37,22 @@ def _distinct(evidence: list[Evidence]) -> tuple[Evidence, ...]:
     for ev in sorted(evidence, key=lambda e: (-e.strength, e.first_seen)):
         seen.setdefault((ev.kind, ev.detail), ev)
     return tuple(list(seen.values())[:MAX_EVIDENCE_PER_FINDING])
+
+
+def _traffic(evidence: list[Evidence]) -> int:
+    """Bytes of the connections behind the evidence, each counted once: a dissected
+    session's whole connection, else the distinct flow records that gave evidence."""
+    whole: dict[SessionKey, int] = {}
+    records: dict[SessionKey, dict[int, int]] = defaultdict(dict)
+    for ev in evidence:
+        if ev.conn_id is None:
+            continue
+        key = (ev.source, ev.conn_id)
+        if ev.kind == EvidenceKind.DISSECTOR:
+            whole[key] = max(whole.get(key, 0), ev.bytes)
+        elif ev.flow_id is not None:
+            records[key][ev.flow_id] = ev.bytes
+    return sum(max(whole.get(k, 0), sum(records[k].values())) for k in set(whole) | set(records))
 
 
 def _ts(t: float) -> datetime:
@@ -93,12 +109,17 @@ def _one(host: str, activity: Activity, evidence: list[Evidence], sessions: list
         difficulty_timeline=tuple((_ts(t), d) for t, d in timeline),
         reported_hashrate_hs=max(reported) if reported else None,
         sources=tuple(sorted({ev.source for ev in evidence if ev.source})),
+        bytes_total=_traffic(evidence),
     )
 
 
-def fuse(evidence: Iterable[Evidence], sessions: dict[SessionKey, MiningSession]) -> list[Finding]:
-    """Findings from all evidence, most confident first. `sessions` is keyed by
-    (source, conn_id) so connections of different captures never mix."""
+def fuse(
+    evidence: Iterable[Evidence],
+    sessions: dict[SessionKey, MiningSession],
+    estimate: EstimateOptions | None = None,
+) -> list[Finding]:
+    """Findings from all evidence, most confident first, mining ones with their estimate.
+    `sessions` is keyed by (source, conn_id) so connections of different captures never mix."""
     groups: dict[tuple[str, Activity], list[Evidence]] = defaultdict(list)
     for ev in evidence:
         groups[(ev.host, ev.activity)].append(ev)
@@ -106,5 +127,9 @@ def fuse(evidence: Iterable[Evidence], sessions: dict[SessionKey, MiningSession]
     for (host, activity), evs in groups.items():
         keys = {(ev.source, ev.conn_id) for ev in evs if ev.conn_id is not None}
         found = [sessions[k] for k in sorted(keys, key=str) if k in sessions]
-        findings.append(_one(host, activity, evs, found if activity == Activity.MINING else []))
+        mining = activity == Activity.MINING
+        finding = _one(host, activity, evs, found if mining else [])
+        if mining:
+            finding = measure(finding, found, evs, estimate or EstimateOptions())
+        findings.append(finding)
     return sorted(findings, key=lambda f: (-f.confidence, f.activity, f.host))

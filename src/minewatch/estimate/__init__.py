@@ -1,5 +1,17 @@
-"""Coin, hashrate, power and energy models with their data tables."""
+"""Estimates for mining findings: coin and algorithm, hashrate with its interval, power,
+energy and carbon, each with the evidence or method behind it (data tables in data/)."""
 
-from minewatch.estimate.coins import Algorithm, algorithm_info
+from minewatch.estimate.coins import Algorithm, CoinDecision, algorithm_info, decide_coin
+from minewatch.estimate.measure import EstimateOptions, measure
+from minewatch.estimate.power import DEFAULT_GRID, GridFactor
 
-__all__ = ["Algorithm", "algorithm_info"]
+__all__ = [
+    "DEFAULT_GRID",
+    "Algorithm",
+    "CoinDecision",
+    "EstimateOptions",
+    "GridFactor",
+    "algorithm_info",
+    "decide_coin",
+    "measure",
+]

@@ -2,6 +2,7 @@
 
 from minewatch.model.findings import (
     Activity,
+    Bounds,
     Endpoint,
     Evidence,
     EvidenceKind,
@@ -23,6 +24,7 @@ __all__ = [
     "Finding",
     "Hashrate",
     "MessageKind",
+    "Bounds",
     "Power",
     "ScanResult",
     "Shares",

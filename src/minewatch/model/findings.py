@@ -15,6 +15,7 @@ __all__ = [
     "Finding",
     "Hashrate",
     "InputReport",
+    "Bounds",
     "Power",
     "ScanResult",
     "Shares",
@@ -74,6 +75,10 @@ class Evidence:
     algorithm: str | None = None
     conn_id: int | None = None
     source: str | None = None
+    # The flow record it came from and its bytes (both directions, IP layer); for a
+    # dissected session, the bytes of the whole connection.
+    flow_id: int | None = None
+    bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -90,22 +95,31 @@ class Shares:
 
 @dataclass(frozen=True)
 class Hashrate:
-    """A hashrate in `unit` with its 95% interval and the method that produced it."""
+    """A hashrate in `unit` with its 95% interval, the method that produced it, and the
+    accepted shares and seconds it rests on."""
 
     value: float
     low: float
     high: float
     unit: str
     method: str
+    shares: int = 0
+    window_s: float = 0.0
 
 
 @dataclass(frozen=True)
-class Power:
-    """Electrical power in watts."""
+class Bounds:
+    """A quantity as low / best / high (power in W, energy in kWh/day, CO2 in kg/day)."""
 
     low: float
     best: float
     high: float
+
+    def __add__(self, other: Bounds) -> Bounds:
+        return Bounds(self.low + other.low, self.best + other.best, self.high + other.high)
+
+
+Power = Bounds
 
 
 @dataclass(frozen=True)
@@ -129,8 +143,14 @@ class Finding:
     difficulty_timeline: tuple[tuple[datetime, float], ...] = ()
     reported_hashrate_hs: float | None = None
     hashrate: Hashrate | None = None
-    power_w: Power | None = None
+    power_w: Bounds | None = None
     energy_kwh_day: float | None = None
+    energy_kwh_day_bounds: Bounds | None = None
+    co2_kg_day: Bounds | None = None
+    coin_basis: str | None = None
+    hardware: str | None = None
+    # Why a figure is missing or how far to trust it, in sentences for a person.
+    estimate_notes: tuple[str, ...] = ()
     bytes_total: int = 0
     sources: tuple[str, ...] = ()
 
@@ -145,6 +165,8 @@ class InputReport:
     flows: int = 0
     error: str | None = None
     warning: str | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ class MiningSession:
     jobs: int
     difficulty_unit: str
     difficulty: tuple[tuple[float, float], ...]
+    work: tuple[tuple[float, float], ...]
+    block_bits: str | None
     shares: tuple[ShareRecord, ...]
     reported_hashrate: float | None
     first_ts: float
@@ -88,6 +90,8 @@ def freeze(state: SessionState, conn_id: int) -> MiningSession | None:
         jobs=state.jobs,
         difficulty_unit=state.difficulty_unit,
         difficulty=tuple(state.difficulty),
+        work=tuple(state.work),
+        block_bits=state.block_bits,
         shares=tuple(state.shares),
         reported_hashrate=state.reported_hashrate,
         first_ts=state.first_ts or 0.0,

@@ -73,7 +73,7 @@ def work_result(s: SessionState, m: RpcMessage, ts: float, share: int = -1) -> N
     if h is not None:
         s.difficulty_unit = DifficultyUnit.HASHES
         s.new_difficulty(ts, h)
-    s.job(r[0], h)
+    s.job(ts, r[0], h)
 
 
 def share_result(s: SessionState, m: RpcMessage, ts: float, share: int) -> None:

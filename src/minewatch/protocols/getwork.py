@@ -46,7 +46,7 @@ def work_result(s: SessionState, m: RpcMessage, ts: float, share: int) -> None:
             s.difficulty_unit = DifficultyUnit.HASHES
             s.new_difficulty(ts, h)
             s.current_difficulty = h
-        s.job(r["data"][:64], h)
+        s.job(ts, r["data"][:64], h)
 
 
 def template_result(s: SessionState, m: RpcMessage, ts: float, share: int) -> None:
@@ -58,7 +58,7 @@ def template_result(s: SessionState, m: RpcMessage, ts: float, share: int) -> No
             s.difficulty_unit = DifficultyUnit.HASHES
             s.new_difficulty(ts, h)
             s.current_difficulty = h
-        s.job(r.get("previousblockhash"), h)
+        s.job(ts, r.get("previousblockhash"), h)
 
 
 def share_result(s: SessionState, m: RpcMessage, ts: float, share: int) -> None:

@@ -42,6 +42,10 @@ class SessionState:
     logins: list[str] = field(default_factory=list)
     jobs: int = 0
     difficulty: list[tuple[float, float]] = field(default_factory=list)
+    # When the difficulty the miner works at changed: (job arrival, difficulty of the job).
+    work: list[tuple[float, float]] = field(default_factory=list)
+    # Bitcoin-style notify: the block target bits (`nbits`), which tell the coin's chain.
+    block_bits: str | None = None
     shares: list[ShareRecord] = field(default_factory=list)
     reported_hashrate: float | None = None
     client_mining: bool = False
@@ -91,8 +95,12 @@ class SessionState:
             self.difficulty.append((ts, value))
         self.current_difficulty = value
 
-    def job(self, job_id: object, difficulty: float | None) -> None:
+    def job(self, ts: float, job_id: object, difficulty: float | None) -> None:
+        """A job arrived: from now on the miner works at its difficulty."""
         self.jobs += 1
+        changed = not self.work or self.work[-1][1] != difficulty
+        if difficulty is not None and changed and len(self.work) < MAX_TIMELINE:
+            self.work.append((ts, difficulty))
         if isinstance(job_id, str) and difficulty is not None and len(self.job_difficulty) < MAX_PENDING:
             self.job_difficulty[job_id] = difficulty
 

@@ -123,6 +123,9 @@ def notify(s: SessionState, m: RpcMessage, ts: float) -> None:
         return
     if len(p) >= 9 and isinstance(p[-1], bool):
         s.set_protocol("stratum-v1")
+        bits = p[6]
+        if isinstance(bits, str) and _hex(bits, 8):
+            s.block_bits = bits.lower()
     elif len(p) == 4 and isinstance(p[3], bool):
         s.set_protocol("ethereum-stratum")
         s.algorithm = s.algorithm or "ethash"
@@ -145,7 +148,7 @@ def notify(s: SessionState, m: RpcMessage, ts: float) -> None:
     s.server_mining = True
     if s.next_difficulty is not None:
         s.current_difficulty = s.next_difficulty
-    s.job(p[0], s.current_difficulty)
+    s.job(ts, p[0], s.current_difficulty)
 
 
 def server_extension(s: SessionState, m: RpcMessage, ts: float) -> None:

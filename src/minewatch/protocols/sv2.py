@@ -72,7 +72,7 @@ class Sv2Dissector:
             s.server_mining = True
         elif not msg.from_client and t in (NEW_MINING_JOB, NEW_EXTENDED_JOB):
             s.server_mining = True
-            s.job(None, None)
+            s.job(msg.ts, None, s.current_difficulty)
         elif not msg.from_client and t == SET_TARGET:
             target = int.from_bytes(p[4:36], "little")
             if target:

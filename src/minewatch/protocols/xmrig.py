@@ -37,7 +37,7 @@ def _job(s: SessionState, job: dict[str, Any], ts: float) -> None:
     if h is not None:
         s.difficulty_unit = DifficultyUnit.HASHES
         s.new_difficulty(ts, h)
-    s.job(job.get("job_id"), h)
+    s.job(ts, job.get("job_id"), h)
 
 
 def login(s: SessionState, m: RpcMessage, ts: float) -> None:

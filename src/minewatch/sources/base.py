@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 import pyarrow as pa
@@ -80,4 +81,10 @@ def report_from_stats(source: str, stats: _engine.Stats, flows: int) -> InputRep
         bytes=stats.wire_bytes,
         flows=flows,
         warning="; ".join(notes) or None,
+        first_seen=_time(stats.first_us),
+        last_seen=_time(stats.last_us),
     )
+
+
+def _time(us: int | None) -> datetime | None:
+    return None if us is None else datetime.fromtimestamp(us / 1e6, UTC)

@@ -1,0 +1,123 @@
+"""The estimate package's data tables (data/*.csv), loaded once and typed.
+
+Each table says where its numbers come from in a `source` column; lines starting with
+# are notes for the reader.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+__all__ = [
+    "ENERGY_UNITS",
+    "AgentRow",
+    "EfficiencyRow",
+    "FamilyRow",
+    "agents",
+    "block_bits",
+    "efficiency",
+    "families",
+    "ports",
+]
+
+# Joules per hash for each unit the efficiency table may use.
+ENERGY_UNITS = {"J/H": 1.0, "J/kH": 1e-3, "J/MH": 1e-6, "J/GH": 1e-9, "J/TH": 1e-12, "J/PH": 1e-15}
+
+
+@dataclass(frozen=True)
+class FamilyRow:
+    family: str
+    hashes_per_difficulty: float | None
+    hardware: str
+    asic_min_hs: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class EfficiencyRow:
+    """Joules per hash of one hardware class for one family (low <= best <= high)."""
+
+    family: str
+    hardware: str
+    unit: str
+    low: float
+    best: float
+    high: float
+    source: str
+
+    def joules_per_hash(self) -> tuple[float, float, float]:
+        k = ENERGY_UNITS[self.unit]
+        return self.low * k, self.best * k, self.high * k
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    pattern: str
+    hardware: str
+    source: str
+
+
+@dataclass(frozen=True)
+class PortRow:
+    port: int
+    coin: str
+    algorithm: str
+    source: str
+
+
+def _rows(name: str) -> Iterator[dict[str, str]]:
+    text = (resources.files("minewatch.estimate") / "data" / name).read_text(encoding="utf-8")
+    yield from csv.DictReader(ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
+
+
+def _opt(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+@cache
+def families() -> dict[str, FamilyRow]:
+    return {
+        r["family"]: FamilyRow(
+            r["family"], _opt(r["hashes_per_difficulty"]), r["hardware"], _opt(r["asic_min_hs"]), r["source"]
+        )
+        for r in _rows("families.csv")
+    }
+
+
+@cache
+def efficiency() -> dict[tuple[str, str], EfficiencyRow]:
+    rows = (
+        EfficiencyRow(
+            r["family"],
+            r["hardware"],
+            r["unit"],
+            float(r["low"]),
+            float(r["best"]),
+            float(r["high"]),
+            r["source"],
+        )
+        for r in _rows("efficiency.csv")
+    )
+    return {(e.family, e.hardware): e for e in rows}
+
+
+@cache
+def agents() -> tuple[AgentRow, ...]:
+    return tuple(AgentRow(r["pattern"].lower(), r["hardware"], r["source"]) for r in _rows("agents.csv"))
+
+
+@cache
+def ports() -> dict[int, PortRow]:
+    return {
+        int(r["port"]): PortRow(int(r["port"]), r["coin"], r["algorithm"], r["source"])
+        for r in _rows("ports.csv")
+    }
+
+
+@cache
+def block_bits() -> dict[str, tuple[str, str]]:
+    return {r["bits"].lower(): (r["algorithm"], r["source"]) for r in _rows("block_bits.csv")}
