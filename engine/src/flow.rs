@@ -367,9 +367,13 @@ impl Flow {
     fn inspect_udp(&mut self, m: &PacketMeta, payload: &[u8], names: &NameCache) {
         if m.sport == 53 || m.dport == 53 || m.sport == 5353 && m.dport == 5353 {
             let info = self.dns.get_or_insert_with(DnsInfo::default);
+            let known = info.answers.len();
             if merge_dns(payload, info) {
                 self.application = Some("dns");
-                names.learn(info);
+                // Only a message that brought new answers touches the shared cache.
+                if info.answers.len() > known {
+                    names.learn(info);
+                }
             }
         } else if self.application.is_none() {
             self.application = crate::p2p::classify_udp(payload, m.sport, m.dport);

@@ -125,6 +125,11 @@ class InputResult:
     sessions: dict[int, MiningSession]
     report: InputReport
 
+    @classmethod
+    def failed(cls, error: CaptureReadError) -> InputResult:
+        """An input that could not be read at all: only its error."""
+        return cls([], {}, InputReport(source=error.source, error=error.reason))
+
 
 FlowWriter = Callable[[pa.Table], None]
 _ACTIVE_TIMEOUT = "active-timeout"  # the end reason of a long connection's interim records
@@ -193,7 +198,7 @@ def analyse_capture(capture: Capture, options: ScanOptions, write: FlowWriter | 
         for kind, batch in capture.batches():
             analysis.feed(kind, batch)
     except CaptureReadError as e:
-        return InputResult([], {}, InputReport(source=e.source, error=e.reason))
+        return InputResult.failed(e)
     analysis.result.report = capture.report(analysis.flows)
     return analysis.result
 
@@ -205,6 +210,10 @@ class _ParquetSink:
         self.path = path
         self.writer: pq.ParquetWriter | None = None
         self.lock = threading.Lock()
+
+    def writer_or_none(self) -> FlowWriter | None:
+        """What analysis should call with each flow table; None when --flows is not given."""
+        return self.write if self.path is not None else None
 
     def write(self, flows: pa.Table) -> None:
         with self.lock:
@@ -237,10 +246,9 @@ def scan_captures(captures: Iterable[Capture | CaptureReadError], options: ScanO
     try:
         for item in captures:
             if isinstance(item, CaptureReadError):
-                results.append(InputResult([], {}, InputReport(source=item.source, error=item.reason)))
+                results.append(InputResult.failed(item))
             else:
-                write = sink.write if options.flows_path is not None else None
-                results.append(analyse_capture(item, options, write))
+                results.append(analyse_capture(item, options, sink.writer_or_none()))
     finally:
         sink.close()
     return _fuse(results, options)
@@ -252,7 +260,7 @@ def scan_paths(paths: list[Path], options: ScanOptions, progress: Progress | Non
     files, missing = expand_paths(paths)
     threads = max(1, min(len(files), os.cpu_count() or 1))
     sink = _ParquetSink(options.flows_path)
-    write = sink.write if options.flows_path is not None else None
+    write = sink.writer_or_none()
 
     def one(path: Path) -> InputResult:
         result = analyse_capture(FileCapture(path, options.engine), options, write)
@@ -260,7 +268,7 @@ def scan_paths(paths: list[Path], options: ScanOptions, progress: Progress | Non
             progress(str(path), _size(path))
         return result
 
-    results = [InputResult([], {}, InputReport(source=e.source, error=e.reason)) for e in missing]
+    results = [InputResult.failed(e) for e in missing]
     try:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             results.extend(pool.map(one, files))

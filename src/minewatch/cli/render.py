@@ -24,21 +24,21 @@ def _si(value: float, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
+def _range(best: float, low: float, high: float, unit: str) -> str:
+    return f"{_si(best, unit)} ({_si(low, '').strip()}-{_si(high, '').strip()})"
+
+
 def format_rate(h: Hashrate | None) -> str:
-    """`12 MH/s (7.8-17.8 M)`: the estimate and its 95% interval."""
+    """`12 MH/s (7.8 M-17.8 M)`: the estimate and its 95% interval."""
     if h is None:
         return ""
     if h.shares == 0:
         return f"< {_si(h.high, h.unit)}"
-    return f"{_si(h.value, h.unit)} ({_si(h.low, '')}-{_si(h.high, '')})".replace(" )", ")").replace(
-        " -", "-"
-    )
+    return _range(h.value, h.low, h.high, h.unit)
 
 
 def _bounds(b: Bounds | None, unit: str) -> str:
-    if b is None:
-        return ""
-    return f"{_si(b.best, unit)} ({_si(b.low, '').strip()}-{_si(b.high, '').strip()})"
+    return "" if b is None else _range(b.best, b.low, b.high, unit)
 
 
 def print_jsonl(result: ScanResult, out: TextIO) -> None:

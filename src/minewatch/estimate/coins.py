@@ -8,29 +8,19 @@ last the port conventions of big pools.
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
-from minewatch.estimate.tables import block_bits, ports
+from minewatch.estimate.tables import AlgorithmRow, algorithms, block_bits, ports
 from minewatch.model.findings import Endpoint, Evidence
 from minewatch.protocols.base import MiningSession
 
-__all__ = ["Algorithm", "CoinDecision", "algorithm_info", "decide_coin", "session_algorithm"]
+__all__ = ["CoinDecision", "algorithm_info", "decide_coin", "session_algorithm"]
 
 # Bitcoin-style block target bits whose exponent is at most this can only come from a
 # SHA-256d chain: no Scrypt chain's network is that hard (Litecoin's is 0x19-0x1a).
 SHA256D_MAX_BITS_EXPONENT = 0x18
-
-
-@dataclass(frozen=True)
-class Algorithm:
-    name: str
-    coin: str
-    family: str
 
 
 @dataclass(frozen=True)
@@ -40,16 +30,9 @@ class CoinDecision:
     basis: str | None  # which evidence decided, in words
 
 
-@cache
-def _table() -> dict[str, Algorithm]:
-    text = (resources.files("minewatch.estimate") / "data" / "algorithms.csv").read_text(encoding="utf-8")
-    rows = csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#"))
-    return {r["algorithm"]: Algorithm(r["algorithm"], r["coin"], r["family"]) for r in rows}
-
-
-def algorithm_info(name: str | None) -> Algorithm | None:
+def algorithm_info(name: str | None) -> AlgorithmRow | None:
     """The table row for an algorithm name as seen on the wire (case-insensitive)."""
-    return _table().get(name.lower()) if name else None
+    return algorithms().get(name.lower()) if name else None
 
 
 def _from_bits(bits: str) -> tuple[str, str] | None:
@@ -104,7 +87,7 @@ def decide_coin(
     intel = _intel_coin(evidence)
     if intel is not None:
         coin, how = intel
-        algos = [a for a in _table().values() if a.coin == coin]
+        algos = [a for a in algorithms().values() if a.coin == coin]
         return CoinDecision(coin, algos[0].name if len(algos) == 1 else None, f"coin from {how}")
     for p in pools:
         row = ports().get(p.port)
@@ -117,7 +100,7 @@ def _intel_coin(evidence: Sequence[Evidence], family: str | None = None) -> tupl
     """The coin a listed pool serves, per the indicator that matched (most common wins)."""
     coins = Counter(ev.coin for ev in evidence if ev.coin)
     for coin, _ in coins.most_common():
-        algos = {a.family for a in _table().values() if a.coin == coin}
+        algos = {a.family for a in algorithms().values() if a.coin == coin}
         if family is None or family in algos:
             peer = next((ev.peer for ev in evidence if ev.coin == coin and ev.peer), None)
             where = peer.name or peer.ip if peer else "a listed pool"

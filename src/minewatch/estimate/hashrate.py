@@ -69,69 +69,40 @@ def session_rate(s: MiningSession, hashes_per_difficulty: float | None) -> Sessi
     return SessionRate(n / exposure, n / exposure**2, n, work[0][0], end, exposure)
 
 
-def _overlap(a: SessionRate, b: SessionRate) -> bool:
-    return a.start < b.end and b.start < a.end
-
-
-def host_hashrate(rates: Sequence[SessionRate], unit_note: str = "") -> Hashrate | None:
-    """A host's hashrate over the union of its sessions' windows."""
+def host_hashrate(rates: Sequence[SessionRate]) -> Hashrate | None:
+    """A host's hashrate over the union of its sessions' windows: each connection
+    contributes its rate for the share of the window it covered."""
     if not rates:
         return None
-    if len(rates) == 1:
-        r = rates[0]
-        low, high = garwood(r.accepted)
-        return Hashrate(
-            value=r.rate,
-            low=low / r.exposure,
-            high=high / r.exposure,
-            unit="H/s",
-            method=_method(r.accepted, r.end - r.start, 1, unit_note),
-            shares=r.accepted,
-            window_s=r.end - r.start,
-        )
-    ordered = sorted(rates, key=lambda r: r.start)
-    span = _union_length([(r.start, r.end) for r in ordered])
+    span = _union_length([(r.start, r.end) for r in rates])
     if span <= 0:
         return None
-    # Each connection contributes its rate for the share of the window it covered.
-    value = sum(r.rate * (r.end - r.start) / span for r in ordered)
-    variance = sum(r.variance * ((r.end - r.start) / span) ** 2 for r in ordered)
-    accepted = sum(r.accepted for r in ordered)
-    if value <= 0 or variance <= 0:
-        # No shares: the upper bound of the pooled exposure is the honest statement.
-        pooled = sum(r.exposure for r in ordered if not any(_overlap(r, o) for o in ordered if o is not r))
-        exposure = pooled or max(r.exposure for r in ordered)
-        return Hashrate(
-            0.0, 0.0, garwood(0)[1] / exposure, "H/s", _method(0, span, len(ordered), unit_note), 0, span
-        )
+    weights = [(r.end - r.start) / span for r in rates]
+    value = sum(r.rate * w for r, w in zip(rates, weights, strict=True))
+    variance = sum(r.variance * w**2 for r, w in zip(rates, weights, strict=True))
+    accepted = sum(r.accepted for r in rates)
+    method = _method(accepted, span, len(rates))
+    if accepted == 0:
+        # No share: each connection bounds its own rate; their weighted sum bounds the host.
+        ceiling = garwood(0)[1] * sum(w / r.exposure for r, w in zip(rates, weights, strict=True))
+        return Hashrate(0.0, 0.0, ceiling, "H/s", method, 0, span)
+    # The Poisson count with the same relative variance; for one connection it is N itself.
     n_eff = value**2 / variance
     low, high = garwood(n_eff)
-    return Hashrate(
-        value=value,
-        low=value * low / n_eff,
-        high=value * high / n_eff,
-        unit="H/s",
-        method=_method(accepted, span, len(ordered), unit_note),
-        shares=accepted,
-        window_s=span,
-    )
+    return Hashrate(value, value * low / n_eff, value * high / n_eff, "H/s", method, accepted, span)
 
 
 def _union_length(spans: list[tuple[float, float]]) -> float:
-    total, cur_start, cur_end = 0.0, None, None
+    total, reach = 0.0, float("-inf")
     for start, end in sorted(spans):
-        if cur_end is None or start > cur_end:
-            if cur_end is not None and cur_start is not None:
-                total += cur_end - cur_start
-            cur_start, cur_end = start, end
-        else:
-            cur_end = max(cur_end, end)
-    if cur_end is not None and cur_start is not None:
-        total += cur_end - cur_start
+        start = max(start, reach)
+        if end > start:
+            total += end - start
+            reach = end
     return total
 
 
-def _method(accepted: int, window_s: float, sessions: int, note: str) -> str:
+def _method(accepted: int, window_s: float, sessions: int) -> str:
     conns = "1 connection" if sessions == 1 else f"{sessions} connections"
     if accepted == 0:
         spread = "no accepted share: only an upper bound is known"
@@ -140,8 +111,7 @@ def _method(accepted: int, window_s: float, sessions: int, note: str) -> str:
         spread = f"95% interval {low / accepted:.2f}-{high / accepted:.2f} x the estimate at this count"
         if accepted < 100:
             spread += f"; standard error about {100 / math.sqrt(accepted):.0f}%"
-    text = (
+    return (
         f"accepted shares x difficulty in force / time mined: {accepted} shares over {window_s:.0f} s "
         f"on {conns}; {spread}; exact Poisson (Garwood) interval"
     )
-    return f"{text}; {note}" if note else text

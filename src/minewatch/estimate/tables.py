@@ -15,9 +15,11 @@ from importlib import resources
 __all__ = [
     "ENERGY_UNITS",
     "AgentRow",
+    "AlgorithmRow",
     "EfficiencyRow",
     "FamilyRow",
     "agents",
+    "algorithms",
     "block_bits",
     "efficiency",
     "families",
@@ -26,6 +28,15 @@ __all__ = [
 
 # Joules per hash for each unit the efficiency table may use.
 ENERGY_UNITS = {"J/H": 1.0, "J/kH": 1e-3, "J/MH": 1e-6, "J/GH": 1e-9, "J/TH": 1e-12, "J/PH": 1e-15}
+
+
+@dataclass(frozen=True)
+class AlgorithmRow:
+    """An algorithm as named on the wire, the coin it mostly serves, and its family."""
+
+    name: str
+    coin: str
+    family: str
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,12 @@ def _rows(name: str) -> Iterator[dict[str, str]]:
 
 def _opt(text: str) -> float | None:
     return float(text) if text.strip() else None
+
+
+@cache
+def algorithms() -> dict[str, AlgorithmRow]:
+    rows = (AlgorithmRow(r["algorithm"], r["coin"], r["family"]) for r in _rows("algorithms.csv"))
+    return {a.name: a for a in rows}
 
 
 @cache
