@@ -4,6 +4,8 @@
 use ahash::AHashMap;
 use arrow_array::RecordBatch;
 
+use crate::bursts::Bursts;
+
 use crate::decode::{addr_to_string, Addr, PacketMeta, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::dns::{merge_dns, DnsInfo, NameCache};
 use crate::out::{FlowBuilder, FlowRecord, MessageBuilder};
@@ -89,6 +91,7 @@ struct Flow {
     alpn: Option<String>,
     dns: Option<DnsInfo>,
     first_payload: [Option<u32>; 2],
+    bursts: Bursts,
     messages: u32,
     messages_truncated: bool,
     inspect: Option<Box<Inspect>>,
@@ -322,6 +325,7 @@ impl Flow {
             alpn: None,
             dns: None,
             first_payload: [None; 2],
+            bursts: Bursts::default(),
             messages: 0,
             messages_truncated: false,
             inspect: if tcp {
@@ -349,6 +353,7 @@ impl Flow {
             if self.first_payload[dir].is_none() {
                 self.first_payload[dir] = Some(m.payload_len);
             }
+            self.bursts.payload(m.ts_us, dir, m.payload_len);
         }
         self.tcp_flags |= m.tcp_flags;
         if m.tcp_flags & TCP_FIN != 0 {
@@ -464,8 +469,15 @@ impl Flow {
             return self.set_splitters(Framing::Http { request: true }, Framing::Http { request: false }, opts);
         }
         if first == Some(b'{') {
-            self.application = Some("json");
-            return self.set_splitters(Framing::Lines, Framing::Lines, opts);
+            match json_object_start(head) {
+                None if head.len() < 64 => return,
+                Some(true) => {
+                    self.application = Some("json");
+                    return self.set_splitters(Framing::Lines, Framing::Lines, opts);
+                }
+                // Random bytes (a Noise key, a cipher text) begin with '{' one time in 256.
+                _ => {}
+            }
         }
         if let Some(app) = crate::p2p::classify_tcp(head, self.server.1) {
             self.application = Some(app);
@@ -528,6 +540,7 @@ impl Flow {
             payload_packets: [0; 2],
             messages: 0,
             first_payload: [None; 2],
+            bursts: self.bursts.restart(),
             ..self
         }
     }
@@ -579,11 +592,19 @@ impl Flow {
             resolved_name,
             dns_answers: dns.map(|d| d.answers),
             first_payload: self.first_payload,
+            bursts: self.bursts.summary(),
             messages: self.messages,
             messages_truncated: self.messages_truncated,
             stream_gaps: gaps,
         }
     }
+}
+
+/// Whether bytes that begin with '{' go on as a JSON object does: a member name or '}'
+/// next. None while only whitespace follows.
+fn json_object_start(head: &[u8]) -> Option<bool> {
+    let mut rest = head.iter().copied().skip_while(|b| b.is_ascii_whitespace()).skip(1);
+    rest.find(|b| !b.is_ascii_whitespace()).map(|b| b == b'"' || b == b'}')
 }
 
 fn is_http_request(head: &[u8]) -> bool {
@@ -628,6 +649,15 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn json_needs_a_member_after_the_brace() {
+        assert_eq!(json_object_start(b"{\"id\":1}"), Some(true));
+        assert_eq!(json_object_start(b" {\n  \"id\""), Some(true));
+        assert_eq!(json_object_start(b"{}"), Some(true));
+        assert_eq!(json_object_start(b"{\x8a\x01\xff"), Some(false), "a key that happens to start with a brace");
+        assert_eq!(json_object_start(b"{  "), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! minewatch's packet engine: packets in, flows and candidate mining messages out, as
 //! Arrow. No Python runs per packet; Python gets record batches.
 
+pub mod bursts;
 pub mod decode;
 pub mod dns;
 pub mod flow;

@@ -5,11 +5,13 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BinaryBuilder, BooleanBuilder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt16Builder,
+    BinaryBuilder, BooleanBuilder, Float32Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt16Builder,
     UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use crate::bursts::BurstSummary;
 
 /// One finished flow, as the flow table exports it.
 #[derive(Clone, Debug, Default)]
@@ -44,6 +46,7 @@ pub struct FlowRecord {
     /// The name an earlier DNS answer in the same scan gave the server's address.
     pub resolved_name: Option<String>,
     pub first_payload: [Option<u32>; 2],
+    pub bursts: BurstSummary,
     pub messages: u32,
     pub messages_truncated: bool,
     pub stream_gaps: u32,
@@ -94,6 +97,17 @@ pub fn flow_schema() -> SchemaRef {
         Field::new("messages", UInt32, false),
         Field::new("messages_truncated", Boolean, false),
         Field::new("stream_gaps", UInt32, false),
+        // Payload timing (bursts.rs): nullable, since flow exports carry none of it.
+        Field::new("c2s_bursts", UInt32, true),
+        Field::new("s2c_bursts", UInt32, true),
+        Field::new("s2c_pushes", UInt32, true),
+        Field::new("small_answers", UInt32, true),
+        Field::new("c2s_burst_mean", Float32, true),
+        Field::new("s2c_burst_mean", Float32, true),
+        Field::new("c2s_burst_cv", Float32, true),
+        Field::new("s2c_burst_cv", Float32, true),
+        Field::new("c2s_gap_cv", Float32, true),
+        Field::new("s2c_gap_cv", Float32, true),
     ]))
 }
 
@@ -159,6 +173,8 @@ impl FlowBuilder {
         let mut msgs = UInt32Builder::new();
         let mut trunc = BooleanBuilder::new();
         let mut gaps = UInt32Builder::new();
+        let mut burst_u32s: Vec<UInt32Builder> = (0..4).map(|_| UInt32Builder::with_capacity(n)).collect();
+        let mut burst_f32s: Vec<Float32Builder> = (0..6).map(|_| Float32Builder::with_capacity(n)).collect();
         for r in rows {
             fid.append_value(r.flow_id);
             cid.append_value(r.conn_id);
@@ -210,6 +226,14 @@ impl FlowBuilder {
             msgs.append_value(r.messages);
             trunc.append_value(r.messages_truncated);
             gaps.append_value(r.stream_gaps);
+            let b = r.bursts;
+            for (builder, v) in burst_u32s.iter_mut().zip([b.count[0], b.count[1], b.pushes, b.small_answers]) {
+                builder.append_value(v);
+            }
+            let floats = [b.size_mean[0], b.size_mean[1], b.size_cv[0], b.size_cv[1], b.gap_cv[0], b.gap_cv[1]];
+            for (builder, v) in burst_f32s.iter_mut().zip(floats) {
+                builder.append_option(v);
+            }
         }
         let mut cols: Vec<ArrayRef> = vec![
             Arc::new(fid.finish()),
@@ -236,6 +260,8 @@ impl FlowBuilder {
         cols.push(Arc::new(msgs.finish()));
         cols.push(Arc::new(trunc.finish()));
         cols.push(Arc::new(gaps.finish()));
+        cols.extend(burst_u32s.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        cols.extend(burst_f32s.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         RecordBatch::try_new(flow_schema(), cols).expect("flow batch matches its schema")
     }
 }

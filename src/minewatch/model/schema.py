@@ -68,6 +68,18 @@ ENGINE_FLOW_SCHEMA = pa.schema(
         pa.field("messages", pa.uint32(), nullable=False),
         pa.field("messages_truncated", pa.bool_(), nullable=False),
         pa.field("stream_gaps", pa.uint32(), nullable=False),
+        # Payload timing (engine/src/bursts.rs), for the behavioural detector; null where
+        # a source (a flow export) cannot see packets.
+        pa.field("c2s_bursts", pa.uint32()),
+        pa.field("s2c_bursts", pa.uint32()),
+        pa.field("s2c_pushes", pa.uint32()),
+        pa.field("small_answers", pa.uint32()),
+        pa.field("c2s_burst_mean", pa.float32()),
+        pa.field("s2c_burst_mean", pa.float32()),
+        pa.field("c2s_burst_cv", pa.float32()),
+        pa.field("s2c_burst_cv", pa.float32()),
+        pa.field("c2s_gap_cv", pa.float32()),
+        pa.field("s2c_gap_cv", pa.float32()),
     ]
 )
 
