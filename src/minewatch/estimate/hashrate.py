@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy.stats import chi2
+from scipy.special import gammaincinv
 
 from minewatch.model.findings import Hashrate
 from minewatch.protocols.base import MiningSession
@@ -30,8 +30,10 @@ def garwood(n: float, level: float = LEVEL) -> tuple[float, float]:
     """Exact (Garwood) two-sided interval for a Poisson mean after observing n events.
     Takes non-integer n for the equivalent count of a combined estimate."""
     alpha = 1.0 - level
-    low = 0.0 if n <= 0 else float(chi2.ppf(alpha / 2, 2 * n)) / 2
-    high = float(chi2.ppf(1 - alpha / 2, 2 * n + 2)) / 2
+    # chi2.ppf(q, 2k) / 2 is the inverse regularised gamma function at (k, q); scipy.special
+    # imports in less than half the time of scipy.stats, which every scan would pay.
+    low = 0.0 if n <= 0 else float(gammaincinv(n, alpha / 2))
+    high = float(gammaincinv(n + 1, 1 - alpha / 2))
     return low, high
 
 
