@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from minewatch.detect.behaviour import eligible, feature_matrix, load_model
 from minewatch.detect.context import ScanContext
 from minewatch.intel.indicators import Category, Indicator
 from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind
@@ -147,6 +148,44 @@ def sv2_noise_handshake(ctx: ScanContext) -> Iterator[Evidence]:
         )
 
 
+def behaviour_timing(ctx: ScanContext) -> Iterator[Evidence]:
+    """A long connection whose payload cannot be read but which moves like stratum
+    (detect/behaviour.py). Weaker than reading the protocol or knowing the pool."""
+    model = load_model()
+    candidates = ctx.flows.filter(eligible(ctx.flows))
+    if candidates.num_rows == 0:
+        return
+    x = feature_matrix(candidates)
+    scores = model.score(x)
+    extra = ("application", "c2s_bursts", "small_answers", "c2s_burst_cv")
+    picked = pa.array(scores >= model.threshold)
+    for row, score in zip(_rows(candidates, picked, extra), scores[scores >= model.threshold], strict=True):
+        first, last = _times(row)
+        spread = f"{row['c2s_burst_cv']:.0%}"
+        what = "TLS connection" if row["application"] == "tls" else "connection with an unreadable payload"
+        detail = (
+            f"{what} to {row['server_ip']}:{row['server_port']} for {(last - first).total_seconds():.0f} s "
+            f"moves like stratum: {row['small_answers']} of {row['c2s_bursts'] - 2} client messages answered "
+            f"at once with fewer bytes, client messages of near-equal size (spread {spread}); "
+            f"behavioural model score {score:.2f}, weaker evidence than reading the protocol or a known pool"
+        )
+        yield Evidence(
+            row["client_ip"],
+            Activity.MINING,
+            EvidenceKind.BEHAVIOUR,
+            round(0.3 + 0.3 * float(score), 2),
+            detail,
+            first,
+            last,
+            peer=_peer(row),
+            protocol=row["application"],
+            conn_id=row["conn_id"],
+            source=ctx.source,
+            flow_id=row["flow_id"],
+            bytes=_bytes(row),
+        )
+
+
 def _intel_evidence(row: dict[str, Any], ind: Indicator, how: str, strength: float, source: str) -> Evidence:
     activity = _ACTIVITY[ind.category]
     verb = {
@@ -244,6 +283,7 @@ def crypto_p2p(ctx: ScanContext) -> Iterator[Evidence]:
 DETECTORS: tuple[Detector, ...] = (
     dissected_mining,
     sv2_noise_handshake,
+    behaviour_timing,
     intel_server_name,
     intel_server_ip,
     intel_dns_query,

@@ -12,12 +12,11 @@ from __future__ import annotations
 import heapq
 import json
 import random
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from minewatch.synth.packets import client_hello, dns_message, ipv4, tcp_frame, udp_frame
+from minewatch.synth.packets import client_hello, dns_message, ipv4, tcp_frame, udp_frame, write_pcap
 
 __all__ = ["GeneratorConfig", "GeneratorReport", "generate"]
 
@@ -388,14 +387,6 @@ def generate(path: Path, cfg: GeneratorConfig) -> GeneratorReport:
     """Write a pcap of about `cfg.target_bytes` to `path`."""
     rng = random.Random(cfg.seed)
     flows, miners = _flows(cfg, rng)
-    packets = 0
-    written = 24
     with path.open("wb") as out:
-        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for ts, frame in heapq.merge(*flows, key=lambda p: p[0]):
-            sec = int(ts)
-            out.write(struct.pack("<IIII", sec, int((ts - sec) * 1e6), len(frame), len(frame)))
-            out.write(frame)
-            packets += 1
-            written += 16 + len(frame)
+        packets, written = write_pcap(out, heapq.merge(*flows, key=lambda p: p[0]))
     return GeneratorReport(path, packets, written, len(flows), tuple(miners))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
+from typing import BinaryIO
 
-__all__ = ["client_hello", "dns_message", "ipv4", "tcp_frame", "udp_frame"]
+__all__ = ["client_hello", "dns_message", "ipv4", "tcp_frame", "udp_frame", "write_pcap"]
 
 ETH_IPV4 = b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00"
 ETH_VLAN_IPV4 = b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x81\x00\x00\x64\x08\x00"
@@ -74,3 +76,17 @@ def dns_message(txid: int, name: str, answer: bytes | None) -> bytes:
     if answer:
         msg += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + answer
     return msg
+
+
+def write_pcap(out: BinaryIO, packets: Iterable[tuple[float, bytes]]) -> tuple[int, int]:
+    """Write (timestamp in s, Ethernet frame) pairs as a classic microsecond pcap;
+    returns (packets, bytes written)."""
+    out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    packets_written, written = 0, 24
+    for ts, frame in packets:
+        sec = int(ts)
+        out.write(struct.pack("<IIII", sec, int((ts - sec) * 1e6), len(frame), len(frame)))
+        out.write(frame)
+        packets_written += 1
+        written += 16 + len(frame)
+    return packets_written, written

@@ -1,0 +1,106 @@
+"""The behavioural detector: stratum inside TLS to an address no list knows is found by
+its timing and sizes, and ordinary long connections are not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from minewatch.detect.behaviour import FEATURES, BehaviourModel, eligible, feature_matrix, load_model
+from minewatch.sources.base import EngineOptions
+from minewatch.sources.pcap import read_tables
+from minewatch.synth.packets import write_pcap
+from minewatch.synth.variants import AppMessage, TlsVariant, tls_session
+from tests.conftest import REAL, ROOT, SHARED, scan_json
+
+TLS_MINER = REAL / "sv1_cpuminer_sha256d_tls_t1.pcap"
+ENGINE = EngineOptions(workers=1)
+
+
+def test_real_tls_miner_held_out_from_training_is_found() -> None:
+    # This capture is never read by scripts/train_behaviour.py.
+    [finding] = scan_json(TLS_MINER)
+    assert finding["activity"] == "mining"
+    assert [(p["ip"], p["port"]) for p in finding["pools"]] == [("127.0.0.6", 3443)]
+    assert [e["kind"] for e in finding["evidence"]] == ["behaviour"]
+    assert "weaker evidence" in finding["evidence"][0]["detail"]
+    assert 0.3 < finding["confidence"] < 0.7, "behaviour alone is weaker than dissection or intel"
+    assert finding["hashrate"] is None and finding["estimate_notes"]
+
+
+def _messages(capture: Path) -> list[AppMessage]:
+    _, messages, _ = read_tables(capture, ENGINE)
+    return [
+        AppMessage(r["ts"].timestamp(), r["direction"] == 0, len(r["data"]) + 1)
+        for r in messages.sort_by("index").to_pylist()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("capture", "mining"),
+    [("sv1_cpuminer_scrypt_t1.pcap", True), ("neg_jsonrpc_tcp_electrum.pcap", False)],
+)
+@pytest.mark.parametrize("rtt", [0.0005, 0.08])
+def test_tls_variants_of_real_sessions(tmp_path: Path, capture: str, mining: bool, rtt: float) -> None:
+    """The same real session wrapped in TLS: a miner is found, an Electrum server is not.
+    (Both sessions are among the training data: this guards the shipped model.)"""
+    packets = tls_session(_messages(REAL / capture), TlsVariant(rtt_s=rtt, seed=3))
+    path = tmp_path / "variant.pcap"
+    with path.open("wb") as out:
+        write_pcap(out, packets)
+    flows, _, _ = read_tables(path, ENGINE)
+    assert flows["application"].to_pylist() == ["tls"]
+    found = [f for f in scan_json(path) if f["activity"] == "mining"]
+    assert bool(found) == mining, found
+
+
+def test_only_long_unreadable_tcp_flows_are_judged() -> None:
+    flows, _, _ = read_tables(TLS_MINER, ENGINE)
+    assert eligible(flows).to_pylist() == [True]
+    as_json = flows.set_column(flows.schema.get_field_index("application"), "application", pa.array(["json"]))
+    assert eligible(as_json).to_pylist() == [False], "readable payload: the dissectors decide"
+    index = flows.schema.get_field_index("c2s_bursts")
+    flow_only = flows.set_column(index, "c2s_bursts", pa.nulls(1, pa.uint32()))
+    assert eligible(flow_only).to_pylist() == [False], "no burst counts: not this model's to judge"
+    short = flows.set_column(
+        flows.schema.get_field_index("last_seen"),
+        "last_seen",
+        pc.add(flows["first_seen"], pa.scalar(30_000_000, pa.duration("us"))),
+    )
+    assert eligible(short).to_pylist() == [False]
+
+
+def test_features_of_the_real_tls_miner() -> None:
+    flows, _, _ = read_tables(TLS_MINER, ENGINE)
+    row = dict(zip(FEATURES, feature_matrix(flows)[0], strict=True))
+    # 25 shares, each answered with a short "accepted"; submissions differ in a few digits.
+    assert row["small_answer_share"] > 0.9
+    assert row["c2s_burst_cv"] < 0.1
+
+
+def test_model_file_round_trips_and_rejects_other_features() -> None:
+    model = load_model()
+    assert BehaviourModel.from_json(model.to_json()) == model
+    doc = model.to_json() | {"features": ["something_else", "c2s_burst_cv"]}
+    with pytest.raises(ValueError, match="do not match"):
+        BehaviourModel.from_json(doc)
+    assert model.score(np.zeros((0, len(FEATURES)))).shape == (0,)
+
+
+def test_shipped_model_is_what_the_training_script_makes(tmp_path: Path) -> None:
+    out = tmp_path / "model.json"
+    cmd = [sys.executable, str(ROOT / "scripts/train_behaviour.py"), "--write", "--out", str(out)]
+    subprocess.run([*cmd, "--captures", str(SHARED / "captures")], check=True, capture_output=True)
+    trained, shipped = json.loads(out.read_text()), load_model().to_json()
+    assert trained["features"] == shipped["features"]
+    assert trained["threshold"] == shipped["threshold"]
+    np.testing.assert_allclose(trained["weights"], shipped["weights"], rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(trained["bias"], shipped["bias"], rtol=1e-3, atol=1e-4)
+    assert trained["training"]["evaluation"] == shipped["training"]["evaluation"]
