@@ -161,7 +161,7 @@ def behaviour_timing(ctx: ScanContext) -> Iterator[Evidence]:
     picked = pa.array(scores >= model.threshold)
     for row, score in zip(_rows(candidates, picked, extra), scores[scores >= model.threshold], strict=True):
         first, last = _times(row)
-        spread = f"{row['c2s_burst_cv']:.0%}"
+        spread = "unknown" if row["c2s_burst_cv"] is None else f"{row['c2s_burst_cv']:.0%}"
         what = "TLS connection" if row["application"] == "tls" else "connection with an unreadable payload"
         detail = (
             f"{what} to {row['server_ip']}:{row['server_port']} for {(last - first).total_seconds():.0f} s "
