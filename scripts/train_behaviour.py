@@ -24,7 +24,7 @@ import argparse
 import json
 import tempfile
 import zlib
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +33,12 @@ import numpy as np
 from scipy import optimize, stats
 
 from minewatch.detect.behaviour import FEATURES, BehaviourModel, eligible, feature_matrix
-from minewatch.model.schema import Direction
-from minewatch.scan import dissect_messages
+from minewatch.errors import CaptureReadError
+from minewatch.scan import dissect_messages, messages_by_conn
 from minewatch.sources.base import EngineOptions
 from minewatch.sources.pcap import read_tables
 from minewatch.synth.packets import write_pcap
-from minewatch.synth.variants import AppMessage, TlsVariant, tls_session
+from minewatch.synth.variants import AppMessage, TlsVariant, app_messages, tls_session
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_PATH = ROOT / "src/minewatch/detect/data/behaviour.json"
@@ -82,17 +82,11 @@ class Samples:
 def _sessions(path: Path, only_mining: bool) -> Iterator[tuple[int, list[AppMessage]]]:
     """Application messages per connection: the mining sessions, or every connection."""
     _, messages, _ = read_tables(path, ENGINE)
-    mining = set(dissect_messages(messages)) if only_mining else None
-    rows = messages.sort_by([("conn_id", "ascending"), ("index", "ascending")]).to_pylist()
-    by_conn: dict[int, list[AppMessage]] = defaultdict(list)
-    for r in rows:
-        if mining is None or r["conn_id"] in mining:
-            # A JSON line lost its newline in the cutting; the wire carried it.
-            size = len(r["data"]) + 1
-            by_conn[r["conn_id"]].append(
-                AppMessage(r["ts"].timestamp(), r["direction"] == Direction.CLIENT_TO_SERVER, size)
-            )
-    yield from sorted(by_conn.items())
+    mining = dissect_messages(messages) if only_mining else None
+    for conn in messages_by_conn(messages):
+        conn_id = conn[0].conn_id
+        if mining is None or conn_id in mining:
+            yield conn_id, app_messages(conn)
 
 
 def _windows(messages: list[AppMessage]) -> Iterator[list[AppMessage]]:
@@ -140,11 +134,11 @@ def _negatives(captures: Path) -> Samples:
     xs, groups = [], []
     for d in NEGATIVE_DIRS:
         for path in sorted((captures / d).glob("*.pcap*")):
-            if path.name in NOT_NEGATIVE or path.name.endswith(".jsonl"):
+            if path.name in NOT_NEGATIVE:
                 continue
             try:
                 flows, _, _ = read_tables(path, ENGINE)
-            except Exception:  # noqa: BLE001 - a corrupt public capture is skipped, as by scan
+            except CaptureReadError:  # a corrupt public capture is skipped, as scan reports it
                 continue
             x = feature_matrix(flows.filter(eligible(flows)))
             xs.append(x)
@@ -155,15 +149,9 @@ def _negatives(captures: Path) -> Samples:
 
 def _weights(s: Samples) -> np.ndarray:
     """Each mining session weighs the same, and all positives weigh as all negatives."""
-    w = np.ones(len(s.y))
     pos = s.y == 1
-    counts: dict[str, int] = defaultdict(int)
-    for g, p in zip(s.group, pos, strict=True):
-        if p:
-            counts[g] += 1
-    for i, (g, p) in enumerate(zip(s.group, pos, strict=True)):
-        if p:
-            w[i] = 1.0 / counts[g]
+    per_session = Counter(g for g, p in zip(s.group, pos, strict=True) if p)
+    w = np.array([1.0 / per_session[g] if p else 1.0 for g, p in zip(s.group, pos, strict=True)])
     w[pos] *= (~pos).sum() / max(w[pos].sum(), 1e-9)
     return w
 
@@ -243,6 +231,9 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="store the model trained on everything")
     parser.add_argument("--out", type=Path, default=MODEL_PATH, help="where --write stores it")
     args = parser.parse_args()
+    missing = [n for n in (*POSITIVE_CAPTURES, *HARD_NEGATIVE_CAPTURES) if not (args.captures / n).is_file()]
+    if missing:
+        parser.error(f"--captures {args.captures}: not the shared captures folder (no {missing[0]})")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         pos = _derived(args.captures, POSITIVE_CAPTURES, True, 1, work)

@@ -14,10 +14,11 @@ import pyarrow.compute as pc
 import pytest
 
 from minewatch.detect.behaviour import FEATURES, BehaviourModel, eligible, feature_matrix, load_model
+from minewatch.scan import messages_by_conn
 from minewatch.sources.base import EngineOptions
 from minewatch.sources.pcap import read_tables
 from minewatch.synth.packets import write_pcap
-from minewatch.synth.variants import AppMessage, TlsVariant, tls_session
+from minewatch.synth.variants import AppMessage, TlsVariant, app_messages, tls_session
 from tests.conftest import REAL, ROOT, SHARED, scan_json
 
 TLS_MINER = REAL / "sv1_cpuminer_sha256d_tls_t1.pcap"
@@ -37,10 +38,8 @@ def test_real_tls_miner_held_out_from_training_is_found() -> None:
 
 def _messages(capture: Path) -> list[AppMessage]:
     _, messages, _ = read_tables(capture, ENGINE)
-    return [
-        AppMessage(r["ts"].timestamp(), r["direction"] == 0, len(r["data"]) + 1)
-        for r in messages.sort_by("index").to_pylist()
-    ]
+    [conn] = messages_by_conn(messages)
+    return app_messages(conn)
 
 
 @pytest.mark.parametrize(

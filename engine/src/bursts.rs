@@ -60,7 +60,7 @@ pub struct BurstSummary {
     pub gap_cv: [Option<f32>; 2],
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Bursts {
     count: [u32; 2],
     pushes: u32,
@@ -68,29 +68,13 @@ pub struct Bursts {
     current_bytes: u32,
     /// Bytes of the client burst the burst in progress answers, if it is an answer.
     answering: Option<u32>,
-    /// Direction of the burst in progress; None before the first payload.
+    /// Direction of the burst in progress; None before the first payload, which always
+    /// opens a burst (so `last_us` is read only once it is set).
     dir: Option<usize>,
     last_us: i64,
     start_us: [i64; 2],
     gaps: [Spread; 2],
     sizes: [Spread; 2],
-}
-
-impl Default for Bursts {
-    fn default() -> Self {
-        Bursts {
-            count: [0; 2],
-            pushes: 0,
-            small_answers: 0,
-            current_bytes: 0,
-            answering: None,
-            dir: None,
-            last_us: i64::MIN,
-            start_us: [0; 2],
-            gaps: Default::default(),
-            sizes: Default::default(),
-        }
-    }
 }
 
 impl Bursts {

@@ -5,7 +5,6 @@ use ahash::AHashMap;
 use arrow_array::RecordBatch;
 
 use crate::bursts::Bursts;
-
 use crate::decode::{addr_to_string, Addr, PacketMeta, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::dns::{merge_dns, DnsInfo, NameCache};
 use crate::out::{FlowBuilder, FlowRecord, MessageBuilder};

@@ -34,6 +34,7 @@ __all__ = [
     "ScanOptions",
     "analyse_capture",
     "dissect_messages",
+    "messages_by_conn",
     "scan_captures",
     "scan_paths",
 ]
@@ -50,7 +51,8 @@ class ScanOptions:
     estimate: EstimateOptions = field(default_factory=EstimateOptions)
 
 
-def _messages_by_conn(messages: pa.Table) -> Iterator[list[WireMessage]]:
+def messages_by_conn(messages: pa.Table) -> Iterator[list[WireMessage]]:
+    """The engine's message table as one list per connection, in wire order."""
     if messages.num_rows == 0:
         return
     ordered = messages.sort_by([("conn_id", "ascending"), ("index", "ascending")])
@@ -80,7 +82,7 @@ def _messages_by_conn(messages: pa.Table) -> Iterator[list[WireMessage]]:
 def dissect_messages(messages: pa.Table) -> dict[int, MiningSession]:
     """Mining sessions by connection id, from the engine's message table."""
     sessions = {}
-    for conn in _messages_by_conn(messages):
+    for conn in messages_by_conn(messages):
         session = dissect_connection(conn)
         if session is not None:
             sessions[conn[0].conn_id] = session
@@ -153,7 +155,7 @@ class InputAnalysis:
     def feed(self, kind: str, batch: pa.RecordBatch) -> None:
         table = pa.Table.from_batches([batch])
         if kind == "messages":
-            for conn in _messages_by_conn(table):
+            for conn in messages_by_conn(table):
                 self.held.setdefault(conn[0].conn_id, []).extend(conn)
         else:
             self._flows(table)

@@ -57,18 +57,12 @@ def _col(flows: pa.Table, name: str) -> Matrix:
     return np.asarray(pc.fill_null(flows[name].cast(pa.float64()), 0.0).to_numpy(), dtype=np.float64)
 
 
-def duration_s(flows: pa.Table) -> Matrix:
-    """Seconds between the first and last packet of each flow record."""
-    us = pc.subtract(flows["last_seen"].cast(pa.int64()), flows["first_seen"].cast(pa.int64()))
-    return np.asarray(us.to_numpy(), dtype=np.float64) / 1e6
-
-
 def eligible(flows: pa.Table) -> pa.ChunkedArray:
     """Flow records the model may judge: TCP, long, with bursts both ways, not dissected,
     and not of an application whose payload was read. Flow exports (null burst counts)
     are not eligible for this packet model."""
-    n = flows.num_rows
-    long = pa.array(duration_s(flows) >= MIN_DURATION_S) if n else pa.array([], pa.bool_())
+    duration = pc.subtract(flows["last_seen"], flows["first_seen"])
+    long = pc.greater_equal(duration, pa.scalar(int(MIN_DURATION_S * 1e6), pa.duration("us")))
     mask = pc.and_(pc.equal(flows["ip_proto"], 6), long)
     for name in ("c2s_bursts", "s2c_bursts"):
         mask = pc.and_(mask, pc.fill_null(pc.greater_equal(flows[name], MIN_BURSTS), False))
@@ -107,13 +101,6 @@ class BehaviourModel:
         """Probability of mining per row of a feature matrix."""
         z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
         return np.asarray(1.0 / (1.0 + np.exp(-(self.bias + z @ np.asarray(self.weights)))))
-
-    def reasons(self, row: Matrix, top: int = 3) -> list[str]:
-        """The features that pushed one row's score up the most, strongest first."""
-        z = (row - np.asarray(self.mean)) / np.asarray(self.scale)
-        push = z * np.asarray(self.weights)
-        order = np.argsort(-push)[:top]
-        return [self.features[i] for i in order if push[i] > 0]
 
     def to_json(self) -> dict[str, Any]:
         return {

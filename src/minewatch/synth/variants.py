@@ -15,10 +15,12 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from minewatch.model.schema import Direction, MessageKind
+from minewatch.protocols.base import WireMessage
 from minewatch.synth.generator import ACK, Packet, TcpConv
 from minewatch.synth.packets import client_hello, ipv4, tcp_frame
 
-__all__ = ["AppMessage", "TlsVariant", "tls_session"]
+__all__ = ["AppMessage", "TlsVariant", "app_messages", "tls_session"]
 
 MSS = 1448
 # Bytes a TLS record adds to its plaintext: 5 of header, then TLS 1.3's content type and
@@ -33,6 +35,17 @@ class AppMessage:
     t: float
     from_client: bool
     size: int
+
+
+def app_messages(conn: Sequence[WireMessage]) -> list[AppMessage]:
+    """One connection's messages as the engine cut them, with the sizes the wire carried
+    (a JSON line lost its newline in the cutting)."""
+    return [
+        AppMessage(
+            m.ts, m.direction == Direction.CLIENT_TO_SERVER, len(m.data) + (m.kind == MessageKind.JSON_LINE)
+        )
+        for m in conn
+    ]
 
 
 @dataclass(frozen=True)
