@@ -1,6 +1,10 @@
 """Train and evaluate the behavioural model (src/minewatch/detect/data/behaviour.json).
 
-    .venv/bin/python scripts/train_behaviour.py [--captures ../shared/captures] [--write]
+    .venv/bin/python scripts/train_behaviour.py [--kind packet|flow] [--captures DIR] [--write]
+
+`--kind packet` (the default) is the model over the engine's burst counters for packet
+captures; `--kind flow` the model over flow-export counters (packets, bytes and times per
+direction), for NetFlow/IPFIX/nfdump/Zeek records. Both learn from the same samples.
 
 Labelled data, all real traffic or derived from it:
 - positives: every dissected mining session of the plaintext mining captures, as TLS
@@ -30,9 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from scipy import optimize, stats
 
-from minewatch.detect.behaviour import FEATURES, BehaviourModel, eligible, feature_matrix
+from minewatch.detect.behaviour import FLOW, PACKET, BehaviourModel, FeatureSet
 from minewatch.errors import CaptureReadError
 from minewatch.scan import dissect_messages, messages_by_conn
 from minewatch.sources.base import EngineOptions
@@ -41,7 +46,7 @@ from minewatch.synth.packets import write_pcap
 from minewatch.synth.variants import AppMessage, TlsVariant, app_messages, tls_session
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL_PATH = ROOT / "src/minewatch/detect/data/behaviour.json"
+DATA = ROOT / "src/minewatch/detect"
 POSITIVE_CAPTURES = (
     "real-miners/sv1_cpuminer_sha256d_t1.pcap",
     "real-miners/sv1_cpuminer_scrypt_t1.pcap",
@@ -60,8 +65,24 @@ RTTS = (0.0005, 0.04, 0.15)
 SCALES = (0.5, 1.0, 2.0)
 WINDOW_S = 300.0
 L2 = 1.0
-THRESHOLD = 0.9
 ENGINE = EngineOptions(workers=1)
+KINDS = {"packet": PACKET, "flow": FLOW}
+
+
+def _as_export(flows: pa.Table) -> pa.Table:
+    """What a flow exporter would say of these flows: counters and times, no bursts."""
+    for name in ("c2s_bursts", "s2c_bursts"):
+        flows = flows.set_column(flows.schema.get_field_index(name), name, pa.nulls(len(flows), pa.uint32()))
+    return flows
+
+
+def _features(fs: FeatureSet, flows: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Features of the flows the model judges, and whether each passes the set's gate."""
+    if fs is FLOW:
+        flows = _as_export(flows)
+    judged = flows.filter(fs.eligible(flows))
+    gate = np.ones(judged.num_rows, bool) if fs.gate is None else np.asarray(fs.gate(judged), bool)
+    return fs.matrix(judged), gate
 
 
 @dataclass
@@ -69,24 +90,31 @@ class Samples:
     x: np.ndarray
     y: np.ndarray
     group: list[str]
+    gate: np.ndarray  # whether the detector would judge it at all (FeatureSet.gate)
 
     def where(self, keep: np.ndarray) -> Samples:
-        return Samples(self.x[keep], self.y[keep], [g for g, k in zip(self.group, keep, strict=True) if k])
+        groups = [g for g, k in zip(self.group, keep, strict=True) if k]
+        return Samples(self.x[keep], self.y[keep], groups, self.gate[keep])
 
     def __add__(self, other: Samples) -> Samples:
         return Samples(
-            np.vstack([self.x, other.x]), np.concatenate([self.y, other.y]), self.group + other.group
+            np.vstack([self.x, other.x]),
+            np.concatenate([self.y, other.y]),
+            self.group + other.group,
+            np.concatenate([self.gate, other.gate]),
         )
 
 
-def _sessions(path: Path, only_mining: bool) -> Iterator[tuple[int, list[AppMessage]]]:
-    """Application messages per connection: the mining sessions, or every connection."""
-    _, messages, _ = read_tables(path, ENGINE)
+def _sessions(path: Path, only_mining: bool) -> Iterator[tuple[int, int, list[AppMessage]]]:
+    """Application messages per connection, with its server port: the mining sessions,
+    or every connection."""
+    flows, messages, _ = read_tables(path, ENGINE)
+    ports = dict(zip(flows["conn_id"].to_pylist(), flows["server_port"].to_pylist(), strict=True))
     mining = dissect_messages(messages) if only_mining else None
     for conn in messages_by_conn(messages):
         conn_id = conn[0].conn_id
         if mining is None or conn_id in mining:
-            yield conn_id, app_messages(conn)
+            yield conn_id, ports[conn_id], app_messages(conn)
 
 
 def _windows(messages: list[AppMessage]) -> Iterator[list[AppMessage]]:
@@ -102,36 +130,46 @@ def _windows(messages: list[AppMessage]) -> Iterator[list[AppMessage]]:
         start += WINDOW_S
 
 
-def _variant_features(messages: list[AppMessage], seed: int, work: Path) -> np.ndarray:
-    """Features of every TLS variant of one session, through the real engine."""
+def _variant_features(
+    fs: FeatureSet, messages: list[AppMessage], port: int, seed: int, work: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features of every TLS variant of one session, through the real engine. The packet
+    model's variants go to 443; the flow model's keep the session's own server port,
+    since it judges by port as well."""
     packets = []
     i = 0
     for part in _windows(messages):
         for rtt in RTTS:
             for scale in SCALES:
                 variant = TlsVariant(rtt, scale, "1.3" if i % 2 else "1.2", seed * 1000 + i)
-                packets.extend(tls_session(part, variant, client=f"10.1.{i // 200}.{i % 200 + 2}"))
+                client = f"10.1.{i // 200}.{i % 200 + 2}"
+                port_kw = {} if fs is PACKET else {"port": port}
+                packets.extend(tls_session(part, variant, client=client, **port_kw))
                 i += 1
     path = work / f"variants-{seed}.pcap"
     with path.open("wb") as out:
         write_pcap(out, sorted(packets, key=lambda p: p[0]))
     flows, _, _ = read_tables(path, ENGINE)
-    return feature_matrix(flows.filter(eligible(flows)))
+    return _features(fs, flows)
 
 
-def _derived(captures: Path, names: tuple[str, ...], only_mining: bool, label: int, work: Path) -> Samples:
-    xs, groups = [], []
+def _derived(
+    fs: FeatureSet, captures: Path, names: tuple[str, ...], only_mining: bool, label: int, work: Path
+) -> Samples:
+    xs, gates, groups = [], [], []
     for name in names:
-        for conn, messages in _sessions(captures / name, only_mining):
-            x = _variant_features(messages, zlib.crc32(f"{name}#{conn}".encode()), work)
+        for conn, port, messages in _sessions(captures / name, only_mining):
+            x, gate = _variant_features(fs, messages, port, zlib.crc32(f"{name}#{conn}".encode()), work)
             xs.append(x)
+            gates.append(gate)
             groups += [f"{name}#{conn}"] * len(x)
-    x = np.vstack(xs) if xs else np.zeros((0, len(FEATURES)))
-    return Samples(x, np.full(len(x), label), groups)
+    x = np.vstack(xs) if xs else np.zeros((0, len(fs.features)))
+    gate = np.concatenate(gates) if gates else np.zeros(0, bool)
+    return Samples(x, np.full(len(x), label), groups, gate)
 
 
-def _negatives(captures: Path) -> Samples:
-    xs, groups = [], []
+def _negatives(fs: FeatureSet, captures: Path) -> Samples:
+    xs, gates, groups = [], [], []
     for d in NEGATIVE_DIRS:
         for path in sorted((captures / d).glob("*.pcap*")):
             if path.name in NOT_NEGATIVE:
@@ -140,11 +178,12 @@ def _negatives(captures: Path) -> Samples:
                 flows, _, _ = read_tables(path, ENGINE)
             except CaptureReadError:  # a corrupt public capture is skipped, as scan reports it
                 continue
-            x = feature_matrix(flows.filter(eligible(flows)))
+            x, gate = _features(fs, flows)
             xs.append(x)
+            gates.append(gate)
             groups += [f"{d}/{path.name}"] * len(x)
     x = np.vstack(xs)
-    return Samples(x, np.zeros(len(x)), groups)
+    return Samples(x, np.zeros(len(x)), groups, np.concatenate(gates))
 
 
 def _weights(s: Samples) -> np.ndarray:
@@ -156,7 +195,7 @@ def _weights(s: Samples) -> np.ndarray:
     return w
 
 
-def fit(s: Samples, training: dict[str, object] | None = None) -> BehaviourModel:
+def fit(fs: FeatureSet, s: Samples, training: dict[str, object] | None = None) -> BehaviourModel:
     """Weighted, L2-regularised logistic regression on standardised features."""
     mean, scale = s.x.mean(axis=0), s.x.std(axis=0)
     scale[scale == 0] = 1.0
@@ -173,14 +212,14 @@ def fit(s: Samples, training: dict[str, object] | None = None) -> BehaviourModel
         g = w * (p - s.y)
         return nll + reg, np.concatenate([[g.sum()], z.T @ g + L2 * coef / len(s.y)])
 
-    result = optimize.minimize(loss, np.zeros(len(FEATURES) + 1), jac=True, method="L-BFGS-B")
+    result = optimize.minimize(loss, np.zeros(len(fs.features) + 1), jac=True, method="L-BFGS-B")
     return BehaviourModel(
-        FEATURES,
+        fs.features,
         tuple(mean.round(6)),
         tuple(scale.round(6)),
         tuple(result.x[1:].round(6)),
         round(float(result.x[0]), 6),
-        THRESHOLD,
+        fs.threshold,
         training or {},
     )
 
@@ -190,21 +229,24 @@ def _upper95(k: int, n: int) -> float:
     return 1.0 if n == 0 or k == n else float(stats.beta.ppf(0.95, k + 1, n - k))
 
 
-def evaluate(pos: Samples, neg: Samples) -> dict[str, object]:
+def evaluate(fs: FeatureSet, pos: Samples, neg: Samples) -> dict[str, object]:
     """Held-out recall (leave one mining session out) and false positives (2-fold by
-    capture file), with the model's threshold."""
+    capture file), with the model's threshold and gate."""
     recall_by: dict[str, tuple[int, int]] = {}
     for g in sorted(set(pos.group)):
-        model = fit(pos.where(np.array([x != g for x in pos.group])) + neg)
+        model = fit(fs, pos.where(np.array([x != g for x in pos.group])) + neg)
         held = pos.where(np.array([x == g for x in pos.group]))
-        recall_by[g] = (int((model.score(held.x) >= THRESHOLD).sum()), len(held.y))
+        recall_by[g] = (int(((model.score(held.x) >= fs.threshold) & held.gate).sum()), len(held.y))
     fold = np.array([zlib.crc32(g.split("#")[0].encode()) % 2 for g in neg.group])
     flagged: list[str] = []
+    ungated_fp = 0  # what the model alone would flag, without the gate
     for f in (0, 1):
-        model = fit(pos + neg.where(fold != f))
+        model = fit(fs, pos + neg.where(fold != f))
         test = neg.where(fold == f)
-        hits = model.score(test.x) >= THRESHOLD
+        scored = model.score(test.x) >= fs.threshold
+        hits = scored & test.gate
         flagged += [g for g, h in zip(test.group, hits, strict=True) if h]
+        ungated_fp += int(scored.sum())
     detected = sum(k for k, _ in recall_by.values())
     total = sum(n for _, n in recall_by.values())
     sessions_found = sum(1 for k, n in recall_by.values() if n and k / n >= 0.5)
@@ -219,6 +261,7 @@ def evaluate(pos: Samples, neg: Samples) -> dict[str, object]:
         "false_positive_flows": sorted(flagged),
         "fp_per_10k": round(1e4 * len(flagged) / len(neg.y), 1),
         "fp_per_10k_upper95": round(1e4 * _upper95(len(flagged), len(neg.y)), 1),
+        "false_positives_without_gate": ungated_fp,
         "precision_at_equal_counts": round(
             (detected / total) / ((detected / total) + len(flagged) / len(neg.y) + 1e-12), 4
         ),
@@ -227,28 +270,30 @@ def evaluate(pos: Samples, neg: Samples) -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kind", choices=sorted(KINDS), default="packet", help="which model")
     parser.add_argument("--captures", type=Path, default=ROOT.parent / "shared/captures")
     parser.add_argument("--write", action="store_true", help="store the model trained on everything")
-    parser.add_argument("--out", type=Path, default=MODEL_PATH, help="where --write stores it")
+    parser.add_argument("--out", type=Path, help="where --write stores it (default: the package's file)")
     args = parser.parse_args()
+    fs = KINDS[args.kind]
+    out = args.out or DATA / fs.model_file
     missing = [n for n in (*POSITIVE_CAPTURES, *HARD_NEGATIVE_CAPTURES) if not (args.captures / n).is_file()]
     if missing:
         parser.error(f"--captures {args.captures}: not the shared captures folder (no {missing[0]})")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        pos = _derived(args.captures, POSITIVE_CAPTURES, True, 1, work)
-        hard = _derived(args.captures, HARD_NEGATIVE_CAPTURES, False, 0, work)
-    neg = _negatives(args.captures) + hard
-    report = evaluate(pos, neg)
+        pos = _derived(fs, args.captures, POSITIVE_CAPTURES, True, 1, work)
+        hard = _derived(fs, args.captures, HARD_NEGATIVE_CAPTURES, False, 0, work)
+    neg = _negatives(fs, args.captures) + hard
+    report = evaluate(fs, pos, neg)
     print(json.dumps(report, indent=1))
-    model = fit(
-        pos + neg, {"evaluation": report, "threshold": THRESHOLD, "command": "scripts/train_behaviour.py"}
-    )
-    print(json.dumps(dict(zip(FEATURES, model.weights, strict=True)), indent=1))
+    command = "scripts/train_behaviour.py" + ("" if fs is PACKET else f" --kind {fs.name}")
+    model = fit(fs, pos + neg, {"evaluation": report, "threshold": fs.threshold, "command": command})
+    print(json.dumps(dict(zip(fs.features, model.weights, strict=True)), indent=1))
     if args.write:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(model.to_json(), indent=1) + "\n")
-        print(f"wrote {args.out}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(model.to_json(), indent=1) + "\n")
+        print(f"wrote {out}")
     return 0
 
 

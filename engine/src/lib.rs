@@ -2,9 +2,11 @@
 //! Arrow. No Python runs per packet; Python gets record batches.
 
 pub mod bursts;
+pub mod collector;
 pub mod decode;
 pub mod dns;
 pub mod flow;
+pub mod netflow;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod out;

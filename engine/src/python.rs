@@ -8,7 +8,9 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
 
+use crate::collector::Collector as UdpCollector;
 use crate::flow::FlowOptions;
+use crate::netflow::{Decoder, DecoderCounters, ExporterState};
 use crate::reader::{open_and_scan, ReadError, ScanOutput, ScanStats};
 
 create_exception!(_engine, CaptureError, PyException, "A capture or interface that cannot be read.");
@@ -179,11 +181,168 @@ fn capture_live<'py>(
     }
 }
 
+/// One exporter's stream (address, NetFlow version, observation domain or source id).
+#[pyclass(frozen, get_all, module = "minewatch._engine")]
+pub struct Exporter {
+    address: String,
+    version: u16,
+    domain: u32,
+    datagrams: u64,
+    records: u64,
+    missing: u64,
+    resets: u64,
+    no_template: u64,
+    malformed: u64,
+    last_heard_ms: i64,
+}
+
+impl From<&ExporterState> for Exporter {
+    fn from(s: &ExporterState) -> Self {
+        Exporter {
+            address: s.address.clone(),
+            version: s.version,
+            domain: s.domain,
+            datagrams: s.datagrams,
+            records: s.records,
+            missing: s.missing,
+            resets: s.resets,
+            no_template: s.no_template,
+            malformed: s.malformed,
+            last_heard_ms: s.last_heard_ms,
+        }
+    }
+}
+
+/// Totals of a decoder since it started.
+#[pyclass(frozen, get_all, module = "minewatch._engine")]
+pub struct DecoderTotals {
+    datagrams: u64,
+    bytes: u64,
+    records: u64,
+    malformed: u64,
+    no_template: u64,
+    untimed: u64,
+    log_dropped: u64,
+}
+
+impl From<&DecoderCounters> for DecoderTotals {
+    fn from(c: &DecoderCounters) -> Self {
+        DecoderTotals {
+            datagrams: c.datagrams,
+            bytes: c.bytes,
+            records: c.records,
+            malformed: c.malformed,
+            no_template: c.no_template,
+            untimed: c.untimed,
+            log_dropped: c.log_dropped,
+        }
+    }
+}
+
+fn exporters_of(d: &Decoder) -> Vec<Exporter> {
+    let mut v: Vec<Exporter> = d.exporters().map(Exporter::from).collect();
+    v.sort_by(|a, b| (&a.address, a.version, a.domain).cmp(&(&b.address, b.version, b.domain)));
+    v
+}
+
+/// NetFlow v5/v9/IPFIX datagrams to unidirectional records, fed by the caller (files of
+/// datagrams, tests). Template and sequence state is kept per exporter and domain.
+#[pyclass(module = "minewatch._engine")]
+pub struct FlowDecoder {
+    inner: Decoder,
+}
+
+#[pymethods]
+impl FlowDecoder {
+    #[new]
+    fn new() -> Self {
+        FlowDecoder { inner: Decoder::new() }
+    }
+
+    /// Decode one datagram sent from `host`:`port`, received at `now_ms`.
+    fn feed(&mut self, host: &str, port: u16, data: &[u8], now_ms: i64) -> PyResult<()> {
+        let ip: std::net::IpAddr =
+            host.parse().map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}")))?;
+        self.inner.feed(std::net::SocketAddr::new(ip, port), data, now_ms);
+        Ok(())
+    }
+
+    /// The records decoded since the last call.
+    fn take<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        batch_to_py(py, &self.inner.take())
+    }
+
+    fn drain_log(&mut self) -> Vec<String> {
+        self.inner.drain_log()
+    }
+
+    fn exporters(&self) -> Vec<Exporter> {
+        exporters_of(&self.inner)
+    }
+
+    #[getter]
+    fn totals(&self) -> DecoderTotals {
+        DecoderTotals::from(&self.inner.counters)
+    }
+}
+
+/// A UDP flow collector bound to one address.
+#[pyclass(module = "minewatch._engine")]
+pub struct Collector {
+    inner: UdpCollector,
+}
+
+#[pymethods]
+impl Collector {
+    #[new]
+    #[pyo3(signature = (host, port, recv_buffer=8388608))]
+    fn new(host: &str, port: u16, recv_buffer: usize) -> PyResult<Self> {
+        let ip: std::net::IpAddr =
+            host.parse().map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}")))?;
+        let inner = UdpCollector::bind(std::net::SocketAddr::new(ip, port), recv_buffer)
+            .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}")))?;
+        Ok(Collector { inner })
+    }
+
+    /// The port actually bound (useful with port 0).
+    #[getter]
+    fn port(&self) -> PyResult<u16> {
+        Ok(self.inner.local_addr()?.port())
+    }
+
+    /// Receive for up to `wait_s` seconds or until `max_records` are decoded (without the
+    /// GIL), then return them as one batch.
+    #[pyo3(signature = (wait_s, max_records=65536))]
+    fn poll<'py>(&mut self, py: Python<'py>, wait_s: f64, max_records: usize) -> PyResult<Bound<'py, PyAny>> {
+        let wait = std::time::Duration::from_secs_f64(wait_s.clamp(0.0, 3600.0));
+        let inner = &mut self.inner;
+        let batch = py.detach(|| inner.poll(wait, max_records.max(1)))?;
+        batch_to_py(py, &batch)
+    }
+
+    fn drain_log(&mut self) -> Vec<String> {
+        self.inner.decoder.drain_log()
+    }
+
+    fn exporters(&self) -> Vec<Exporter> {
+        exporters_of(&self.inner.decoder)
+    }
+
+    #[getter]
+    fn totals(&self) -> DecoderTotals {
+        DecoderTotals::from(&self.inner.decoder.counters)
+    }
+}
+
 #[pymodule]
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Options>()?;
     m.add_class::<Stats>()?;
     m.add_class::<Scan>()?;
+    m.add_class::<FlowDecoder>()?;
+    m.add_class::<Collector>()?;
+    m.add_class::<Exporter>()?;
+    m.add_class::<DecoderTotals>()?;
     m.add_function(wrap_pyfunction!(schemas, m)?)?;
     #[cfg(feature = "live")]
     m.add_function(wrap_pyfunction!(capture_live, m)?)?;

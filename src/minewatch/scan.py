@@ -26,6 +26,7 @@ from minewatch.model.findings import Evidence, InputReport, ScanResult
 from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE, Direction, MessageKind
 from minewatch.protocols.base import MiningSession, WireMessage, dissect_connection
 from minewatch.sources.base import Capture, EngineOptions
+from minewatch.sources.flowfiles import FlowFileCapture, Resolutions, is_flow_file, read_side_logs
 from minewatch.sources.pcap import FileCapture, expand_paths
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "ScanOptions",
     "analyse_capture",
     "dissect_messages",
+    "fuse_results",
     "messages_by_conn",
     "scan_captures",
     "scan_paths",
@@ -49,6 +51,12 @@ class ScanOptions:
     home: HomeNetworks = field(default_factory=HomeNetworks)
     flows_path: Path | None = None
     estimate: EstimateOptions = field(default_factory=EstimateOptions)
+    # DNS answers from DNS logs given with flow logs (sources/flowfiles.py).
+    resolutions: Resolutions = field(default_factory=Resolutions)
+    # Where flow records go besides --flows (the store of `minewatch import`).
+    flow_writer: Callable[[pa.Table], None] | None = None
+    # Column names of CSV/Parquet flow logs: ours -> theirs.
+    flow_mapping: dict[str, str] = field(default_factory=dict)
 
 
 def messages_by_conn(messages: pa.Table) -> Iterator[list[WireMessage]]:
@@ -230,7 +238,8 @@ class _ParquetSink:
             pq.write_table(FLOW_SCHEMA.empty_table(), self.path)
 
 
-def _fuse(results: Iterable[InputResult], options: ScanOptions) -> ScanResult:
+def fuse_results(results: Iterable[InputResult], options: ScanOptions) -> ScanResult:
+    """The findings of several inputs' evidence together, with their reports."""
     evidence: list[Evidence] = []
     sessions: dict[tuple[str | None, int], MiningSession] = {}
     reports: list[InputReport] = []
@@ -253,19 +262,27 @@ def scan_captures(captures: Iterable[Capture | CaptureReadError], options: ScanO
                 results.append(analyse_capture(item, options, sink.writer_or_none()))
     finally:
         sink.close()
-    return _fuse(results, options)
+    return fuse_results(results, options)
 
 
 def scan_paths(paths: list[Path], options: ScanOptions, progress: Progress | None = None) -> ScanResult:
     """Scan capture files and directories, several at once (the engine runs without the
     GIL). Unreadable inputs are reported in the result."""
     files, missing = expand_paths(paths)
+    side = read_side_logs(files, options.resolutions)
+    files = [f for f in files if f not in side.read]
+    missing.extend(side.errors)
     threads = max(1, min(len(files), os.cpu_count() or 1))
     sink = _ParquetSink(options.flows_path)
-    write = sink.writer_or_none()
+    write = options.flow_writer or sink.writer_or_none()
 
     def one(path: Path) -> InputResult:
-        result = analyse_capture(FileCapture(path, options.engine), options, write)
+        capture: Capture = (
+            FlowFileCapture(path, mapping=options.flow_mapping, resolutions=options.resolutions, ssl=side.ssl)
+            if is_flow_file(path)
+            else FileCapture(path, options.engine)
+        )
+        result = analyse_capture(capture, options, write)
         if progress is not None:
             progress(str(path), _size(path))
         return result
@@ -276,7 +293,7 @@ def scan_paths(paths: list[Path], options: ScanOptions, progress: Progress | Non
             results.extend(pool.map(one, files))
     finally:
         sink.close()
-    return _fuse(results, options)
+    return fuse_results(results, options)
 
 
 def _size(path: Path) -> int:

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -209,6 +210,160 @@ def generate(
         f"{len(report.mining_hosts)} mining hosts",
         markup=False,
     )
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise typer.BadParameter(f"{value!r}: expected HOST:PORT, e.g. 127.0.0.1:2055")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def _when(value: str | None) -> datetime | None:
+    """RFC 3339 / ISO time (UTC if no zone), or an age such as 24h, 7d, 90m."""
+    if value is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", value)
+    if m:
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+        return datetime.now(UTC) - timedelta(seconds=float(m.group(1)) * unit)
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r}: expected a time (2026-11-24T18:00Z) or an age (24h, 7d)"
+        ) from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _mapping(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        target, sep, source = pair.partition("=")
+        if not sep or not target or not source:
+            raise typer.BadParameter(f"{pair!r}: expected OURS=THEIRS, e.g. client_ip=src")
+        out[target.strip()] = source.strip()
+    return out
+
+
+StoreOption = Annotated[Path, typer.Option("--store", help="The store directory (created if missing).")]
+
+
+@app.command()
+def collect(
+    store: StoreOption,
+    listen: Annotated[
+        str, typer.Option("--listen", help="HOST:PORT to receive NetFlow/IPFIX on.")
+    ] = "127.0.0.1:2055",
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", help="Stop after this many seconds (default: run until Ctrl-C)."),
+    ] = None,
+    window: Annotated[
+        str, typer.Option("--window", help="Seconds of evidence fused into one finding.")
+    ] = "60",
+    intel: Annotated[
+        list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
+    ] = None,
+) -> None:
+    """Receive NetFlow v5/v9 and IPFIX, store the flows by hour, and detect as they come."""
+    import logging
+
+    from minewatch.collect import CollectOptions, Collector
+    from minewatch.store import Store
+
+    host, port = _listen(listen)
+    options = CollectOptions(
+        host=host, port=port, window_s=_seconds(window), scan=ScanOptions(intel=load_default(intel or []))
+    )
+    logging.basicConfig(level=logging.WARNING, format="minewatch: %(message)s")
+    try:
+        collector = Collector(Store(store), options)
+    except OSError as e:
+        err.print(f"minewatch: {e}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    err.print(f"minewatch: collecting on {host}:{collector.port} into {store}", markup=False)
+    seconds = None if duration is None else _seconds(duration)
+    try:
+        if err.is_terminal:
+            from rich.live import Live
+
+            with Live(console=err, transient=False, refresh_per_second=2) as live:
+                collector.run(seconds, on_status=lambda st: live.update(st.line()))
+        else:
+            collector.run(seconds)
+    except KeyboardInterrupt:
+        collector.stop.set()
+    err.print(f"minewatch: {collector.status().line()}", markup=False)
+
+
+@app.command("import")
+def import_logs(
+    paths: Annotated[
+        list[Path], typer.Argument(help="nfdump, Zeek (conn, dns, ssl), CSV or Parquet flow logs.")
+    ],
+    store: StoreOption,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Column mapping OURS=THEIRS for CSV/Parquet (repeatable)."),
+    ] = None,
+    intel: Annotated[
+        list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
+    ] = None,
+) -> None:
+    """Import flow logs into the store and record what the detectors find in them."""
+    from minewatch.report.jsonl import finding_to_json
+    from minewatch.store import Store
+
+    target = Store(store)
+    mapping = _mapping(map_)
+    options = ScanOptions(
+        intel=load_default(intel or []), flow_writer=target.write_flows, flow_mapping=mapping
+    )
+    result = scan_paths(paths, options)
+    _report_inputs(result.inputs)
+    written = target.write_findings(finding_to_json(f) for f in result.findings)
+    flows = sum(r.flows for r in result.inputs)
+    err.print(
+        f"minewatch: imported {flows} flows from {len(result.inputs)} inputs; {written} findings",
+        markup=False,
+    )
+    if result.failed_inputs:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@app.command()
+def findings(
+    store: StoreOption,
+    since: Annotated[str | None, typer.Option("--since", help="From this time or age (24h, 7d).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Up to this time.")] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per finding per line.")] = False,
+) -> None:
+    """The findings in the store, oldest first."""
+    from minewatch.store import Store
+
+    if not store.is_dir():
+        raise typer.BadParameter(f"{store}: no such store directory")
+    rows = Store(store).findings(_when(since), _when(until))
+    if json_lines:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table("host", "activity", "protocol", "pools", "first seen", "last seen", "confidence")
+    for r in rows:
+        pools = ", ".join(f"{p['ip']}:{p['port']}" for p in r.get("pools", []))
+        table.add_row(
+            r["host"],
+            r["activity"],
+            r.get("protocol") or "",
+            pools,
+            r["first_seen"],
+            r["last_seen"],
+            f"{r['confidence']:.2f}",
+        )
+    Console(highlight=False).print(table)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,11 +8,16 @@ the engine's burst counters (engine/src/bursts.rs). The model is a logistic regr
 over them, trained by `scripts/train_behaviour.py` on the real captures and stored in
 `data/behaviour.json` with its training summary; scoring is vectorised over the flow
 table, never a loop per flow.
+
+Flow exports (NetFlow, IPFIX, nfdump, Zeek) have no bursts, only packets, bytes and
+times per direction. A second model, over those (FLOW below, `data/behaviour_flow.json`),
+judges their records: weaker again, since a record says nothing about message sizes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -25,6 +30,11 @@ import pyarrow.compute as pc
 
 __all__ = [
     "FEATURES",
+    "FLOW",
+    "PACKET",
+    "FeatureSet",
+    "USUAL_POOL_PORTS",
+    "on_pool_port",
     "MIN_BURSTS",
     "MIN_DURATION_S",
     "BehaviourModel",
@@ -53,6 +63,21 @@ FEATURES = (
 )
 
 
+# Flow records: sizes and rates that survive encryption and sampling-free export.
+FLOW_FEATURES = (
+    # Mean bytes per packet each way (shares and replies are small; downloads are not).
+    "c2s_bytes_per_packet_log",
+    "s2c_bytes_per_packet_log",
+    # Packets per minute, both ways: a miner talks steadily but slowly.
+    "packets_per_minute_log",
+    # Balance of the two directions, in packets and in bytes.
+    "packet_ratio_log",
+    "byte_ratio_log",
+)
+# A flow record with fewer packets either way has too little to judge.
+MIN_FLOW_PACKETS = 10
+
+
 def _col(flows: pa.Table, name: str) -> Matrix:
     return np.asarray(pc.fill_null(flows[name].cast(pa.float64()), 0.0).to_numpy(), dtype=np.float64)
 
@@ -61,9 +86,7 @@ def eligible(flows: pa.Table) -> pa.ChunkedArray:
     """Flow records the model may judge: TCP, long, with bursts both ways, not dissected,
     and not of an application whose payload was read. Flow exports (null burst counts)
     are not eligible for this packet model."""
-    duration = pc.subtract(flows["last_seen"], flows["first_seen"])
-    long = pc.greater_equal(duration, pa.scalar(int(MIN_DURATION_S * 1e6), pa.duration("us")))
-    mask = pc.and_(pc.equal(flows["ip_proto"], 6), long)
+    mask = _long_tcp(flows)
     for name in ("c2s_bursts", "s2c_bursts"):
         mask = pc.and_(mask, pc.fill_null(pc.greater_equal(flows[name], MIN_BURSTS), False))
     unread = pc.invert(pc.fill_null(pc.is_in(flows["application"], pa.array(_READABLE)), False))
@@ -71,6 +94,44 @@ def eligible(flows: pa.Table) -> pa.ChunkedArray:
     if "mining" in flows.column_names:
         mask = pc.and_(mask, pc.is_null(flows["mining"]))
     return mask
+
+
+def _long_tcp(flows: pa.Table) -> pa.ChunkedArray:
+    duration = pc.subtract(flows["last_seen"], flows["first_seen"])
+    long = pc.greater_equal(duration, pa.scalar(int(MIN_DURATION_S * 1e6), pa.duration("us")))
+    return pc.and_(pc.equal(flows["ip_proto"], 6), long)
+
+
+def flow_eligible(flows: pa.Table) -> pa.ChunkedArray:
+    """Flow-export records the flow model may judge: TCP, long, packets both ways, no
+    burst counts (a packet capture's flows go to the packet model), nothing read."""
+    mask = pc.and_(_long_tcp(flows), pc.is_null(flows["c2s_bursts"]))
+    for name in ("c2s_packets", "s2c_packets"):
+        mask = pc.and_(mask, pc.greater_equal(flows[name], MIN_FLOW_PACKETS))
+    unread = pc.invert(pc.fill_null(pc.is_in(flows["application"], pa.array(_READABLE)), False))
+    mask = pc.and_(mask, unread)
+    if "mining" in flows.column_names:
+        mask = pc.and_(mask, pc.is_null(flows["mining"]))
+    return mask
+
+
+def flow_feature_matrix(flows: pa.Table) -> Matrix:
+    """One row per flow record, one column per name in FLOW_FEATURES."""
+    if flows.num_rows == 0:
+        return np.zeros((0, len(FLOW_FEATURES)))
+    cp, sp = np.maximum(_col(flows, "c2s_packets"), 1.0), np.maximum(_col(flows, "s2c_packets"), 1.0)
+    cb, sb = np.maximum(_col(flows, "c2s_bytes"), 1.0), np.maximum(_col(flows, "s2c_bytes"), 1.0)
+    duration = pc.subtract(flows["last_seen"], flows["first_seen"]).cast(pa.int64())
+    minutes = np.maximum(np.asarray(duration.to_numpy(), dtype=np.float64) / 60e6, 1.0)
+    return np.column_stack(
+        (
+            np.log10(cb / cp),
+            np.log10(sb / sp),
+            np.log10((cp + sp) / minutes),
+            np.log10(sp / cp),
+            np.log10(sb / cb),
+        )
+    )
 
 
 def feature_matrix(flows: pa.Table) -> Matrix:
@@ -83,6 +144,39 @@ def feature_matrix(flows: pa.Table) -> Matrix:
         np.clip(_col(flows, "c2s_burst_cv"), 0.0, 3.0),
     )
     return np.column_stack(columns)
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """One behavioural model's inputs: which records it judges, their features, and the
+    file its weights ship in."""
+
+    name: str
+    features: tuple[str, ...]
+    eligible: Callable[[pa.Table], pa.ChunkedArray]
+    matrix: Callable[[pa.Table], Matrix]
+    model_file: str
+    # Chosen by held-out evaluation (scripts/train_behaviour.py).
+    threshold: float
+    # Records the detector judges at all, beyond `eligible`; None for every one.
+    gate: Callable[[pa.Table], pa.ChunkedArray] | None = None
+
+
+def on_pool_port(flows: pa.Table) -> pa.ChunkedArray:
+    """Server ports pools conventionally use (PROTOCOLS.md 1.9). A prior, not evidence:
+    without payload or timing, a flow's counters alone do not tell mining from other
+    steady long connections (see the flow model's evaluation), so the flow model speaks
+    only for flows to these ports."""
+    return pc.is_in(flows["server_port"], pa.array(USUAL_POOL_PORTS, pa.uint16()))
+
+
+USUAL_POOL_PORTS = (3333, 3334, 3008, 3032, 3353, 4242, 4444, 5555, 8008, 8082, 9999, 14444, 20535, 34254)
+
+PACKET = FeatureSet("packet", FEATURES, eligible, feature_matrix, "data/behaviour.json", 0.9)
+FLOW = FeatureSet(
+    "flow", FLOW_FEATURES, flow_eligible, flow_feature_matrix, "data/behaviour_flow.json", 0.5, on_pool_port
+)
+_SETS = {fs.name: fs for fs in (PACKET, FLOW)}
 
 
 @dataclass(frozen=True)
@@ -114,10 +208,10 @@ class BehaviourModel:
         }
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> BehaviourModel:
+    def from_json(cls, doc: dict[str, Any], expected: tuple[str, ...] = FEATURES) -> BehaviourModel:
         features = tuple(doc["features"])
-        if features != FEATURES:
-            raise ValueError(f"behaviour model features {features} do not match the code's {FEATURES}")
+        if features != expected:
+            raise ValueError(f"behaviour model features {features} do not match the code's {expected}")
         return cls(
             features,
             tuple(map(float, doc["mean"])),
@@ -130,7 +224,8 @@ class BehaviourModel:
 
 
 @cache
-def load_model() -> BehaviourModel:
-    """The model shipped in the package (data/behaviour.json)."""
-    text = resources.files("minewatch.detect").joinpath("data/behaviour.json").read_text()
-    return BehaviourModel.from_json(json.loads(text))
+def load_model(kind: str = "packet") -> BehaviourModel:
+    """A model shipped in the package: "packet" (data/behaviour.json) or "flow"."""
+    fs = _SETS[kind]
+    text = resources.files("minewatch.detect").joinpath(fs.model_file).read_text()
+    return BehaviourModel.from_json(json.loads(text), fs.features)

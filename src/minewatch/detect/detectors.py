@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from minewatch.detect.behaviour import eligible, feature_matrix, load_model
+from minewatch.detect.behaviour import FLOW, eligible, feature_matrix, load_model
 from minewatch.detect.context import ScanContext
 from minewatch.intel.indicators import Category, Indicator
 from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind
@@ -186,6 +186,44 @@ def behaviour_timing(ctx: ScanContext) -> Iterator[Evidence]:
         )
 
 
+def behaviour_flow_counters(ctx: ScanContext) -> Iterator[Evidence]:
+    """A flow-export record (no payload, no bursts) to a port pools use, whose packets,
+    bytes and rate per direction look like a mining session (detect/behaviour.py FLOW).
+    The weakest signal minewatch gives: it says so, and asks for corroboration."""
+    candidates = ctx.flows.filter(FLOW.eligible(ctx.flows))
+    if FLOW.gate is not None:
+        candidates = candidates.filter(FLOW.gate(candidates))
+    if candidates.num_rows == 0:
+        return
+    model = load_model("flow")
+    scores = model.score(FLOW.matrix(candidates))
+    picked = pa.array(scores >= model.threshold)
+    extra = ("c2s_packets", "s2c_packets")
+    for row, score in zip(_rows(candidates, picked, extra), scores[scores >= model.threshold], strict=True):
+        first, last = _times(row)
+        detail = (
+            f"flow record to {row['server_ip']}:{row['server_port']}, a port mining pools use, for "
+            f"{(last - first).total_seconds():.0f} s: {row['c2s_packets']} packets out and "
+            f"{row['s2c_packets']} back at a steady, mining-like rate and size "
+            f"(flow model score {score:.2f}); counters only, the weakest evidence: "
+            "corroborate with DNS, intel or a capture"
+        )
+        yield Evidence(
+            row["client_ip"],
+            Activity.MINING,
+            EvidenceKind.BEHAVIOUR,
+            round(0.2 + 0.2 * float(score), 2),
+            detail,
+            first,
+            last,
+            peer=_peer(row),
+            conn_id=row["conn_id"],
+            source=ctx.source,
+            flow_id=row["flow_id"],
+            bytes=_bytes(row),
+        )
+
+
 def _intel_evidence(row: dict[str, Any], ind: Indicator, how: str, strength: float, source: str) -> Evidence:
     activity = _ACTIVITY[ind.category]
     verb = {
@@ -284,6 +322,7 @@ DETECTORS: tuple[Detector, ...] = (
     dissected_mining,
     sv2_noise_handshake,
     behaviour_timing,
+    behaviour_flow_counters,
     intel_server_name,
     intel_server_ip,
     intel_dns_query,

@@ -10,7 +10,15 @@ from enum import IntEnum
 
 import pyarrow as pa
 
-__all__ = ["FLOW_SCHEMA", "MESSAGE_SCHEMA", "MINING_TYPE", "MessageKind", "Direction"]
+__all__ = [
+    "EXPORT_RECORD_SCHEMA",
+    "FLOW_SCHEMA",
+    "MESSAGE_SCHEMA",
+    "MINING_TYPE",
+    "RECORD_SCHEMA",
+    "MessageKind",
+    "Direction",
+]
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -100,8 +108,45 @@ MINING_TYPE = pa.struct(
     ]
 )
 
+# What only a packet capture can tell: a flow export (NetFlow, IPFIX, nfdump, Zeek) leaves
+# these null, so beyond the engine they are nullable.
+PACKET_ONLY = (
+    "vlan",
+    "c2s_payload_bytes",
+    "s2c_payload_bytes",
+    "c2s_payload_packets",
+    "s2c_payload_packets",
+    "messages",
+    "messages_truncated",
+    "stream_gaps",
+)
+
+# The flow record every source hands to analysis: the engine's columns, with the
+# packet-only ones nullable.
+RECORD_SCHEMA = pa.schema([f.with_nullable(True) if f.name in PACKET_ONLY else f for f in ENGINE_FLOW_SCHEMA])
+
+# One direction of a flow, as NetFlow v5/v9 and IPFIX exporters and nfdump report it
+# (engine/src/netflow.rs); `rev_*` are set by RFC 5103 biflow exporters.
+EXPORT_RECORD_SCHEMA = pa.schema(
+    [
+        pa.field("exporter", pa.string(), nullable=False),
+        pa.field("first_seen", _TS, nullable=False),
+        pa.field("last_seen", _TS, nullable=False),
+        pa.field("ip_proto", pa.uint8(), nullable=False),
+        pa.field("src_ip", pa.string(), nullable=False),
+        pa.field("src_port", pa.uint16(), nullable=False),
+        pa.field("dst_ip", pa.string(), nullable=False),
+        pa.field("dst_port", pa.uint16(), nullable=False),
+        pa.field("packets", pa.uint64(), nullable=False),
+        pa.field("bytes", pa.uint64(), nullable=False),
+        pa.field("tcp_flags", pa.uint8(), nullable=False),
+        pa.field("rev_packets", pa.uint64()),
+        pa.field("rev_bytes", pa.uint64()),
+    ]
+)
+
 FLOW_SCHEMA = (
-    ENGINE_FLOW_SCHEMA.append(pa.field("source", pa.string()))
+    RECORD_SCHEMA.append(pa.field("source", pa.string()))
     .append(pa.field("server_name", pa.string()))
     .append(pa.field("mining", MINING_TYPE))
 )

@@ -1,0 +1,695 @@
+//! NetFlow v5, v9 and IPFIX datagrams to unidirectional flow records, as Arrow.
+//!
+//! The wire formats are decoded by the `netflow_parser` crate, scoped per exporter and
+//! observation domain (its `AutoScopedParser`, with bounded template caches and field
+//! limits). This module adds what a collector needs on top: absolute times from each
+//! version's clock fields, sequence gaps per exporter and domain, bounded state for any
+//! number of exporters, and counters for everything dropped.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder, UInt8Builder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use netflow_parser::scoped_parser::AutoScopedParser;
+use netflow_parser::variable_versions::ipfix::lookup::{IANAIPFixField, IPFixField, ReverseInformationElement};
+use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
+use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
+use netflow_parser::{FieldValue, NetflowPacket, NetflowParser, V9Field};
+
+/// Exporters (address, version, domain) whose sequence and clock state is kept; beyond
+/// this the least recently heard is forgotten, so a flood of spoofed sources costs memory
+/// only up to here.
+pub const MAX_EXPORTERS: usize = 4096;
+/// Problems kept for the caller to log; older ones are counted, not kept.
+const MAX_LOG: usize = 256;
+/// Seconds between 1900 (NTP, IPFIX dateTimeMicroseconds) and 1970.
+const NTP_UNIX_OFFSET_MS: u64 = 2_208_988_800_000;
+
+/// The fields of one flow record that minewatch keeps.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExportRecord {
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub proto: u8,
+    pub src: Option<IpAddr>,
+    pub src_port: u16,
+    pub dst: Option<IpAddr>,
+    pub dst_port: u16,
+    pub packets: u64,
+    pub bytes: u64,
+    pub tcp_flags: u8,
+    /// Counts of the reverse direction, from an RFC 5103 biflow record.
+    pub rev_packets: Option<u64>,
+    pub rev_bytes: Option<u64>,
+}
+
+/// Counters and sequence state of one exporter's stream (address, version, domain).
+#[derive(Clone, Debug, Default)]
+pub struct ExporterState {
+    pub address: String,
+    pub version: u16,
+    pub domain: u32,
+    pub datagrams: u64,
+    pub records: u64,
+    /// Records (v5, IPFIX) or datagrams (v9) the sequence numbers say were never received.
+    pub missing: u64,
+    /// Sequence numbers that went backwards: a restarted exporter or reordering.
+    pub resets: u64,
+    pub no_template: u64,
+    pub malformed: u64,
+    pub last_heard_ms: i64,
+    next_seq: Option<u32>,
+    /// IPFIX systemInitTimeMilliseconds, the base of flowStart/EndSysUpTime.
+    system_init_ms: Option<i64>,
+}
+
+/// Totals over all exporters since the decoder started.
+#[derive(Clone, Debug, Default)]
+pub struct DecoderCounters {
+    pub datagrams: u64,
+    pub bytes: u64,
+    pub records: u64,
+    pub malformed: u64,
+    pub no_template: u64,
+    /// Records whose times had to be taken from the export header (no usable clock field).
+    pub untimed: u64,
+    pub log_dropped: u64,
+}
+
+/// Arrow schema of the decoder's output, one row per unidirectional record.
+pub fn export_schema() -> SchemaRef {
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("exporter", DataType::Utf8, false),
+        Field::new("first_seen", ts.clone(), false),
+        Field::new("last_seen", ts, false),
+        Field::new("ip_proto", DataType::UInt8, false),
+        Field::new("src_ip", DataType::Utf8, false),
+        Field::new("src_port", DataType::UInt16, false),
+        Field::new("dst_ip", DataType::Utf8, false),
+        Field::new("dst_port", DataType::UInt16, false),
+        Field::new("packets", DataType::UInt64, false),
+        Field::new("bytes", DataType::UInt64, false),
+        Field::new("tcp_flags", DataType::UInt8, false),
+        Field::new("rev_packets", DataType::UInt64, true),
+        Field::new("rev_bytes", DataType::UInt64, true),
+    ]))
+}
+
+#[derive(Default)]
+struct ExportBuilder {
+    exporter: StringBuilder,
+    first: TimestampMicrosecondBuilder,
+    last: TimestampMicrosecondBuilder,
+    proto: UInt8Builder,
+    src: StringBuilder,
+    sport: UInt16Builder,
+    dst: StringBuilder,
+    dport: UInt16Builder,
+    packets: UInt64Builder,
+    bytes: UInt64Builder,
+    flags: UInt8Builder,
+    rev_packets: UInt64Builder,
+    rev_bytes: UInt64Builder,
+    rows: usize,
+}
+
+impl ExportBuilder {
+    fn push(&mut self, exporter: &str, r: &ExportRecord) {
+        let (Some(src), Some(dst)) = (r.src, r.dst) else { return };
+        self.exporter.append_value(exporter);
+        self.first.append_value(r.first_ms.saturating_mul(1000));
+        self.last.append_value(r.last_ms.max(r.first_ms).saturating_mul(1000));
+        self.proto.append_value(r.proto);
+        self.src.append_value(src.to_string());
+        self.sport.append_value(r.src_port);
+        self.dst.append_value(dst.to_string());
+        self.dport.append_value(r.dst_port);
+        self.packets.append_value(r.packets);
+        self.bytes.append_value(r.bytes);
+        self.flags.append_value(r.tcp_flags);
+        self.rev_packets.append_option(r.rev_packets);
+        self.rev_bytes.append_option(r.rev_bytes);
+        self.rows += 1;
+    }
+
+    fn finish(&mut self) -> RecordBatch {
+        let utc = Some(Arc::<str>::from("UTC"));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.exporter.finish()),
+            Arc::new(self.first.finish().with_timezone_opt(utc.clone())),
+            Arc::new(self.last.finish().with_timezone_opt(utc)),
+            Arc::new(self.proto.finish()),
+            Arc::new(self.src.finish()),
+            Arc::new(self.sport.finish()),
+            Arc::new(self.dst.finish()),
+            Arc::new(self.dport.finish()),
+            Arc::new(self.packets.finish()),
+            Arc::new(self.bytes.finish()),
+            Arc::new(self.flags.finish()),
+            Arc::new(self.rev_packets.finish()),
+            Arc::new(self.rev_bytes.finish()),
+        ];
+        self.rows = 0;
+        RecordBatch::try_new(export_schema(), columns).expect("export columns match their schema")
+    }
+}
+
+/// What a template field means to minewatch; everything else is skipped.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Slot {
+    Src,
+    Dst,
+    SrcPort,
+    DstPort,
+    Proto,
+    Flags,
+    Bytes,
+    Packets,
+    BytesTotal,
+    PacketsTotal,
+    StartUptime,
+    EndUptime,
+    /// Absolute times in milliseconds (the parser turns seconds into milliseconds).
+    StartAbs,
+    EndAbs,
+    /// NTP-epoch times (dateTimeMicroseconds / Nanoseconds).
+    StartNtp,
+    EndNtp,
+    SystemInit,
+    RevBytes,
+    RevPackets,
+}
+
+fn v9_slot(f: &V9Field) -> Option<Slot> {
+    Some(match f {
+        V9Field::Ipv4SrcAddr | V9Field::Ipv6SrcAddr => Slot::Src,
+        V9Field::Ipv4DstAddr | V9Field::Ipv6DstAddr => Slot::Dst,
+        V9Field::L4SrcPort => Slot::SrcPort,
+        V9Field::L4DstPort => Slot::DstPort,
+        V9Field::Protocol => Slot::Proto,
+        V9Field::TcpFlags => Slot::Flags,
+        V9Field::InBytes => Slot::Bytes,
+        V9Field::InPkts => Slot::Packets,
+        V9Field::FirstSwitched => Slot::StartUptime,
+        V9Field::LastSwitched => Slot::EndUptime,
+        V9Field::FlowStartSeconds | V9Field::FlowStartMilliseconds => Slot::StartAbs,
+        V9Field::FlowEndSeconds | V9Field::FlowEndMilliseconds => Slot::EndAbs,
+        V9Field::FlowStartMicroseconds | V9Field::FlowStartNanoseconds => Slot::StartNtp,
+        V9Field::FlowEndMicroseconds | V9Field::FlowEndNanoseconds => Slot::EndNtp,
+        _ => return None,
+    })
+}
+
+fn ipfix_slot(f: &IPFixField) -> Option<Slot> {
+    use IANAIPFixField as I;
+    use ReverseInformationElement as R;
+    Some(match f {
+        IPFixField::IANA(i) => match i {
+            I::SourceIpv4address | I::SourceIpv6address => Slot::Src,
+            I::DestinationIpv4address | I::DestinationIpv6address => Slot::Dst,
+            I::SourceTransportPort => Slot::SrcPort,
+            I::DestinationTransportPort => Slot::DstPort,
+            I::ProtocolIdentifier => Slot::Proto,
+            I::TcpControlBits => Slot::Flags,
+            I::OctetDeltaCount => Slot::Bytes,
+            I::PacketDeltaCount => Slot::Packets,
+            I::OctetTotalCount => Slot::BytesTotal,
+            I::PacketTotalCount => Slot::PacketsTotal,
+            I::FlowStartSysUpTime => Slot::StartUptime,
+            I::FlowEndSysUpTime => Slot::EndUptime,
+            I::FlowStartSeconds | I::FlowStartMilliseconds => Slot::StartAbs,
+            I::FlowEndSeconds | I::FlowEndMilliseconds => Slot::EndAbs,
+            I::FlowStartMicroseconds | I::FlowStartNanoseconds => Slot::StartNtp,
+            I::FlowEndMicroseconds | I::FlowEndNanoseconds => Slot::EndNtp,
+            I::SystemInitTimeMilliseconds => Slot::SystemInit,
+            _ => return None,
+        },
+        IPFixField::ReverseInformationElement(r) => match r {
+            R::ReverseOctetDeltaCount | R::ReverseOctetTotalCount => Slot::RevBytes,
+            R::ReversePacketDeltaCount | R::ReversePacketTotalCount => Slot::RevPackets,
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+fn as_ip(v: &FieldValue) -> Option<IpAddr> {
+    match v {
+        FieldValue::Ip4Addr(a) => Some(IpAddr::V4(*a)),
+        FieldValue::Ip6Addr(a) => Some(IpAddr::V6(*a)),
+        _ => None,
+    }
+}
+
+fn as_num(v: &FieldValue) -> Option<u64> {
+    match v {
+        FieldValue::TcpControlBits(bits, _) => Some(u64::from(u16::from(*bits))),
+        FieldValue::ProtocolType(_) => v.as_u8().map(u64::from),
+        _ => v.as_u64(),
+    }
+}
+
+/// A record's fields as the template gave them, before its times are made absolute.
+#[derive(Default)]
+struct RawRecord {
+    rec: ExportRecord,
+    start_uptime: Option<u64>,
+    end_uptime: Option<u64>,
+    start_abs: Option<u64>,
+    end_abs: Option<u64>,
+    bytes_total: Option<u64>,
+    packets_total: Option<u64>,
+    has_bytes: bool,
+    has_packets: bool,
+    system_init: Option<u64>,
+}
+
+impl RawRecord {
+    fn set(&mut self, slot: Slot, v: &FieldValue) {
+        let r = &mut self.rec;
+        match slot {
+            Slot::Src => r.src = as_ip(v),
+            Slot::Dst => r.dst = as_ip(v),
+            Slot::SrcPort => r.src_port = as_num(v).unwrap_or(0) as u16,
+            Slot::DstPort => r.dst_port = as_num(v).unwrap_or(0) as u16,
+            Slot::Proto => r.proto = as_num(v).unwrap_or(0) as u8,
+            Slot::Flags => r.tcp_flags = as_num(v).unwrap_or(0) as u8,
+            Slot::Bytes => {
+                r.bytes = as_num(v).unwrap_or(0);
+                self.has_bytes = true;
+            }
+            Slot::Packets => {
+                r.packets = as_num(v).unwrap_or(0);
+                self.has_packets = true;
+            }
+            Slot::BytesTotal => self.bytes_total = as_num(v),
+            Slot::PacketsTotal => self.packets_total = as_num(v),
+            Slot::StartUptime => self.start_uptime = as_num(v),
+            Slot::EndUptime => self.end_uptime = as_num(v),
+            Slot::StartAbs => self.start_abs = as_num(v),
+            Slot::EndAbs => self.end_abs = as_num(v),
+            Slot::StartNtp => self.start_abs = as_num(v).map(|ms| ms.saturating_sub(NTP_UNIX_OFFSET_MS)),
+            Slot::EndNtp => self.end_abs = as_num(v).map(|ms| ms.saturating_sub(NTP_UNIX_OFFSET_MS)),
+            Slot::SystemInit => self.system_init = as_num(v),
+            Slot::RevBytes => r.rev_bytes = as_num(v),
+            Slot::RevPackets => r.rev_packets = as_num(v),
+        }
+    }
+
+    /// The record with absolute times: `uptime` turns an uptime field into wall time
+    /// (v9: back from the header's sysUpTime; IPFIX: from systemInitTimeMilliseconds),
+    /// None when the exporter has not said when it started.
+    fn finish(mut self, uptime: &dyn Fn(u64) -> Option<i64>, export_ms: i64, untimed: &mut u64) -> ExportRecord {
+        if !self.has_bytes {
+            self.rec.bytes = self.bytes_total.unwrap_or(0);
+        }
+        if !self.has_packets {
+            self.rec.packets = self.packets_total.unwrap_or(0);
+        }
+        let clock = |abs: Option<u64>, up: Option<u64>| -> Option<i64> {
+            abs.map(|ms| ms.min(i64::MAX as u64) as i64)
+                .or_else(|| uptime(up?))
+        };
+        match (clock(self.start_abs, self.start_uptime), clock(self.end_abs, self.end_uptime)) {
+            (Some(a), Some(b)) => (self.rec.first_ms, self.rec.last_ms) = (a, b),
+            (Some(a), None) | (None, Some(a)) => (self.rec.first_ms, self.rec.last_ms) = (a, a),
+            (None, None) => {
+                *untimed += 1;
+                (self.rec.first_ms, self.rec.last_ms) = (export_ms, export_ms);
+            }
+        }
+        self.rec
+    }
+}
+
+/// A record time in uptime milliseconds made absolute, tolerant of the 2^32 wrap: a
+/// record is always from before its header.
+fn uptime_to_abs(unix_ms: i64, sys_up_time: u32, at: u32) -> i64 {
+    unix_ms - i64::from(sys_up_time.wrapping_sub(at))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ExporterKey {
+    addr: SocketAddr,
+    version: u16,
+    domain: u32,
+}
+
+/// Decodes datagrams from any number of exporters into unidirectional records.
+pub struct Decoder {
+    parser: AutoScopedParser,
+    exporters: HashMap<ExporterKey, ExporterState>,
+    builder: ExportBuilder,
+    pub counters: DecoderCounters,
+    log: VecDeque<String>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder {
+    pub fn new() -> Self {
+        let builder = NetflowParser::builder()
+            .with_cache_size(512)
+            .with_max_field_count(512)
+            .with_max_error_sample_size(64);
+        let parser = AutoScopedParser::try_with_builder(builder)
+            .and_then(|p| p.with_max_sources(MAX_EXPORTERS))
+            .expect("the parser configuration is valid");
+        Decoder {
+            parser,
+            exporters: HashMap::new(),
+            builder: ExportBuilder::default(),
+            counters: DecoderCounters::default(),
+            log: VecDeque::new(),
+        }
+    }
+
+    /// Records decoded and not yet taken.
+    pub fn pending(&self) -> usize {
+        self.builder.rows
+    }
+
+    /// The records decoded since the last call, as one Arrow batch.
+    pub fn take(&mut self) -> RecordBatch {
+        self.builder.finish()
+    }
+
+    /// Problems seen since the last call (malformed datagrams, sequence gaps), at most
+    /// MAX_LOG of them; `counters.log_dropped` counts the rest.
+    pub fn drain_log(&mut self) -> Vec<String> {
+        self.log.drain(..).collect()
+    }
+
+    pub fn exporters(&self) -> impl Iterator<Item = &ExporterState> {
+        self.exporters.values()
+    }
+
+    fn note(&mut self, message: String) {
+        if self.log.len() >= MAX_LOG {
+            self.counters.log_dropped += 1;
+        } else {
+            self.log.push_back(message);
+        }
+    }
+
+    fn state(&mut self, key: ExporterKey, now_ms: i64) -> &mut ExporterState {
+        if !self.exporters.contains_key(&key) && self.exporters.len() >= MAX_EXPORTERS {
+            // Forget the exporter heard from longest ago.
+            if let Some(oldest) = self.exporters.iter().min_by_key(|(_, s)| s.last_heard_ms).map(|(k, _)| *k) {
+                self.exporters.remove(&oldest);
+            }
+        }
+        let st = self.exporters.entry(key).or_insert_with(|| ExporterState {
+            address: key.addr.ip().to_string(),
+            version: key.version,
+            domain: key.domain,
+            ..Default::default()
+        });
+        st.last_heard_ms = now_ms;
+        st
+    }
+
+    /// Check a header's sequence number against the one expected, then expect `next`.
+    fn sequence(&mut self, key: ExporterKey, now_ms: i64, seq: u32, next: Option<u32>) {
+        let st = self.state(key, now_ms);
+        let mut gap = None;
+        if let Some(expected) = st.next_seq {
+            let ahead = seq.wrapping_sub(expected);
+            if ahead != 0 {
+                if ahead < 1 << 31 {
+                    st.missing += u64::from(ahead);
+                    gap = Some(format!(
+                        "{} (NetFlow v{}, domain {}): sequence jumped by {ahead}: records lost on the way",
+                        st.address, st.version, st.domain
+                    ));
+                } else {
+                    st.resets += 1;
+                }
+            }
+        }
+        st.next_seq = next;
+        if let Some(message) = gap {
+            self.note(message);
+        }
+    }
+
+    /// Decode one datagram from `from`, received at `now_ms` (wall clock).
+    pub fn feed(&mut self, from: SocketAddr, data: &[u8], now_ms: i64) {
+        self.counters.datagrams += 1;
+        self.counters.bytes += data.len() as u64;
+        let result = self.parser.parse_from_source(from, data);
+        if let Some(err) = &result.error {
+            self.counters.malformed += 1;
+            let version = if data.len() >= 2 { u16::from_be_bytes([data[0], data[1]]) } else { 0 };
+            let key = ExporterKey { addr: from, version, domain: 0 };
+            if matches!(version, 5 | 9 | 10) {
+                self.state(key, now_ms).malformed += 1;
+            }
+            let text = err.to_string();
+            let text: String = text.chars().take(160).collect();
+            self.note(format!("{}: malformed datagram of {} bytes dropped: {text}", from.ip(), data.len()));
+        }
+        for packet in result.packets {
+            match packet {
+                NetflowPacket::V5(v5) => self.v5(from, now_ms, &v5),
+                NetflowPacket::V9(v9) => self.v9(from, now_ms, v9),
+                NetflowPacket::IPFix(ipfix) => self.ipfix(from, now_ms, ipfix),
+                _ => {}
+            }
+        }
+    }
+
+    fn v5(&mut self, from: SocketAddr, now_ms: i64, p: &netflow_parser::static_versions::v5::V5) {
+        let h = &p.header;
+        let key = ExporterKey { addr: from, version: 5, domain: u32::from(h.engine_type) << 8 | u32::from(h.engine_id) };
+        let count = p.flowsets.len() as u32;
+        self.sequence(key, now_ms, h.flow_sequence, Some(h.flow_sequence.wrapping_add(count)));
+        let unix_ms = i64::from(h.unix_secs) * 1000 + i64::from(h.unix_nsecs / 1_000_000);
+        // Sampling: the low 14 bits are the interval when the top two bits say sampled.
+        let interval = u64::from(h.sampling_interval & 0x3fff);
+        let scale = if h.sampling_interval >> 14 != 0 && interval > 1 { interval } else { 1 };
+        let exporter = from.ip().to_string();
+        for f in &p.flowsets {
+            let rec = ExportRecord {
+                first_ms: uptime_to_abs(unix_ms, h.sys_up_time, f.first),
+                last_ms: uptime_to_abs(unix_ms, h.sys_up_time, f.last),
+                proto: f.protocol_number,
+                src: Some(IpAddr::V4(f.src_addr)),
+                src_port: f.src_port,
+                dst: Some(IpAddr::V4(f.dst_addr)),
+                dst_port: f.dst_port,
+                packets: u64::from(f.d_pkts) * scale,
+                bytes: u64::from(f.d_octets) * scale,
+                tcp_flags: f.tcp_flags,
+                rev_packets: None,
+                rev_bytes: None,
+            };
+            self.builder.push(&exporter, &rec);
+        }
+        self.counted(key, now_ms, p.flowsets.len() as u64, 0);
+    }
+
+    fn counted(&mut self, key: ExporterKey, now_ms: i64, records: u64, no_template: u64) {
+        self.counters.records += records;
+        self.counters.no_template += no_template;
+        let st = self.state(key, now_ms);
+        st.datagrams += 1;
+        st.records += records;
+        st.no_template += no_template;
+    }
+
+    fn v9(&mut self, from: SocketAddr, now_ms: i64, p: netflow_parser::variable_versions::v9::V9) {
+        let h = p.header;
+        let key = ExporterKey { addr: from, version: 9, domain: h.source_id };
+        // v9 counts export packets, not records.
+        self.sequence(key, now_ms, h.sequence_number, Some(h.sequence_number.wrapping_add(1)));
+        let unix_ms = i64::from(h.unix_secs) * 1000;
+        let uptime = |up: u64| Some(uptime_to_abs(unix_ms, h.sys_up_time, up as u32));
+        let exporter = from.ip().to_string();
+        let (mut records, mut no_template) = (0, 0);
+        for set in p.flowsets {
+            match set.body {
+                V9Body::Data(data) => {
+                    for fields in &data.fields {
+                        let mut raw = RawRecord::default();
+                        for (f, v) in fields {
+                            if let Some(slot) = v9_slot(f) {
+                                raw.set(slot, v);
+                            }
+                        }
+                        let rec = raw.finish(&uptime, unix_ms, &mut self.counters.untimed);
+                        self.builder.push(&exporter, &rec);
+                        records += 1;
+                    }
+                }
+                V9Body::NoTemplate(info) => {
+                    no_template += 1;
+                    self.note(format!(
+                        "{} (NetFlow v9, source {}): data for unknown template {} dropped",
+                        from.ip(),
+                        h.source_id,
+                        info.template_id
+                    ));
+                }
+                _ => {}
+            }
+        }
+        self.counted(key, now_ms, records, no_template);
+    }
+
+    fn ipfix(&mut self, from: SocketAddr, now_ms: i64, p: netflow_parser::variable_versions::ipfix::IPFix) {
+        let h = p.header;
+        let key = ExporterKey { addr: from, version: 10, domain: h.observation_domain_id };
+        let export_ms = i64::from(h.export_time) * 1000;
+        let exporter = from.ip().to_string();
+        let mut system_init = self.state(key, now_ms).system_init_ms;
+        let (mut records, mut data_records, mut no_template) = (0u64, 0u64, 0u64);
+        let mut seq_known = true;
+        for set in p.flowsets {
+            match set.body {
+                IpfixBody::Data(data) => {
+                    for fields in &data.fields {
+                        let mut raw = RawRecord::default();
+                        for (f, v) in fields {
+                            if let Some(slot) = ipfix_slot(f) {
+                                raw.set(slot, v);
+                            }
+                        }
+                        if let Some(init) = raw.system_init {
+                            system_init = Some(init as i64);
+                        }
+                        let base = system_init;
+                        // flowStart/EndSysUpTime are 32-bit and wrap (an exporter reading a
+                        // file reports times before its own start that way): a record
+                        // cannot end after the message that carries it.
+                        let uptime = |up: u64| {
+                            let at = base?.saturating_add(up.min(u64::from(u32::MAX)) as i64);
+                            Some(if at > export_ms + 60_000 { at - (1i64 << 32) } else { at })
+                        };
+                        let rec = raw.finish(&uptime, export_ms, &mut self.counters.untimed);
+                        self.builder.push(&exporter, &rec);
+                        records += 1;
+                        data_records += 1;
+                    }
+                }
+                IpfixBody::OptionsData(opts) => {
+                    // softflowd and others send systemInitTimeMilliseconds as an option.
+                    for fields in &opts.fields {
+                        for (f, v) in fields {
+                            if ipfix_slot(f) == Some(Slot::SystemInit) {
+                                system_init = as_num(v).map(|ms| ms as i64);
+                            }
+                        }
+                        data_records += 1;
+                    }
+                }
+                IpfixBody::V9Data(data) => data_records += data.fields.len() as u64,
+                IpfixBody::V9OptionsData(opts) => data_records += opts.fields.len() as u64,
+                IpfixBody::NoTemplate(info) => {
+                    no_template += 1;
+                    seq_known = false; // its record count is unknown
+                    self.note(format!(
+                        "{} (IPFIX, domain {}): data for unknown template {} dropped",
+                        from.ip(),
+                        h.observation_domain_id,
+                        info.template_id
+                    ));
+                }
+                _ => {}
+            }
+        }
+        // IPFIX counts data records sent before this message.
+        let next = seq_known.then(|| h.sequence_number.wrapping_add(data_records as u32));
+        self.sequence(key, now_ms, h.sequence_number, next);
+        self.state(key, now_ms).system_init_ms = system_init;
+        self.counted(key, now_ms, records, no_template);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v5_datagram(seq: u32, records: &[(u32, u32, u16, u16, u32, u32)]) -> Vec<u8> {
+        let mut d = Vec::new();
+        d.extend_from_slice(&5u16.to_be_bytes());
+        d.extend_from_slice(&(records.len() as u16).to_be_bytes());
+        d.extend_from_slice(&100_000u32.to_be_bytes()); // uptime 100 s
+        d.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+        d.extend_from_slice(&0u32.to_be_bytes());
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&[0, 0, 0, 0]);
+        for &(src, dst, sport, dport, first, last) in records {
+            d.extend_from_slice(&src.to_be_bytes());
+            d.extend_from_slice(&dst.to_be_bytes());
+            d.extend_from_slice(&[0; 4]); // next hop
+            d.extend_from_slice(&[0; 4]); // interfaces
+            d.extend_from_slice(&7u32.to_be_bytes()); // packets
+            d.extend_from_slice(&700u32.to_be_bytes()); // bytes
+            d.extend_from_slice(&first.to_be_bytes());
+            d.extend_from_slice(&last.to_be_bytes());
+            d.extend_from_slice(&sport.to_be_bytes());
+            d.extend_from_slice(&dport.to_be_bytes());
+            d.extend_from_slice(&[0, 0x1b, 6, 0]); // pad, flags, proto, tos
+            d.extend_from_slice(&[0; 8]);
+        }
+        d
+    }
+
+    fn addr() -> SocketAddr {
+        "127.0.0.1:9995".parse().unwrap()
+    }
+
+    #[test]
+    fn v5_times_are_absolute_and_gaps_counted() {
+        let mut dec = Decoder::new();
+        dec.feed(addr(), &v5_datagram(0, &[(0x0a000001, 0x0a000002, 40000, 3333, 40_000, 90_000)]), 0);
+        // Sequence says one record went missing between the two datagrams.
+        dec.feed(addr(), &v5_datagram(2, &[(0x0a000002, 0x0a000001, 3333, 40000, 41_000, 91_000)]), 0);
+        let b = dec.take();
+        assert_eq!(b.num_rows(), 2);
+        let first = b.column(1).as_any().downcast_ref::<arrow_array::TimestampMicrosecondArray>().unwrap();
+        // Export at 1_700_000_000 s with uptime 100 s: uptime 40 s is 60 s before export.
+        assert_eq!(first.value(0), (1_700_000_000_000i64 - 60_000) * 1000);
+        let st: Vec<_> = dec.exporters().collect();
+        assert_eq!(st[0].missing, 1);
+        assert_eq!(st[0].records, 2);
+        assert_eq!(dec.drain_log().len(), 1);
+    }
+
+    #[test]
+    fn hostile_datagrams_are_counted_not_fatal() {
+        let mut dec = Decoder::new();
+        let good = v5_datagram(0, &[(1, 2, 3, 4, 5, 6)]);
+        let mut inputs: Vec<Vec<u8>> = vec![vec![], vec![0], vec![0, 9], vec![0, 10, 0xff, 0xff], vec![0, 5, 0xff, 0xff]];
+        for cut in 0..good.len() {
+            inputs.push(good[..cut].to_vec());
+        }
+        // v9 header claiming many records, then a flowset longer than the datagram.
+        inputs.push([&[0, 9, 0xff, 0xff][..], &[0; 16], &[1, 0, 0xff, 0xff]].concat());
+        for d in &inputs {
+            dec.feed(addr(), d, 0);
+        }
+        assert!(dec.counters.malformed > 0);
+        assert_eq!(dec.counters.datagrams, inputs.len() as u64);
+        assert!(dec.drain_log().len() <= MAX_LOG);
+    }
+
+    #[test]
+    fn exporter_state_is_bounded() {
+        let mut dec = Decoder::new();
+        for i in 0..(MAX_EXPORTERS as u32 + 100) {
+            let from = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)), 2055);
+            dec.feed(from, &v5_datagram(0, &[(1, 2, 3, 4, 5, 6)]), i64::from(i));
+        }
+        assert!(dec.exporters.len() <= MAX_EXPORTERS);
+    }
+}

@@ -1,0 +1,128 @@
+"""The embedded store: hourly Parquet partitions of flows, findings as Parquet with their
+JSON, and a DuckDB database whose views read them. No setup: a directory is a store.
+
+    DIR/flows/hour=2026-11-24T18/part-*.parquet     FLOW_SCHEMA
+    DIR/findings/day=2026-11-24/part-*.parquet       host, activity, times, confidence, json
+    DIR/minewatch.duckdb                             views: flows, findings, estimates
+
+Queries are plain SQL over those views, so the same files serve a cluster engine.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from minewatch.model.schema import FLOW_SCHEMA
+
+__all__ = ["FINDING_SCHEMA", "Store"]
+
+_TS = pa.timestamp("us", tz="UTC")
+FINDING_SCHEMA = pa.schema(
+    [
+        pa.field("host", pa.string(), nullable=False),
+        pa.field("activity", pa.string(), nullable=False),
+        pa.field("first_seen", _TS, nullable=False),
+        pa.field("last_seen", _TS, nullable=False),
+        pa.field("confidence", pa.float64(), nullable=False),
+        pa.field("recorded", _TS, nullable=False),
+        pa.field("json", pa.string(), nullable=False),
+    ]
+)
+
+
+def _parse_time(text: str) -> datetime:
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+class Store:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.lock = threading.Lock()
+        (root / "flows").mkdir(parents=True, exist_ok=True)
+        (root / "findings").mkdir(parents=True, exist_ok=True)
+
+    def write_flows(self, flows: pa.Table) -> None:
+        """Append flow records, one file per hour they start in."""
+        if flows.num_rows == 0:
+            return
+        flows = flows.cast(FLOW_SCHEMA)
+        hours = pc.strftime(flows["first_seen"], format="%Y-%m-%dT%H", locale="C")
+        with self.lock:
+            for hour in pc.unique(hours).to_pylist():
+                part = flows.filter(pc.equal(hours, hour))
+                folder = self.root / "flows" / f"hour={hour}"
+                folder.mkdir(exist_ok=True)
+                pq.write_table(part, folder / f"part-{uuid.uuid4().hex}.parquet", compression="zstd")
+
+    def write_findings(self, findings: Iterable[dict[str, Any]]) -> int:
+        """Append findings in the JSON contract's form; returns how many."""
+        rows = list(findings)
+        if not rows:
+            return 0
+        now = datetime.now(UTC)
+        table = pa.table(
+            {
+                "host": [f["host"] for f in rows],
+                "activity": [f["activity"] for f in rows],
+                "first_seen": [_parse_time(f["first_seen"]) for f in rows],
+                "last_seen": [_parse_time(f["last_seen"]) for f in rows],
+                "confidence": [float(f["confidence"]) for f in rows],
+                "recorded": [now] * len(rows),
+                "json": [json.dumps(f, ensure_ascii=False) for f in rows],
+            },
+            schema=FINDING_SCHEMA,
+        )
+        with self.lock:
+            folder = self.root / "findings" / f"day={now:%Y-%m-%d}"
+            folder.mkdir(exist_ok=True)
+            pq.write_table(table, folder / f"part-{uuid.uuid4().hex}.parquet")
+        return len(rows)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """The store's DuckDB database, with its views over the partitions."""
+        db = duckdb.connect(str(self.root / "minewatch.duckdb"))
+        flows = self.root / "flows"
+        if any(flows.rglob("*.parquet")):
+            db.execute(
+                f"CREATE OR REPLACE VIEW flows AS SELECT * FROM read_parquet('{flows}/*/*.parquet', "
+                "hive_partitioning = true, union_by_name = true)"
+            )
+        findings = self.root / "findings"
+        source = (
+            f"read_parquet('{findings}/*/*.parquet', hive_partitioning = true)"
+            if any(findings.rglob("*.parquet"))
+            else "(SELECT * FROM (SELECT NULL::VARCHAR host, NULL::VARCHAR activity, NULL::TIMESTAMPTZ "
+            "first_seen, NULL::TIMESTAMPTZ last_seen, NULL::DOUBLE confidence, NULL::TIMESTAMPTZ recorded, "
+            "NULL::VARCHAR json) WHERE false)"
+        )
+        db.execute(f"CREATE OR REPLACE VIEW findings AS SELECT * FROM {source}")
+        db.execute(
+            "CREATE OR REPLACE VIEW estimates AS SELECT host, first_seen, last_seen, "
+            "json->>'$.coin' AS coin, json->>'$.algorithm' AS algorithm, "
+            "TRY_CAST(json->>'$.hashrate.value' AS DOUBLE) AS hashrate, json->>'$.hashrate.unit' AS unit, "
+            "TRY_CAST(json->>'$.power_w.best' AS DOUBLE) AS power_w, "
+            "TRY_CAST(json->>'$.energy_kwh_day' AS DOUBLE) AS energy_kwh_day FROM findings"
+        )
+        return db
+
+    def findings(self, since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
+        """Findings active in [since, until), oldest first, as JSON-contract objects."""
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT json FROM findings WHERE (? IS NULL OR last_seen >= ?) "
+                "AND (? IS NULL OR first_seen < ?) ORDER BY first_seen, host",
+                [since, since, until, until],
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
