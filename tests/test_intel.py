@@ -89,3 +89,28 @@ def test_update_offline_fails_clearly(tmp_path: Path) -> None:
     with pytest.raises(IntelFileError, match="cannot download .* bundled indicators are still used"):
         update((feed,), home=tmp_path, timeout_s=2)
     assert not (tmp_path / "intel" / "indicators.csv").exists()
+
+
+def test_vectorised_address_prefilter_agrees_with_match_ip() -> None:
+    """ip_candidates (whole arrays at once) never drops an address match_ip would match."""
+    import random
+
+    import pyarrow as pa
+
+    from minewatch.intel.indicators import Indicator, IndicatorSet
+
+    rng = random.Random(5)
+    listed = [Indicator(f"10.{i}.0.0/16", "cidr", Category.POOL, None, "t", "d") for i in range(0, 200, 3)]
+    listed += [Indicator(f"192.0.2.{i}", "ip", Category.POOL, None, "t", "d") for i in range(0, 256, 7)]
+    listed.append(Indicator("2001:db8::/32", "cidr", Category.POOL, None, "t", "d"))
+    intel = IndicatorSet(listed)
+    ips = [
+        f"{rng.choice([10, 192, 11])}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+        for _ in range(5000)
+    ]
+    ips += [f"192.0.2.{i}" for i in range(256)] + ["2001:db8::5", "2001:db9::5", "not-an-ip", "1.2.3", ""]
+    mask = intel.ip_candidates(pa.array(ips)).to_pylist()
+    for ip, candidate in zip(ips, mask, strict=True):
+        if intel.match_ip(ip) is not None:
+            assert candidate, ip
+    assert sum(mask) < len(ips) / 2, "the pre-filter lets through far fewer than all"

@@ -1,9 +1,13 @@
-//! The UDP side of the flow collector: one socket, read without the GIL, decoded as it
-//! arrives. Python asks for a batch every few seconds (`poll`); the kernel's socket buffer
-//! holds what arrives in between.
+//! The UDP side of the flow collector: one socket, read and decoded on its own thread,
+//! so datagrams keep being taken off the kernel's buffer while Python analyses the last
+//! batch. Python asks for what has been decoded every few seconds (`poll`). Memory is
+//! bounded: past `max_pending` decoded records, datagrams are counted and dropped.
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arrow_array::RecordBatch;
@@ -13,49 +17,104 @@ use crate::netflow::Decoder;
 
 /// The largest UDP payload; a longer datagram cannot arrive.
 const MAX_DATAGRAM: usize = 65_535;
+/// How often the receiving thread looks at the stop flag when nothing arrives.
+const TICK: Duration = Duration::from_millis(100);
+
+struct Shared {
+    decoder: Mutex<Decoder>,
+    ready: Condvar,
+    stop: AtomicBool,
+    /// Records at which a waiting `poll` is woken.
+    wake_at: std::sync::atomic::AtomicUsize,
+}
 
 pub struct Collector {
-    socket: UdpSocket,
-    pub decoder: Decoder,
-    buf: Vec<u8>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    local: SocketAddr,
 }
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
+fn receive(socket: UdpSocket, shared: Arc<Shared>, max_pending: usize) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    while !shared.stop.load(Ordering::Relaxed) {
+        match socket.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                let mut dec = shared.decoder.lock().unwrap_or_else(|e| e.into_inner());
+                if dec.pending() >= max_pending {
+                    dec.counters.overflow += 1;
+                } else {
+                    dec.feed(from, &buf[..n], now_ms());
+                }
+                if dec.pending() >= shared.wake_at.load(Ordering::Relaxed) {
+                    shared.ready.notify_all();
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(_) => std::thread::sleep(TICK), // e.g. ICMP errors surfacing; keep listening
+        }
+    }
+}
+
 impl Collector {
     /// Bind `addr`, asking the kernel for a receive buffer of `recv_buffer` bytes (it may
-    /// grant less: net.core.rmem_max).
-    pub fn bind(addr: SocketAddr, recv_buffer: usize) -> std::io::Result<Self> {
+    /// grant less: net.core.rmem_max), and start receiving.
+    pub fn bind(addr: SocketAddr, recv_buffer: usize, max_pending: usize) -> std::io::Result<Self> {
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
         if recv_buffer > 0 {
             socket.set_recv_buffer_size(recv_buffer)?;
         }
         socket.bind(&addr.into())?;
-        Ok(Collector { socket: socket.into(), decoder: Decoder::new(), buf: vec![0; MAX_DATAGRAM] })
+        let socket: UdpSocket = socket.into();
+        socket.set_read_timeout(Some(TICK))?;
+        let local = socket.local_addr()?;
+        let shared = Arc::new(Shared {
+            decoder: Mutex::new(Decoder::new()),
+            ready: Condvar::new(),
+            stop: AtomicBool::new(false),
+            wake_at: std::sync::atomic::AtomicUsize::new(usize::MAX),
+        });
+        let worker = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("minewatch-collector".into())
+            .spawn(move || receive(socket, worker, max_pending.max(1)))?;
+        Ok(Collector { shared, thread: Some(thread), local })
     }
 
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.socket.local_addr()
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
     }
 
-    /// Receive and decode for up to `wait`, or until `max_records` records are waiting;
-    /// then hand them over. Socket errors other than a timeout are returned.
-    pub fn poll(&mut self, wait: Duration, max_records: usize) -> std::io::Result<RecordBatch> {
+    /// The decoder, for counters and logs (briefly: the receiving thread waits meanwhile).
+    pub fn decoder(&self) -> MutexGuard<'_, Decoder> {
+        self.shared.decoder.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wait up to `wait`, or until `max_records` records are decoded; then hand over what
+    /// has been decoded.
+    pub fn poll(&self, wait: Duration, max_records: usize) -> RecordBatch {
         let deadline = Instant::now() + wait;
-        while self.decoder.pending() < max_records {
+        self.shared.wake_at.store(max_records.max(1), Ordering::Relaxed);
+        let mut dec = self.decoder();
+        while dec.pending() < max_records {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            self.socket.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
-            match self.socket.recv_from(&mut self.buf) {
-                Ok((n, from)) => self.decoder.feed(from, &self.buf[..n], now_ms()),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
-                Err(e) => return Err(e),
-            }
+            dec = self.shared.ready.wait_timeout(dec, left).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
         }
-        Ok(self.decoder.take())
+        dec.take()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

@@ -62,6 +62,7 @@ pub struct ExporterState {
     pub malformed: u64,
     pub last_heard_ms: i64,
     next_seq: Option<u32>,
+    last_seq: Option<u32>,
     /// IPFIX systemInitTimeMilliseconds, the base of flowStart/EndSysUpTime.
     system_init_ms: Option<i64>,
 }
@@ -77,6 +78,8 @@ pub struct DecoderCounters {
     /// Records whose times had to be taken from the export header (no usable clock field).
     pub untimed: u64,
     pub log_dropped: u64,
+    /// Datagrams dropped because decoded records were not being taken fast enough.
+    pub overflow: u64,
 }
 
 /// Arrow schema of the decoder's output, one row per unidirectional record.
@@ -418,10 +421,13 @@ impl Decoder {
     }
 
     /// Check a header's sequence number against the one expected, then expect `next`.
-    fn sequence(&mut self, key: ExporterKey, now_ms: i64, seq: u32, next: Option<u32>) {
+    /// `also` are steps from the previous header's number that some exporters use instead
+    /// (softflowd's IPFIX counts this message's flow records, not the last one's).
+    fn sequence(&mut self, key: ExporterKey, now_ms: i64, seq: u32, next: Option<u32>, also: &[u32]) {
         let st = self.state(key, now_ms);
         let mut gap = None;
-        if let Some(expected) = st.next_seq {
+        let conventional = st.last_seq.is_some_and(|last| also.contains(&seq.wrapping_sub(last)));
+        if let (Some(expected), false) = (st.next_seq, conventional) {
             let ahead = seq.wrapping_sub(expected);
             if ahead != 0 {
                 if ahead < 1 << 31 {
@@ -436,6 +442,7 @@ impl Decoder {
             }
         }
         st.next_seq = next;
+        st.last_seq = Some(seq);
         if let Some(message) = gap {
             self.note(message);
         }
@@ -453,8 +460,9 @@ impl Decoder {
             if matches!(version, 5 | 9 | 10) {
                 self.state(key, now_ms).malformed += 1;
             }
+            // The parser's message may quote the input; keep the reason, not the bytes.
             let text = err.to_string();
-            let text: String = text.chars().take(160).collect();
+            let text: String = text.split(" { ").next().unwrap_or("").chars().take(160).collect();
             self.note(format!("{}: malformed datagram of {} bytes dropped: {text}", from.ip(), data.len()));
         }
         for packet in result.packets {
@@ -471,7 +479,7 @@ impl Decoder {
         let h = &p.header;
         let key = ExporterKey { addr: from, version: 5, domain: u32::from(h.engine_type) << 8 | u32::from(h.engine_id) };
         let count = p.flowsets.len() as u32;
-        self.sequence(key, now_ms, h.flow_sequence, Some(h.flow_sequence.wrapping_add(count)));
+        self.sequence(key, now_ms, h.flow_sequence, Some(h.flow_sequence.wrapping_add(count)), &[]);
         let unix_ms = i64::from(h.unix_secs) * 1000 + i64::from(h.unix_nsecs / 1_000_000);
         // Sampling: the low 14 bits are the interval when the top two bits say sampled.
         let interval = u64::from(h.sampling_interval & 0x3fff);
@@ -510,7 +518,7 @@ impl Decoder {
         let h = p.header;
         let key = ExporterKey { addr: from, version: 9, domain: h.source_id };
         // v9 counts export packets, not records.
-        self.sequence(key, now_ms, h.sequence_number, Some(h.sequence_number.wrapping_add(1)));
+        self.sequence(key, now_ms, h.sequence_number, Some(h.sequence_number.wrapping_add(1)), &[]);
         let unix_ms = i64::from(h.unix_secs) * 1000;
         let uptime = |up: u64| Some(uptime_to_abs(unix_ms, h.sys_up_time, up as u32));
         let exporter = from.ip().to_string();
@@ -606,9 +614,10 @@ impl Decoder {
                 _ => {}
             }
         }
-        // IPFIX counts data records sent before this message.
+        // IPFIX counts data records sent before this message (RFC 7011 3.1).
         let next = seq_known.then(|| h.sequence_number.wrapping_add(data_records as u32));
-        self.sequence(key, now_ms, h.sequence_number, next);
+        let also = if seq_known { vec![records as u32, data_records as u32] } else { vec![] };
+        self.sequence(key, now_ms, h.sequence_number, next, &also);
         self.state(key, now_ms).system_init_ms = system_init;
         self.counted(key, now_ms, records, no_template);
     }

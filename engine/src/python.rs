@@ -223,6 +223,7 @@ pub struct DecoderTotals {
     no_template: u64,
     untimed: u64,
     log_dropped: u64,
+    overflow: u64,
 }
 
 impl From<&DecoderCounters> for DecoderTotals {
@@ -235,6 +236,7 @@ impl From<&DecoderCounters> for DecoderTotals {
             no_template: c.no_template,
             untimed: c.untimed,
             log_dropped: c.log_dropped,
+            overflow: c.overflow,
         }
     }
 }
@@ -286,7 +288,7 @@ impl FlowDecoder {
     }
 }
 
-/// A UDP flow collector bound to one address.
+/// A UDP flow collector bound to one address, receiving on its own thread.
 #[pyclass(module = "minewatch._engine")]
 pub struct Collector {
     inner: UdpCollector,
@@ -295,42 +297,42 @@ pub struct Collector {
 #[pymethods]
 impl Collector {
     #[new]
-    #[pyo3(signature = (host, port, recv_buffer=8388608))]
-    fn new(host: &str, port: u16, recv_buffer: usize) -> PyResult<Self> {
+    #[pyo3(signature = (host, port, recv_buffer=8388608, max_pending=1048576))]
+    fn new(host: &str, port: u16, recv_buffer: usize, max_pending: usize) -> PyResult<Self> {
         let ip: std::net::IpAddr =
             host.parse().map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}")))?;
-        let inner = UdpCollector::bind(std::net::SocketAddr::new(ip, port), recv_buffer)
+        let inner = UdpCollector::bind(std::net::SocketAddr::new(ip, port), recv_buffer, max_pending)
             .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}")))?;
         Ok(Collector { inner })
     }
 
     /// The port actually bound (useful with port 0).
     #[getter]
-    fn port(&self) -> PyResult<u16> {
-        Ok(self.inner.local_addr()?.port())
+    fn port(&self) -> u16 {
+        self.inner.local_addr().port()
     }
 
-    /// Receive for up to `wait_s` seconds or until `max_records` are decoded (without the
-    /// GIL), then return them as one batch.
+    /// Wait up to `wait_s` seconds or until `max_records` are decoded (without the GIL),
+    /// then return what has been decoded as one batch.
     #[pyo3(signature = (wait_s, max_records=65536))]
-    fn poll<'py>(&mut self, py: Python<'py>, wait_s: f64, max_records: usize) -> PyResult<Bound<'py, PyAny>> {
+    fn poll<'py>(&self, py: Python<'py>, wait_s: f64, max_records: usize) -> PyResult<Bound<'py, PyAny>> {
         let wait = std::time::Duration::from_secs_f64(wait_s.clamp(0.0, 3600.0));
-        let inner = &mut self.inner;
-        let batch = py.detach(|| inner.poll(wait, max_records.max(1)))?;
+        let inner = &self.inner;
+        let batch = py.detach(|| inner.poll(wait, max_records.max(1)));
         batch_to_py(py, &batch)
     }
 
-    fn drain_log(&mut self) -> Vec<String> {
-        self.inner.decoder.drain_log()
+    fn drain_log(&self) -> Vec<String> {
+        self.inner.decoder().drain_log()
     }
 
     fn exporters(&self) -> Vec<Exporter> {
-        exporters_of(&self.inner.decoder)
+        exporters_of(&self.inner.decoder())
     }
 
     #[getter]
     fn totals(&self) -> DecoderTotals {
-        DecoderTotals::from(&self.inner.decoder.counters)
+        DecoderTotals::from(&self.inner.decoder().counters)
     }
 }
 

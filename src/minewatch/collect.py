@@ -20,7 +20,7 @@ import pyarrow as pa
 from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.report.jsonl import finding_to_json
 from minewatch.scan import InputAnalysis, ScanOptions, fuse_results
-from minewatch.sources.flowexport import pair_records
+from minewatch.sources.flowexport import Pairer
 from minewatch.store import Store
 
 __all__ = ["CollectOptions", "CollectStatus", "Collector"]
@@ -52,6 +52,7 @@ class CollectStatus:
     no_template: int
     missing: int
     exporters: int
+    overflow: int
     kernel_drops: int | None
 
     def line(self) -> str:
@@ -61,7 +62,7 @@ class CollectStatus:
             f"{self.exporters} exporters · {self.datagrams} datagrams · {self.records} records "
             f"({rate:,.0f}/s) · {self.flows} flows · {self.findings} findings · dropped: "
             f"{self.malformed} malformed, {self.no_template} without template, "
-            f"{self.missing} lost on the way, {drops} by the kernel"
+            f"{self.missing} lost on the way, {self.overflow} for want of memory, {drops} by the kernel"
         )
 
 
@@ -89,17 +90,20 @@ class Collector:
     def __init__(self, store: Store, options: CollectOptions) -> None:
         self.store = store
         self.options = options
-        self.socket = _engine.Collector(options.host, options.port, options.recv_buffer)
+        self.socket = _engine.Collector(
+            options.host, options.port, options.recv_buffer, max_pending=4 * options.max_records
+        )
         self.port: int = self.socket.port
         self.stop = threading.Event()
         self.flows = 0
         self.findings = 0
-        self.next_conn = 0
+        self.pairer = Pairer(options.max_records)
+        self.pending: list[pa.Table] = []  # flows not yet written
+        self.pending_rows = 0
         self.started = time.monotonic()
 
     def status(self) -> CollectStatus:
-        totals = self.socket.totals
-        exporters = self.socket.exporters()
+        totals, exporters = self.socket.totals, self.socket.exporters()
         return CollectStatus(
             elapsed_s=time.monotonic() - self.started,
             datagrams=totals.datagrams,
@@ -110,14 +114,33 @@ class Collector:
             no_template=totals.no_template,
             missing=sum(e.missing for e in exporters),
             exporters=len({e.address for e in exporters}),
+            overflow=totals.overflow,
             kernel_drops=kernel_drops(self.port),
         )
 
     def _window(self) -> InputAnalysis:
         source = f"netflow://{self.options.host}:{self.port}"
-        return InputAnalysis(source, self.options.scan, self.store.write_flows)
+        return InputAnalysis(source, self.options.scan, self._write)
+
+    def _write(self, flows: pa.Table) -> None:
+        """Flows are written a window (or max_records) at a time: fewer, larger files."""
+        self.pending.append(flows)
+        self.pending_rows += flows.num_rows
+        if self.pending_rows >= self.options.max_records:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if self.pending:
+            self.store.write_flows(pa.concat_tables(self.pending))
+        self.pending, self.pending_rows = [], 0
+
+    def _feed(self, analysis: InputAnalysis, flows: pa.Table) -> None:
+        self.flows += flows.num_rows
+        for batch in flows.to_batches():
+            analysis.feed("flows", batch)
 
     def _close(self, analysis: InputAnalysis) -> None:
+        self._write_pending()
         result = fuse_results([analysis.result], self.options.scan)
         self.findings += self.store.write_findings(finding_to_json(f) for f in result.findings)
 
@@ -135,18 +158,15 @@ class Collector:
             records = pa.Table.from_batches([self.socket.poll(max(wait, 0.0), self.options.max_records)])
             for message in self.socket.drain_log():
                 log.warning("%s", message)
-            if records.num_rows:
-                flows = pair_records(records, self.next_conn)
-                self.next_conn += flows.num_rows
-                self.flows += flows.num_rows
-                for batch in flows.to_batches():
-                    analysis.feed("flows", batch)
+            if records.num_rows or self.pairer.held.num_rows:
+                self._feed(analysis, self.pairer.push(records))
             if time.monotonic() >= window_end:
                 self._close(analysis)
                 analysis = self._window()
                 window_end = time.monotonic() + self.options.window_s
             if on_status is not None:
                 on_status(self.status())
+        self._feed(analysis, self.pairer.flush())
         self._close(analysis)
         if on_status is not None:
             on_status(self.status())

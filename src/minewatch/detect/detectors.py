@@ -250,10 +250,18 @@ def _intel_evidence(row: dict[str, Any], ind: Indicator, how: str, strength: flo
 
 
 def _intel_rows(
-    ctx: ScanContext, column: str, match: Callable[[str], Indicator | None], extra: tuple[str, ...] = ()
+    ctx: ScanContext,
+    column: str,
+    match: Callable[[str], Indicator | None],
+    extra: tuple[str, ...] = (),
+    candidates: Callable[[pa.Array], pa.Array] | None = None,
 ) -> Iterator[tuple[dict[str, Any], Indicator]]:
-    """Flows whose `column` matches an indicator; each distinct value is matched once."""
-    values = pc.unique(pc.drop_null(ctx.flows[column])).to_pylist()
+    """Flows whose `column` matches an indicator; each distinct value is matched once,
+    and only those `candidates` (a vectorised pre-filter) lets through."""
+    values_array = pc.unique(pc.drop_null(ctx.flows[column]))
+    if candidates is not None:
+        values_array = values_array.filter(candidates(values_array))
+    values = values_array.to_pylist()
     hits = {v: ind for v in values if (ind := match(v)) is not None}
     if not hits:
         return
@@ -271,7 +279,7 @@ def intel_server_name(ctx: ScanContext) -> Iterator[Evidence]:
 
 def intel_server_ip(ctx: ScanContext) -> Iterator[Evidence]:
     """A connection to an address on an indicator list (weaker: addresses change hands)."""
-    for row, ind in _intel_rows(ctx, "server_ip", ctx.intel.match_ip):
+    for row, ind in _intel_rows(ctx, "server_ip", ctx.intel.match_ip, candidates=ctx.intel.ip_candidates):
         yield _intel_evidence(row, ind, "connects to listed address", 0.6, ctx.source)
 
 

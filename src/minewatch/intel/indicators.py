@@ -14,6 +14,10 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from minewatch.errors import IntelFileError
 
 __all__ = [
@@ -54,6 +58,7 @@ class IndicatorSet:
         self._domains: dict[str, Indicator] = {}
         self._ips: dict[str, Indicator] = {}
         self._nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Indicator]] = []
+        self._ip_array: pa.Array | None = None
         for ind in indicators or []:
             self.add(ind)
 
@@ -89,6 +94,37 @@ class IndicatorSet:
                 return hit
         return None
 
+    def ip_candidates(self, ips: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """Which of `ips` (text addresses) may match an address indicator, computed over
+        the whole array at once: exact addresses by hash lookup, IPv4 networks by integer
+        range. A true here is confirmed by `match_ip`; a false is final."""
+        exact = self._exact_ips()
+        mask = pc.fill_null(pc.is_in(ips, value_set=exact), False)
+        if not self._nets:
+            return mask
+        v4 = [(int(n.network_address), int(n.broadcast_address)) for n, _ in self._nets if n.version == 4]
+        if v4:
+            octets = pc.split_pattern(pc.fill_null(ips, ""), ".")
+            well_formed = pc.equal(pc.list_value_length(octets), 4)
+            flat = pc.cast(pc.list_flatten(octets.filter(well_formed)), pa.int64(), safe=False)
+            # Text that is not four numbers cannot be an IPv4 address: such rows stay False.
+            numbers = np.asarray(pc.fill_null(flat, -1).to_numpy(zero_copy_only=False)).reshape(-1, 4)
+            value = numbers @ np.array([1 << 24, 1 << 16, 1 << 8, 1])
+            lows, highs = _merged(v4)
+            at = np.searchsorted(lows, value, side="right") - 1
+            inside = (at >= 0) & (value <= highs[np.maximum(at, 0)])
+            in_net = np.zeros(len(ips), dtype=bool)
+            in_net[np.flatnonzero(np.asarray(well_formed.to_numpy(zero_copy_only=False)))] = inside
+            mask = pc.or_(mask, pa.array(in_net))
+        if any(n.version == 6 for n, _ in self._nets):
+            mask = pc.or_(mask, pc.fill_null(pc.match_substring(ips, ":"), False))
+        return mask
+
+    def _exact_ips(self) -> pa.Array:
+        if self._ip_array is None or len(self._ip_array) != len(self._ips):
+            self._ip_array = pa.array(list(self._ips), pa.string())
+        return self._ip_array
+
     def match_ip(self, ip: str | None) -> Indicator | None:
         if not ip:
             return None
@@ -100,6 +136,19 @@ class IndicatorSet:
         except ValueError:
             return None
         return next((ind for net, ind in self._nets if addr in net), None)
+
+
+def _merged(ranges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Integer ranges merged where they overlap, as sorted (lows, highs)."""
+    lows: list[int] = []
+    highs: list[int] = []
+    for lo, hi in sorted(ranges):
+        if highs and lo <= highs[-1] + 1:
+            highs[-1] = max(highs[-1], hi)
+        else:
+            lows.append(lo)
+            highs.append(hi)
+    return np.array(lows, dtype=np.int64), np.array(highs, dtype=np.int64)
 
 
 def intel_home() -> Path:

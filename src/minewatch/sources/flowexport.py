@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from minewatch.model.schema import EXPORT_RECORD_SCHEMA, RECORD_SCHEMA
 
-__all__ = ["END_REASON", "pair_records"]
+__all__ = ["END_REASON", "Pairer", "pair_records"]
 
 END_REASON = "export"
 
@@ -45,7 +45,10 @@ WITH r AS (
         greatest(x.last_seen, y.last_seen) AS last_seen,
         coalesce(x.packets, 0) AS ab_packets, coalesce(x.bytes, 0) AS ab_bytes,
         coalesce(y.packets, 0) AS ba_packets, coalesce(y.bytes, 0) AS ba_bytes,
-        coalesce(x.tcp_flags, 0) | coalesce(y.tcp_flags, 0) AS tcp_flags
+        coalesce(x.tcp_flags, 0) | coalesce(y.tcp_flags, 0) AS tcp_flags,
+        -- A lone record that came in the newest batch may yet meet its other half.
+        CASE WHEN x.rid IS NULL THEN y.rid WHEN y.rid IS NULL THEN x.rid END AS lone_rid,
+        coalesce(x.fresh, y.fresh) AND (x.rid IS NULL OR y.rid IS NULL) AS lone_fresh
     FROM (SELECT * FROM k WHERE fwd) x
     FULL OUTER JOIN (SELECT * FROM k WHERE NOT fwd) y
     ON x.exporter = y.exporter AND x.ip_proto = y.ip_proto AND x.a_ip = y.a_ip AND x.a_port = y.a_port
@@ -70,24 +73,66 @@ SELECT exporter, first_seen, last_seen, ip_proto,
     CASE WHEN a_client THEN ba_packets ELSE ab_packets END AS s2c_packets,
     CASE WHEN a_client THEN ab_bytes ELSE ba_bytes END AS c2s_bytes,
     CASE WHEN a_client THEN ba_bytes ELSE ab_bytes END AS s2c_bytes,
-    tcp_flags
+    tcp_flags, lone_rid, lone_fresh
 FROM oriented
 UNION ALL
 SELECT exporter, first_seen, last_seen, ip_proto, src_ip, src_port, dst_ip, dst_port,
-    packets, rev_packets, bytes, rev_bytes, tcp_flags
+    packets, rev_packets, bytes, rev_bytes, tcp_flags, NULL, false
 FROM records WHERE rev_packets IS NOT NULL
 ORDER BY first_seen
 """
 
 
-def pair_records(records: pa.Table, first_conn_id: int = 0) -> pa.Table:
-    """Two-way flow records (RECORD_SCHEMA) from one-way export records
-    (EXPORT_RECORD_SCHEMA). Connection ids count up from `first_conn_id`."""
+def _pair(records: pa.Table, fresh: pa.Array) -> pa.Table:
+    """Paired rows, with `lone_rid` (row of a record still alone) and `lone_fresh`."""
     records = records.select(EXPORT_RECORD_SCHEMA.names).cast(EXPORT_RECORD_SCHEMA)
+    records = records.append_column("rid", pa.array(range(records.num_rows), pa.int64()))
+    records = records.append_column("fresh", fresh)
     with duckdb.connect() as db:
         db.register("records", records)
-        paired = db.sql(_PAIR_SQL).to_arrow_table()
+        return db.sql(_PAIR_SQL).to_arrow_table()
+
+
+def pair_records(records: pa.Table, first_conn_id: int = 0) -> pa.Table:
+    """Two-way flow records (RECORD_SCHEMA) from one-way export records
+    (EXPORT_RECORD_SCHEMA) that are all at hand (a file). Connection ids count up from
+    `first_conn_id`."""
+    paired = _pair(records, pa.repeat(pa.scalar(False), records.num_rows))
     return to_record_schema(paired, first_conn_id)
+
+
+class Pairer:
+    """Pairing for records that arrive over time (the collector): a record left alone in
+    one batch is held for the next, where its other half may come (routers export each
+    direction on its own schedule); held once, it goes on alone. At most `max_held`
+    records wait."""
+
+    def __init__(self, max_held: int = 1_000_000) -> None:
+        self.max_held = max_held
+        self.held = EXPORT_RECORD_SCHEMA.empty_table()
+        self.next_conn = 0
+
+    def _ids(self, table: pa.Table) -> pa.Table:
+        flows = to_record_schema(table, self.next_conn)
+        self.next_conn += flows.num_rows
+        return flows
+
+    def push(self, records: pa.Table) -> pa.Table:
+        """Flow records (RECORD_SCHEMA) ready after this batch of one-way records."""
+        records = records.select(EXPORT_RECORD_SCHEMA.names).cast(EXPORT_RECORD_SCHEMA)
+        both = pa.concat_tables([self.held, records])
+        fresh = pa.array([False] * self.held.num_rows + [True] * records.num_rows)
+        paired = _pair(both, fresh)
+        wait = paired["lone_fresh"].to_numpy(zero_copy_only=False).astype(bool)
+        if wait.sum() > self.max_held:
+            wait[:] = False  # more than we may hold: send everything on as it is
+        self.held = both.take(paired.filter(pa.array(wait))["lone_rid"])
+        return self._ids(paired.filter(pa.array(~wait)))
+
+    def flush(self) -> pa.Table:
+        """Everything still held, alone."""
+        held, self.held = self.held, EXPORT_RECORD_SCHEMA.empty_table()
+        return self._ids(_pair(held, pa.repeat(pa.scalar(False), held.num_rows)))
 
 
 def to_record_schema(flows: pa.Table, first_conn_id: int = 0) -> pa.Table:
