@@ -15,7 +15,7 @@ from minewatch.detect.context import ScanContext
 from minewatch.intel.indicators import Category, Indicator
 from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind
 
-__all__ = ["DETECTORS", "Detector", "run_detectors"]
+__all__ = ["COLUMNS_READ", "DETECTORS", "Detector", "run_detectors"]
 
 Detector = Callable[[ScanContext], Iterator[Evidence]]
 
@@ -232,12 +232,13 @@ def _intel_evidence(row: dict[str, Any], ind: Indicator, how: str, strength: flo
         Activity.EXCHANGE: "exchange",
     }
     first, last = _times(row)
+    records = f"; {row['records']} flow records" if row["records"] > 1 else ""
     return Evidence(
         row["client_ip"],
         activity,
         EvidenceKind.INTEL,
         strength,
-        f"{how} {ind.value}, a known {verb[activity]} ({ind.source})",
+        f"{how} {ind.value}, a known {verb[activity]} ({ind.source}){records}",
         first,
         last,
         peer=_peer(row),
@@ -249,6 +250,42 @@ def _intel_evidence(row: dict[str, Any], ind: Indicator, how: str, strength: flo
     )
 
 
+# One piece of intel evidence per client, server and name, however many flow records
+# (a flow export repeats a long connection every active timeout; a miner reconnects).
+_GROUP_KEYS = ("client_ip", "server_ip", "server_port", "server_name", "session")
+_GROUP_AGGREGATES = (
+    ("first_seen", "min"),
+    ("last_seen", "max"),
+    ("c2s_bytes", "sum"),
+    ("s2c_bytes", "sum"),
+    ("flow_id", "min"),
+    ("conn_id", "min"),
+    ("flow_id", "count"),
+)
+
+
+def _grouped_rows(
+    table: pa.Table, mask: pa.ChunkedArray | pa.Array, extra: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Rows under `mask`, merged per _GROUP_KEYS and `extra`: times span the group, bytes add up,
+    `records` counts them. A dissected connection stays on its own (`session`), so its
+    bytes are never counted twice with its session's."""
+    picked = table.filter(mask)
+    if picked.num_rows == 0:
+        return []
+    session = pc.if_else(pc.is_valid(picked["mining"]), picked["conn_id"], pa.scalar(None, pa.uint64()))
+    picked = picked.select([*_ROW_COLUMNS, *extra]).append_column("session", session)
+    keys = list(dict.fromkeys((*_GROUP_KEYS, *extra)))
+    grouped = picked.group_by(keys, use_threads=False).aggregate(list(_GROUP_AGGREGATES))
+    names = {f"{c}_{how}": c for c, how in _GROUP_AGGREGATES}
+    names["flow_id_count"] = "records"
+    rows: list[dict[str, Any]] = grouped.rename_columns(
+        [names.get(n, n) for n in grouped.column_names]
+    ).to_pylist()
+    rows.sort(key=lambda r: (r["first_seen"], r["conn_id"]))
+    return rows
+
+
 def _intel_rows(
     ctx: ScanContext,
     column: str,
@@ -256,16 +293,20 @@ def _intel_rows(
     extra: tuple[str, ...] = (),
     candidates: Callable[[pa.Array], pa.Array] | None = None,
 ) -> Iterator[tuple[dict[str, Any], Indicator]]:
-    """Flows whose `column` matches an indicator; each distinct value is matched once,
-    and only those `candidates` (a vectorised pre-filter) lets through."""
-    values_array = pc.unique(pc.drop_null(ctx.flows[column]))
+    """Flows whose `column` matches an indicator, grouped (_grouped_rows); each distinct
+    value is matched once, and only those `candidates` (a vectorised pre-filter) lets
+    through."""
+    col = ctx.flows[column]
     if candidates is not None:
-        values_array = values_array.filter(candidates(values_array))
-    values = values_array.to_pylist()
+        # Over every row at once: cheaper than finding the distinct values first.
+        col = col.filter(candidates(col))
+    values = pc.unique(pc.drop_null(col)).to_pylist()
     hits = {v: ind for v in values if (ind := match(v)) is not None}
     if not hits:
         return
-    for row in _rows(ctx.flows, pc.is_in(ctx.flows[column], pa.array(list(hits))), extra):
+    mask = pc.is_in(ctx.flows[column], pa.array(list(hits)))
+    wanted = tuple(c for c in dict.fromkeys((column, *extra)) if c not in _ROW_COLUMNS)
+    for row in _grouped_rows(ctx.flows, mask, wanted):
         yield row, hits[row[column]]
 
 
@@ -335,6 +376,27 @@ DETECTORS: tuple[Detector, ...] = (
     intel_server_ip,
     intel_dns_query,
     crypto_p2p,
+)
+
+
+# Every flow column a detector reads: detection over stored flows (a store, a cluster
+# engine) reads only these. tests/test_flowlogs.py checks that they are enough.
+COLUMNS_READ = (
+    *_ROW_COLUMNS,
+    "ip_proto",
+    "c2s_packets",
+    "s2c_packets",
+    "application",
+    "sni",
+    "http_host",
+    "dns_query",
+    "c2s_first_payload",
+    "s2c_first_payload",
+    "c2s_bursts",
+    "s2c_bursts",
+    "small_answers",
+    "c2s_burst_cv",
+    "mining",
 )
 
 
