@@ -203,8 +203,23 @@ def _epoch(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.cast(us, _TS)
 
 
-def _zeek_conn(path: Path) -> pa.Table:
+_ZEEK_NEEDS = {
+    FlowFormat.ZEEK_CONN: ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto"),
+    FlowFormat.ZEEK_DNS: ("ts", "query", "answers"),
+    FlowFormat.ZEEK_SSL: ("uid", "server_name"),
+}
+
+
+def _zeek_checked(path: Path, fmt: FlowFormat) -> pa.Table:
     t = _zeek(path)
+    missing = [c for c in _ZEEK_NEEDS[fmt] if c not in t.column_names]
+    if missing:
+        raise CaptureReadError(str(path), f"Zeek {fmt.value.split('-')[1]}.log without {', '.join(missing)}")
+    return t
+
+
+def _zeek_conn(path: Path) -> pa.Table:
+    t = _zeek_checked(path, FlowFormat.ZEEK_CONN)
     start = _epoch(t["ts"])
     duration = pc.fill_null(pc.cast(_num(t, "duration", pa.float64()), pa.float64()), 0.0)
     end = pc.cast(pc.add(pc.cast(start, pa.int64()), pc.cast(pc.multiply(duration, 1e6), pa.int64())), _TS)
@@ -252,7 +267,7 @@ def _nfdump_csv_table(source: Path | bytes) -> pa.Table:
     valid = pc.and_(pc.is_valid(t["sa"]), pc.match_substring_regex(t["sp"], r"^\d+$"))
     t = t.filter(pc.fill_null(valid, False))
     start = _epoch(t["ts"])
-    duration_us = pc.cast(pc.multiply(pc.cast(t["td"], pa.float64()), 1e6), pa.int64())
+    duration_us = pc.cast(pc.round(pc.multiply(pc.cast(t["td"], pa.float64()), 1e6)), pa.int64())
     flags = t["flg"]
     tcp_flags = _nfdump_flags(flags)
     return pa.table(
@@ -290,8 +305,10 @@ def _nfcapd(path: Path) -> pa.Table:
     if nfdump is None:
         raise CaptureReadError(str(path), "an nfdump file needs the nfdump program (Debian package nfdump)")
     proc = subprocess.run([nfdump, "-r", str(path), "-q", "-o", "csv"], capture_output=True, check=False)
-    if proc.returncode != 0:
-        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    # nfdump exits 0 on a file it cannot open, saying so on stderr only.
+    complaint = proc.stderr.decode("utf-8", "replace").strip()
+    if proc.returncode != 0 or (complaint and b"," not in proc.stdout):
+        reason = complaint.splitlines()
         raise CaptureReadError(
             str(path), f"nfdump cannot read it: {reason[-1] if reason else proc.returncode}"
         )
@@ -357,7 +374,7 @@ def _split_answers(col: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 def read_resolutions(path: Path, into: Resolutions) -> int:
     """Add a Zeek dns.log's answers; returns the rows read."""
-    t = _zeek(path)
+    t = _zeek_checked(path, FlowFormat.ZEEK_DNS)
     into.add(_epoch(t["ts"]), _str(t, "query"), _split_answers(t["answers"]))
     return int(t.num_rows)
 
@@ -446,7 +463,7 @@ class FlowFileCapture:
 
 def read_ssl(path: Path) -> dict[str, str]:
     """Connection uid -> TLS server name, from a Zeek ssl.log."""
-    t = _zeek(path)
+    t = _zeek_checked(path, FlowFormat.ZEEK_SSL)
     uids, names = _str(t, "uid").to_pylist(), _str(t, "server_name").to_pylist()
     return {u: n for u, n in zip(uids, names, strict=True) if u and n}
 
@@ -478,6 +495,8 @@ def read_side_logs(paths: Iterable[Path], resolutions: Resolutions) -> SideLogs:
                 side.ssl.update(read_ssl(path))
             else:
                 continue
+        except CaptureReadError as e:
+            side.errors.append(e)
         except (pa.ArrowInvalid, KeyError, OSError) as e:
             side.errors.append(CaptureReadError(str(path), f"not a valid {fmt.value} file: {e}"))
         side.read.append(path)
