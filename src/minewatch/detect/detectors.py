@@ -15,7 +15,7 @@ from minewatch.detect.context import ScanContext
 from minewatch.intel.indicators import Category, Indicator
 from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind
 
-__all__ = ["COLUMNS_READ", "DETECTORS", "Detector", "run_detectors"]
+__all__ = ["COLUMNS_READ", "DETECTORS", "ROW_COLUMNS", "Detector", "run_detectors"]
 
 Detector = Callable[[ScanContext], Iterator[Evidence]]
 
@@ -31,7 +31,7 @@ _P2P = {
     "monero-p2p": ("Monero", 0.95),
     "ethereum-p2p": ("Ethereum", 0.8),
 }
-_ROW_COLUMNS = (
+ROW_COLUMNS = (
     "flow_id",
     "conn_id",
     "first_seen",
@@ -51,7 +51,7 @@ def _rows(
     picked = table.filter(mask)
     if picked.num_rows == 0:
         return []
-    return picked.select([*_ROW_COLUMNS, *extra]).to_pylist()  # type: ignore[no-any-return]
+    return picked.select([*ROW_COLUMNS, *extra]).to_pylist()  # type: ignore[no-any-return]
 
 
 def _peer(row: dict[str, Any]) -> Endpoint:
@@ -273,8 +273,11 @@ def _grouped_rows(
     picked = table.filter(mask)
     if picked.num_rows == 0:
         return []
-    session = pc.if_else(pc.is_valid(picked["mining"]), picked["conn_id"], pa.scalar(None, pa.uint64()))
-    picked = picked.select([*_ROW_COLUMNS, *extra]).append_column("session", session)
+    if "mining" in picked.column_names:
+        session = pc.if_else(pc.is_valid(picked["mining"]), picked["conn_id"], pa.scalar(None, pa.uint64()))
+    else:  # stored flow exports, read without the (always empty) mining block
+        session = pa.nulls(picked.num_rows, pa.uint64())
+    picked = picked.select([*ROW_COLUMNS, *extra]).append_column("session", session)
     keys = list(dict.fromkeys((*_GROUP_KEYS, *extra)))
     grouped = picked.group_by(keys, use_threads=False).aggregate(list(_GROUP_AGGREGATES))
     names = {f"{c}_{how}": c for c, how in _GROUP_AGGREGATES}
@@ -305,7 +308,7 @@ def _intel_rows(
     if not hits:
         return
     mask = pc.is_in(ctx.flows[column], pa.array(list(hits)))
-    wanted = tuple(c for c in dict.fromkeys((column, *extra)) if c not in _ROW_COLUMNS)
+    wanted = tuple(c for c in dict.fromkeys((column, *extra)) if c not in ROW_COLUMNS)
     for row in _grouped_rows(ctx.flows, mask, wanted):
         yield row, hits[row[column]]
 
@@ -382,7 +385,7 @@ DETECTORS: tuple[Detector, ...] = (
 # Every flow column a detector reads: detection over stored flows (a store, a cluster
 # engine) reads only these. tests/test_flowlogs.py checks that they are enough.
 COLUMNS_READ = (
-    *_ROW_COLUMNS,
+    *ROW_COLUMNS,
     "ip_proto",
     "c2s_packets",
     "s2c_packets",
