@@ -35,9 +35,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 from scipy import optimize, stats
 
-from minewatch.detect.behaviour import FLOW, PACKET, BehaviourModel, FeatureSet
+from minewatch.detect.behaviour import FLOW, PACKET, BehaviourModel, EnvelopeModel, FeatureSet, Model
 from minewatch.errors import CaptureReadError
 from minewatch.scan import dissect_messages, messages_by_conn
 from minewatch.sources.base import EngineOptions
@@ -65,14 +66,17 @@ RTTS = (0.0005, 0.04, 0.15)
 SCALES = (0.5, 1.0, 2.0)
 WINDOW_S = 300.0
 L2 = 1.0
+ENVELOPE_MARGIN = 0.05  # log10 units: about 12% either side of the range seen
 ENGINE = EngineOptions(workers=1)
 KINDS = {"packet": PACKET, "flow": FLOW}
 
 
 def _as_export(flows: pa.Table) -> pa.Table:
-    """What a flow exporter would say of these flows: counters and times, no bursts."""
-    for name in ("c2s_bursts", "s2c_bursts"):
-        flows = flows.set_column(flows.schema.get_field_index(name), name, pa.nulls(len(flows), pa.uint32()))
+    """What a flow exporter would say of these flows: counters and times; no bursts, and
+    no application (an exporter does not read payload)."""
+    for name in ("c2s_bursts", "s2c_bursts", "application"):
+        index = flows.schema.get_field_index(name)
+        flows = flows.set_column(index, name, pa.nulls(len(flows), flows.schema.field(name).type))
     return flows
 
 
@@ -105,16 +109,16 @@ class Samples:
         )
 
 
-def _sessions(path: Path, only_mining: bool) -> Iterator[tuple[int, int, list[AppMessage]]]:
-    """Application messages per connection, with its server port: the mining sessions,
-    or every connection."""
+def _sessions(path: Path, only_mining: bool) -> Iterator[tuple[int, pa.Table, list[AppMessage]]]:
+    """Application messages per connection, with its own flow records: the mining
+    sessions, or every connection."""
     flows, messages, _ = read_tables(path, ENGINE)
-    ports = dict(zip(flows["conn_id"].to_pylist(), flows["server_port"].to_pylist(), strict=True))
     mining = dissect_messages(messages) if only_mining else None
     for conn in messages_by_conn(messages):
         conn_id = conn[0].conn_id
         if mining is None or conn_id in mining:
-            yield conn_id, ports[conn_id], app_messages(conn)
+            own = flows.filter(pa.compute.equal(flows["conn_id"], conn_id))
+            yield conn_id, own, app_messages(conn)
 
 
 def _windows(messages: list[AppMessage]) -> Iterator[list[AppMessage]]:
@@ -158,8 +162,12 @@ def _derived(
 ) -> Samples:
     xs, gates, groups = [], [], []
     for name in names:
-        for conn, port, messages in _sessions(captures / name, only_mining):
+        for conn, own, messages in _sessions(captures / name, only_mining):
+            port = own["server_port"][0].as_py()
             x, gate = _variant_features(fs, messages, port, zlib.crc32(f"{name}#{conn}".encode()), work)
+            if fs is FLOW:  # the session as an exporter sees it, besides its TLS variants
+                x0, gate0 = _features(fs, own)
+                x, gate = np.vstack([x0, x]), np.concatenate([gate0, gate])
             xs.append(x)
             gates.append(gate)
             groups += [f"{name}#{conn}"] * len(x)
@@ -172,7 +180,7 @@ def _negatives(fs: FeatureSet, captures: Path) -> Samples:
     xs, gates, groups = [], [], []
     for d in NEGATIVE_DIRS:
         for path in sorted((captures / d).glob("*.pcap*")):
-            if path.name in NOT_NEGATIVE:
+            if path.name in NOT_NEGATIVE or f"{d}/{path.name}" in POSITIVE_CAPTURES:
                 continue
             try:
                 flows, _, _ = read_tables(path, ENGINE)
@@ -195,7 +203,29 @@ def _weights(s: Samples) -> np.ndarray:
     return w
 
 
-def fit(fs: FeatureSet, s: Samples, training: dict[str, object] | None = None) -> BehaviourModel:
+def fit(fs: FeatureSet, s: Samples, training: dict[str, object] | None = None) -> Model:
+    """The packet model: a logistic regression; the flow model: an envelope."""
+    if fs is FLOW:
+        return fit_envelope(fs, s, training)
+    return fit_logistic(fs, s, training)
+
+
+def fit_envelope(fs: FeatureSet, s: Samples, training: dict[str, object] | None = None) -> EnvelopeModel:
+    """The range of each feature over the mining samples; negatives are never looked at,
+    so every negative is held out."""
+    pos = s.x[s.y == 1]
+    # Widened by ENVELOPE_MARGIN (exporters round times to the second, so rates move a
+    # little) and rounded outwards.
+    return EnvelopeModel(
+        fs.features,
+        tuple(np.floor((pos.min(axis=0) - ENVELOPE_MARGIN) * 1e6) / 1e6),
+        tuple(np.ceil((pos.max(axis=0) + ENVELOPE_MARGIN) * 1e6) / 1e6),
+        fs.threshold,
+        training or {},
+    )
+
+
+def fit_logistic(fs: FeatureSet, s: Samples, training: dict[str, object] | None = None) -> BehaviourModel:
     """Weighted, L2-regularised logistic regression on standardised features."""
     mean, scale = s.x.mean(axis=0), s.x.std(axis=0)
     scale[scale == 0] = 1.0
@@ -289,7 +319,12 @@ def main() -> int:
     print(json.dumps(report, indent=1))
     command = "scripts/train_behaviour.py" + ("" if fs is PACKET else f" --kind {fs.name}")
     model = fit(fs, pos + neg, {"evaluation": report, "threshold": fs.threshold, "command": command})
-    print(json.dumps(dict(zip(fs.features, model.weights, strict=True)), indent=1))
+    if isinstance(model, BehaviourModel):
+        print(json.dumps(dict(zip(fs.features, model.weights, strict=True)), indent=1))
+    else:
+        print(
+            json.dumps(dict(zip(fs.features, zip(model.low, model.high, strict=True), strict=True)), indent=1)
+        )
     if args.write:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(model.to_json(), indent=1) + "\n")

@@ -93,13 +93,23 @@ def test_model_file_round_trips_and_rejects_other_features() -> None:
     assert model.score(np.zeros((0, len(FEATURES)))).shape == (0,)
 
 
-def test_shipped_model_is_what_the_training_script_makes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["packet", "flow"])
+def test_shipped_model_is_what_the_training_script_makes(tmp_path: Path, kind: str) -> None:
     out = tmp_path / "model.json"
-    cmd = [sys.executable, str(ROOT / "scripts/train_behaviour.py"), "--write", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        str(ROOT / "scripts/train_behaviour.py"),
+        "--kind",
+        kind,
+        "--write",
+        "--out",
+        str(out),
+    ]
     subprocess.run([*cmd, "--captures", str(SHARED / "captures")], check=True, capture_output=True)
-    trained, shipped = json.loads(out.read_text()), load_model().to_json()
+    trained, shipped = json.loads(out.read_text()), load_model(kind).to_json()
     assert trained["features"] == shipped["features"]
     assert trained["threshold"] == shipped["threshold"]
-    np.testing.assert_allclose(trained["weights"], shipped["weights"], rtol=1e-3, atol=1e-4)
-    np.testing.assert_allclose(trained["bias"], shipped["bias"], rtol=1e-3, atol=1e-4)
+    numbers = ("weights", "bias") if kind == "packet" else ("low", "high")
+    for name in numbers:
+        np.testing.assert_allclose(trained[name], shipped[name], rtol=1e-3, atol=1e-4)
     assert trained["training"]["evaluation"] == shipped["training"]["evaluation"]

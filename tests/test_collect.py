@@ -5,11 +5,13 @@ a scan of the capture finds it; what only payload shows is not claimed."""
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -35,7 +37,9 @@ POOL_PORT_SESSIONS = [
     (REAL / "xmr_xmrig_rx0_tcp_t1.pcap", "127.0.0.1", ("127.0.0.1", 4444)),
     (ZEEK / "bitcoin-mining.pcap", "10.0.2.15", ("74.84.128.158", 3333)),
     (NDPI / "mining.pcapng", "147.229.13.222", ("185.71.66.39", 9999)),
+    (NDPI / "mining.pcapng", "192.168.2.148", ("116.211.167.195", 3333)),
 ]
+POOL_PORT_CAPTURES = list(dict.fromkeys(c for c, _, _ in POOL_PORT_SESSIONS))
 NOT_MINING = [REAL / "neg_jsonrpc_tcp_electrum.pcap", REAL / "neg_http_curl_download.pcap"]
 
 
@@ -67,24 +71,31 @@ def mining_pools(findings: list[dict[str, Any]]) -> set[tuple[str, str, int]]:
     }
 
 
+def packet_side(captures: list[Path]) -> set[tuple[str, str, int]]:
+    """Mining sessions a scan of the packets finds (reading the payload)."""
+    return {pool for c in captures for pool in mining_pools(scan_json(c))}
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_softflowd_export_finds_the_sessions_flow_data_can_show(tmp_path: Path, version: int) -> None:
-    captures = [c for c, _, _ in POOL_PORT_SESSIONS] + NOT_MINING
-    collector = collect(captures, version, tmp_path)
+    collector = collect(POOL_PORT_CAPTURES + NOT_MINING, version, tmp_path)
     status = collector.status()
     assert status.malformed == 0 and status.no_template == 0 and status.missing == 0
     findings = Store(tmp_path).findings()
-    assert mining_pools(findings) == {(host, *pool) for _, host, pool in POOL_PORT_SESSIONS}
+    flow_side = mining_pools(findings)
+    # Every session claimed from flow records is one the packets confirm, and the
+    # sessions to pool ports are all among them.
+    assert flow_side <= packet_side(POOL_PORT_CAPTURES)
+    assert {(host, *pool) for _, host, pool in POOL_PORT_SESSIONS} <= flow_side
+    # What only payload shows stays unclaimed: xmr-stak on 9050 (Tor's port).
+    assert ("192.168.2.92", "178.32.196.217", 9050) in packet_side(POOL_PORT_CAPTURES) - flow_side
     for f in findings:
         assert {e["kind"] for e in f["evidence"]} == {"behaviour"}
         assert all("weakest evidence" in e["detail"] for e in f["evidence"])
         assert f["confidence"] < 0.5, "counters alone are weaker than dissection or intel"
-    # The same sessions, scanned as packets, are mining sessions read from the payload.
-    for capture, host, pool in POOL_PORT_SESSIONS:
-        assert (host, *pool) in mining_pools(scan_json(capture))
-    # Every flow the capture holds reached the store, paired.
+    # Every flow the exporter sent reached the store, paired.
     with Store(tmp_path).connect() as db:
-        stored = db.execute("SELECT count(*), count(DISTINCT source) FROM flows").fetchone()
+        stored = db.execute("SELECT count(*) FROM flows").fetchone()
     assert stored is not None and stored[0] == status.flows > 0
 
 
@@ -265,3 +276,34 @@ def test_hostile_datagrams_over_udp_and_a_bounded_flood(tmp_path: Path) -> None:
     # Every datagram sent is accounted for: decoded, or dropped and counted.
     assert handled + overflow + dropped == sent
     assert after.kernel_drops is not None, "the kernel's drop counter is read from /proc/net/udp"
+
+
+def test_collect_command_as_a_process(tmp_path: Path) -> None:
+    """`minewatch collect` in its own process, softflowd exporting IPFIX to it; then
+    `minewatch findings` reads what it recorded. A busy port is a usage error."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    store = tmp_path / "store"
+    exe = Path(sys.executable).parent / "minewatch"
+    cmd = [str(exe), "collect", "--listen", f"127.0.0.1:{port}", "--store", str(store), "--duration", "8"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.5)  # interpreter start-up and bind
+        busy = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        assert busy.returncode == 2 and f"127.0.0.1:{port}" in busy.stderr
+        export(REAL / "sv1_cpuminer_sha256d_t1.pcap", port, 10)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "1 exporters" in err and "1 findings" in err, err
+    out = subprocess.run(
+        [str(exe), "findings", "--store", str(store), "--since", "2026-01-01", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    [finding] = [json.loads(line) for line in out.splitlines()]
+    assert (finding["host"], finding["pools"][0]["port"]) == ("127.0.0.1", 3333)

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from minewatch.cli.main import main
@@ -30,7 +31,7 @@ from minewatch.sources.base import EngineOptions
 from minewatch.sources.pcap import FileCapture, read_tables
 from minewatch.store import Store
 from tests.conftest import NDPI, REAL, ZEEK, scan_json
-from tests.test_collect import POOL_PORT_SESSIONS, SOFTFLOWD, mining_pools
+from tests.test_collect import POOL_PORT_CAPTURES, POOL_PORT_SESSIONS, SOFTFLOWD, mining_pools
 
 ENGINE = EngineOptions(workers=1)
 
@@ -51,7 +52,7 @@ def nfcapd_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     try:
         time.sleep(1.0)
-        captures = [c for c, _, _ in POOL_PORT_SESSIONS] + [REAL / "neg_jsonrpc_tcp_electrum.pcap"]
+        captures = [*POOL_PORT_CAPTURES, REAL / "neg_jsonrpc_tcp_electrum.pcap"]
         for capture in captures:
             cmd = [SOFTFLOWD, "-r", str(capture), "-n", f"127.0.0.1:{port}", "-v", "5", "-d"]
             subprocess.run(cmd, capture_output=True, check=True, timeout=60)
@@ -66,8 +67,8 @@ def nfcapd_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_nfdump_file_and_its_csv_are_scanned_like_the_collector_sees_them(
     nfcapd_file: Path, tmp_path: Path
 ) -> None:
-    expected = {(host, *pool) for _, host, pool in POOL_PORT_SESSIONS}
-    assert mining_pools(scan_json(nfcapd_file)) == expected
+    expected = mining_pools(scan_json(nfcapd_file))
+    assert {(host, *pool) for _, host, pool in POOL_PORT_SESSIONS} <= expected
     csv = tmp_path / "flows.csv"
     csv.write_bytes(
         subprocess.run(["nfdump", "-r", str(nfcapd_file), "-o", "csv"], capture_output=True).stdout
@@ -273,9 +274,16 @@ def test_import_store_and_findings_command(
     hours = sorted(p.name for p in (store / "flows").iterdir())
     assert hours and all(h.startswith("hour=2026-") for h in hours)
     capsys.readouterr()
-    assert main(["findings", "--store", str(store), "--since", "2026-11-01", "--json"]) == 0
+    assert main(["findings", "--store", str(store), "--json"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert mining_pools(lines) == {(host, *pool) for _, host, pool in POOL_PORT_SESSIONS}
+    assert mining_pools(lines) == mining_pools(scan_json(nfcapd_file))
+    # --since keeps the findings still active then: the 2026 miners, not the 2017 ones.
+    assert main(["findings", "--store", str(store), "--since", "2026-11-01", "--json"]) == 0
+    recent = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert recent and {f["host"] for f in recent} == {
+        f["host"] for f in lines if f["last_seen"] >= "2026-11-01"
+    }
+    assert len(recent) < len(lines)
     assert main(["findings", "--store", str(store), "--since", "2099-01-01", "--json"]) == 0
     assert capsys.readouterr().out == ""
     with Store(store).connect() as db:
@@ -323,3 +331,43 @@ def test_findings_since_an_age(tmp_path: Path, capsys: pytest.CaptureFixture[str
     )
     assert main(["findings", "--store", str(tmp_path), "--since", "1h", "--json"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 1
+
+
+def test_detection_over_the_store_finds_what_every_row_gives(nfcapd_file: Path, tmp_path: Path) -> None:
+    """detect_stored keeps only rows some detector could use (DuckDB); the detectors on
+    every stored row find exactly the same. Then `minewatch detect` with a newer list
+    finds the pools it names in flows stored before it was known."""
+    from minewatch.detect.stored import detect_stored
+
+    store = tmp_path / "store"
+    inputs = [
+        nfcapd_file,
+        ZEEK / "coinhive.pcap",
+        NDPI / "bitcoin.pcap",
+        REAL / "sv1_cpuminer_sha256d_tls_t1.pcap",
+    ]
+    assert main(["import", *map(str, inputs), "--store", str(store)]) == 0
+    listed = tmp_path / "pools.txt"
+    listed.write_text("74.84.128.158\n185.71.66.0/24\n2001:db8::/32\n")
+    intel = load_default([listed])
+    files = Store(store).flow_files()
+    kept = sorted((e.host, e.activity, e.detail) for e in detect_stored(files, intel))
+    table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+    every = sorted(
+        (e.host, e.activity, e.detail)
+        for e in run_detectors(ScanContext("x", table, {}, intel, HomeNetworks()))
+    )
+    assert kept == every
+    kinds = {d.split(" ")[0] for _, _, d in kept}
+    assert {"connects", "flow", "TLS", "Bitcoin"} <= kinds, kinds
+    before = len(Store(store).findings())
+    assert main(["detect", "--store", str(store), "--intel", str(listed), "--json"]) == 0
+    after = Store(store).findings()
+    assert len(after) > before
+    listed_hits = {
+        (f["host"], p["ip"])
+        for f in after
+        for p in f["pools"]
+        if any("listed" in e["detail"] for e in f["evidence"])
+    }
+    assert listed_hits == {("10.0.2.15", "74.84.128.158"), ("147.229.13.222", "185.71.66.39")}

@@ -4,9 +4,14 @@ nodes, and none of the hundreds of other protocols yields mining."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from minewatch.detect.stored import detect_stored
+from minewatch.intel.indicators import load_default
 from minewatch.model.findings import Activity
 from minewatch.scan import ScanOptions, scan_paths
 from tests.conftest import NDPI, ZEEK, scan_json
@@ -53,3 +58,41 @@ def test_zeek_traces() -> None:
     assert any(f["activity"] == "mining" and f["protocol"] == "xmrig" for f in coinhive)
     browsing = scan_json(ZEEK / "coinhive.pcap")
     assert [f["activity"] for f in browsing] == ["web-miner"]
+
+
+def test_no_other_public_capture_is_mining_as_flow_records(tmp_path: Path) -> None:
+    """The same captures as a flow exporter would report them (times, addresses, ports,
+    packets and bytes; nothing read from payload): the flow behavioural model and intel
+    flag none of them, while mining.pcapng's sessions to pool ports are found."""
+    others = sorted(p for p in NDPI.iterdir() if p.name != "mining.pcapng")
+    flows = tmp_path / "flows.parquet"
+    scan_paths([*others, NDPI / "mining.pcapng"], ScanOptions(flows_path=flows))
+    table = pq.read_table(flows)
+    keep = {
+        "flow_id",
+        "conn_id",
+        "first_seen",
+        "last_seen",
+        "ip_proto",
+        "client_ip",
+        "client_port",
+        "server_ip",
+        "server_port",
+        "c2s_packets",
+        "s2c_packets",
+        "c2s_bytes",
+        "s2c_bytes",
+        "source",
+    }
+    exported = pa.table(
+        {f.name: table[f.name] if f.name in keep else pa.nulls(table.num_rows, f.type) for f in table.schema}
+    )
+    pq.write_table(exported, tmp_path / "exported.parquet")
+    evidence = list(detect_stored([tmp_path / "exported.parquet"], load_default()))
+    mining = {(e.host, e.peer.ip if e.peer else None) for e in evidence if e.activity == Activity.MINING}
+    assert len(exported) > 5_000
+    assert mining == {
+        ("147.229.13.222", "185.71.66.39"),
+        ("192.168.2.148", "116.211.167.195"),
+        ("192.168.2.148", "94.23.199.191"),
+    }

@@ -333,6 +333,50 @@ def import_logs(
 
 
 @app.command()
+def detect(
+    store: StoreOption,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Flows from this time or age (24h, 7d).")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Flows before this time.")] = None,
+    intel: Annotated[
+        list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
+    ] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per finding per line.")] = False,
+) -> None:
+    """Run the detectors again over the flows in the store (say, after `intel update`), and
+    record the findings."""
+    from minewatch.detect import fuse
+    from minewatch.detect.stored import detect_stored
+    from minewatch.model.findings import ScanResult
+    from minewatch.report.jsonl import finding_to_json
+    from minewatch.store import Store
+
+    if not store.is_dir():
+        raise typer.BadParameter(f"{store}: no such store directory")
+    target = Store(store)
+    start, end = _when(since), _when(until)
+    where = []
+    if start is not None:
+        where.append(f"last_seen >= TIMESTAMPTZ '{start.isoformat()}'")
+    if end is not None:
+        where.append(f"first_seen < TIMESTAMPTZ '{end.isoformat()}'")
+    files = target.flow_files(start, end)
+    evidence = detect_stored(
+        files, load_default(intel or []), source=str(store), where=" AND ".join(where) or None
+    )
+    result = ScanResult(findings=tuple(fuse(evidence, {})), inputs=())
+    written = target.write_findings(finding_to_json(f) for f in result.findings)
+    err.print(f"minewatch: {len(files)} flow files, {written} findings recorded", markup=False)
+    from minewatch.cli.render import print_jsonl, print_table
+
+    if json_lines:
+        print_jsonl(result, sys.stdout)
+    else:
+        print_table(result, Console(highlight=False))
+
+
+@app.command()
 def findings(
     store: StoreOption,
     since: Annotated[str | None, typer.Option("--since", help="From this time or age (24h, 7d).")] = None,

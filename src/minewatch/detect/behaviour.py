@@ -10,8 +10,11 @@ over them, trained by `scripts/train_behaviour.py` on the real captures and stor
 table, never a loop per flow.
 
 Flow exports (NetFlow, IPFIX, nfdump, Zeek) have no bursts, only packets, bytes and
-times per direction. A second model, over those (FLOW below, `data/behaviour_flow.json`),
-judges their records: weaker again, since a record says nothing about message sizes.
+times per direction. A second model judges their records (FLOW below,
+`data/behaviour_flow.json`): the envelope of real mining sessions, i.e. the range of each
+counter-derived feature over them. A record inside every range is mining-like. Weaker
+again, since a record says nothing about message sizes; it speaks only for flows to ports
+pools use.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ __all__ = [
     "MIN_BURSTS",
     "MIN_DURATION_S",
     "BehaviourModel",
+    "EnvelopeModel",
+    "Model",
     "eligible",
     "feature_matrix",
     "load_model",
@@ -174,7 +179,7 @@ USUAL_POOL_PORTS = (3333, 3334, 3008, 3032, 3353, 4242, 4444, 5555, 8008, 8082, 
 
 PACKET = FeatureSet("packet", FEATURES, eligible, feature_matrix, "data/behaviour.json", 0.9)
 FLOW = FeatureSet(
-    "flow", FLOW_FEATURES, flow_eligible, flow_feature_matrix, "data/behaviour_flow.json", 0.5, on_pool_port
+    "flow", FLOW_FEATURES, flow_eligible, flow_feature_matrix, "data/behaviour_flow.json", 1.0, on_pool_port
 )
 _SETS = {fs.name: fs for fs in (PACKET, FLOW)}
 
@@ -223,9 +228,54 @@ class BehaviourModel:
         )
 
 
+@dataclass(frozen=True)
+class EnvelopeModel:
+    """The range [low, high] of each feature over the real mining sessions. Its score is
+    the share of features inside their range; a record is mining-like at 1 (all)."""
+
+    features: tuple[str, ...]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    threshold: float
+    training: dict[str, Any]
+
+    def score(self, x: Matrix) -> Matrix:
+        inside = (x >= np.asarray(self.low)) & (x <= np.asarray(self.high))
+        return np.asarray(inside.mean(axis=1) if len(x) else np.zeros(0))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": "envelope",
+            "features": list(self.features),
+            "low": list(self.low),
+            "high": list(self.high),
+            "threshold": self.threshold,
+            "training": self.training,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], expected: tuple[str, ...]) -> EnvelopeModel:
+        features = tuple(doc["features"])
+        if features != expected:
+            raise ValueError(f"behaviour model features {features} do not match the code's {expected}")
+        return cls(
+            features,
+            tuple(map(float, doc["low"])),
+            tuple(map(float, doc["high"])),
+            float(doc["threshold"]),
+            dict(doc.get("training", {})),
+        )
+
+
+Model = BehaviourModel | EnvelopeModel
+
+
 @cache
-def load_model(kind: str = "packet") -> BehaviourModel:
-    """A model shipped in the package: "packet" (data/behaviour.json) or "flow"."""
+def load_model(kind: str = "packet") -> Model:
+    """A model shipped in the package: "packet" (data/behaviour.json, a logistic
+    regression) or "flow" (data/behaviour_flow.json, an envelope)."""
     fs = _SETS[kind]
-    text = resources.files("minewatch.detect").joinpath(fs.model_file).read_text()
-    return BehaviourModel.from_json(json.loads(text), fs.features)
+    doc = json.loads(resources.files("minewatch.detect").joinpath(fs.model_file).read_text())
+    if doc.get("model") == "envelope":
+        return EnvelopeModel.from_json(doc, fs.features)
+    return BehaviourModel.from_json(doc, fs.features)

@@ -14,7 +14,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,25 @@ class Store:
             folder.mkdir(exist_ok=True)
             pq.write_table(table, folder / f"part-{uuid.uuid4().hex}.parquet")
         return len(rows)
+
+    def flow_files(self, since: datetime | None = None, until: datetime | None = None) -> list[Path]:
+        """The flow files of the hours that overlap [since, until) (a flow is filed by
+        the hour it starts in, so one hour before `since` is included: flows that began
+        then may still run)."""
+        files = []
+        for folder in sorted((self.root / "flows").glob("hour=*")):
+            try:
+                hour = datetime.strptime(folder.name[5:], "%Y-%m-%dT%H").replace(tzinfo=UTC)
+            except ValueError:
+                continue
+            if since is not None and hour < since.replace(minute=0, second=0, microsecond=0) - timedelta(
+                hours=1
+            ):
+                continue
+            if until is not None and hour >= until:
+                continue
+            files.extend(sorted(folder.glob("*.parquet")))
+        return files
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """The store's DuckDB database, with its views over the partitions."""
