@@ -179,7 +179,11 @@ class InputAnalysis:
             self.started[row["conn_id"]] = (began, carried + row["c2s_bytes"] + row["s2c_bytes"])
         sessions: dict[int, MiningSession] = {}
         started: dict[int, tuple[datetime, int]] = {}
-        for conn in flows.filter(final_rows)["conn_id"].to_pylist():
+        # Only connections with held messages or an earlier record need a look (a flow
+        # export has neither: no loop per flow there).
+        pending = pa.array(list(self.held.keys() | self.started.keys()), pa.uint64())
+        final_conns = flows.filter(final_rows)["conn_id"]
+        for conn in final_conns.filter(pc.is_in(final_conns, value_set=pending)).to_pylist():
             messages = self.held.pop(conn, None)
             if conn in self.started:
                 started[conn] = self.started.pop(conn)

@@ -29,11 +29,14 @@ WITH r AS (
         CASE WHEN fwd THEN src_ip ELSE dst_ip END AS a_ip,
         CASE WHEN fwd THEN src_port ELSE dst_port END AS a_port,
         CASE WHEN fwd THEN dst_ip ELSE src_ip END AS b_ip,
-        CASE WHEN fwd THEN dst_port ELSE src_port END AS b_port,
-        row_number() OVER (
-            PARTITION BY exporter, ip_proto, a_ip, a_port, b_ip, b_port, fwd ORDER BY first_seen
-        ) AS n
+        CASE WHEN fwd THEN dst_port ELSE src_port END AS b_port
     FROM r
+), h AS (
+    -- One hash for the connection's key: partitioning on it is cheaper than on six
+    -- columns; the join below still compares every column.
+    SELECT *, hash(exporter, ip_proto, a_ip, a_port, b_ip, b_port) AS key FROM k
+), n AS (
+    SELECT *, row_number() OVER (PARTITION BY key, fwd ORDER BY first_seen) AS n FROM h
 ), pairs AS (
     SELECT
         coalesce(x.exporter, y.exporter) AS exporter,
@@ -49,10 +52,10 @@ WITH r AS (
         -- A lone record that came in the newest batch may yet meet its other half.
         CASE WHEN x.rid IS NULL THEN y.rid WHEN y.rid IS NULL THEN x.rid END AS lone_rid,
         coalesce(x.fresh, y.fresh) AND (x.rid IS NULL OR y.rid IS NULL) AS lone_fresh
-    FROM (SELECT * FROM k WHERE fwd) x
-    FULL OUTER JOIN (SELECT * FROM k WHERE NOT fwd) y
-    ON x.exporter = y.exporter AND x.ip_proto = y.ip_proto AND x.a_ip = y.a_ip AND x.a_port = y.a_port
-        AND x.b_ip = y.b_ip AND x.b_port = y.b_port AND x.n = y.n
+    FROM (SELECT * FROM n WHERE fwd) x
+    FULL OUTER JOIN (SELECT * FROM n WHERE NOT fwd) y
+    ON x.key = y.key AND x.n = y.n AND x.exporter = y.exporter AND x.ip_proto = y.ip_proto
+        AND x.a_ip = y.a_ip AND x.a_port = y.a_port AND x.b_ip = y.b_ip AND x.b_port = y.b_port
 ), oriented AS (
     SELECT *,
         CASE
@@ -79,7 +82,6 @@ UNION ALL
 SELECT exporter, first_seen, last_seen, ip_proto, src_ip, src_port, dst_ip, dst_port,
     packets, rev_packets, bytes, rev_bytes, tcp_flags, NULL, false
 FROM records WHERE rev_packets IS NOT NULL
-ORDER BY first_seen
 """
 
 

@@ -1,0 +1,121 @@
+"""The NetFlow collector under load on loopback, beside nfcapd receiving the same datagrams.
+
+    .venv/bin/python bench/collect.py [--rates 20000,50000,100000,150000] [--seconds 3]
+
+For each offered rate (NetFlow v5 datagrams of 30 records per second, sent by a separate
+process, paced every 10 ms, bounded in count and time) it runs minewatch's collector (with
+its detectors and store) and then nfcapd, and prints what each took in and what was
+dropped. The sender shares this 2-core machine with the receiver, so the top rates
+measure the machine as much as the receivers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from multiprocessing import Process
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from flows import datagrams, make_records  # noqa: E402
+
+
+def send(port: int, rate: int, seconds: float, grams: list[bytes]) -> None:
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    per_tick = max(1, rate // 100)
+    start = time.perf_counter()
+    sent = 0
+    while sent < rate * seconds:
+        for _ in range(per_tick):
+            out.sendto(grams[sent % len(grams)], ("127.0.0.1", port))
+            sent += 1
+        lag = start + sent / rate - time.perf_counter()
+        if lag > 0:
+            time.sleep(lag)
+    out.close()
+
+
+def free_port() -> int:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port: int = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+def run_minewatch(rate: int, seconds: float, grams: list[bytes]) -> tuple[int, int, int, int]:
+    from minewatch.collect import CollectOptions, Collector
+    from minewatch.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        collector = Collector(Store(Path(tmp)), CollectOptions(port=0, poll_s=0.5, window_s=3600))
+        worker = threading.Thread(target=collector.run, kwargs={"duration_s": seconds + 30})
+        worker.start()
+        sender = Process(target=send, args=(collector.port, rate, seconds, grams))
+        sender.start()
+        sender.join()
+        time.sleep(2.0)
+        collector.stop.set()
+        worker.join()
+        st = collector.status()
+        return st.datagrams, st.overflow, st.kernel_drops or 0, st.flows
+
+
+def run_nfcapd(rate: int, seconds: float, grams: list[bytes]) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        proc = subprocess.Popen(
+            ["nfcapd", "-w", tmp, "-b", "127.0.0.1", "-p", str(port), "-B", "8388608", "-t", "3600"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1.0)
+        sender = Process(target=send, args=(port, rate, seconds, grams))
+        sender.start()
+        sender.join()
+        time.sleep(2.0)
+        proc.terminate()
+        proc.wait(timeout=60)
+        [f] = [p for p in Path(tmp).iterdir() if p.name.startswith("nfcapd.") and "current" not in p.name]
+        out = subprocess.run(
+            ["nfdump", "-r", str(f), "-I"], capture_output=True, text=True, check=True
+        ).stdout
+        records = next(int(line.split(":")[1]) for line in out.splitlines() if line.startswith("Flows:"))
+        return records // 30
+
+
+def main() -> int:
+    import logging
+
+    logging.disable(logging.WARNING)  # sequence gaps from the replayed datagrams
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rates", default="20000,50000,100000,150000")
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    records, _ = make_records(300_000, 2)
+    grams = datagrams(records)
+    print(
+        "| offered datagrams/s (records/s) | sent | minewatch decoded | dropped: memory bound / kernel | "
+        "flows analysed | nfcapd stored |"
+    )
+    print("|---|---|---|---|---|---|")
+    for rate in (int(r) for r in args.rates.split(",")):
+        sent = int(rate * args.seconds)
+        decoded, overflow, kernel, flows = run_minewatch(rate, args.seconds, grams)
+        stored = run_nfcapd(rate, args.seconds, grams)
+        print(
+            f"| {rate:,} ({rate * 30:,}) | {sent:,} | {decoded:,} ({decoded / sent:.0%}) | {overflow:,} / {kernel:,} | "
+            f"{flows:,} | {stored:,} ({stored / sent:.0%}) |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
