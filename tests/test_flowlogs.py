@@ -371,3 +371,37 @@ def test_detection_over_the_store_finds_what_every_row_gives(nfcapd_file: Path, 
         if any("listed" in e["detail"] for e in f["evidence"])
     }
     assert listed_hits == {("10.0.2.15", "74.84.128.158"), ("147.229.13.222", "185.71.66.39")}
+
+
+def test_flow_logs_are_read_in_chunks_and_a_break_keeps_what_came_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nfdump CSV of 2,000 connections, each direction's record 100 rows from the other's:
+    read in many small chunks, every connection is paired across the chunk boundaries; a
+    file that turns to garbage part-way keeps its first part, with a warning."""
+    from minewatch.sources import flowfiles
+
+    monkeypatch.setattr(flowfiles, "_BLOCK", 32 << 10)
+    header = "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,ra"
+    rows: list[tuple[int, str]] = []
+    for i in range(2000):
+        client, port = f"10.0.{i // 250}.{i % 250 + 1}", 40000 + i
+        t = f"2026-11-24 18:{i // 60 % 60:02d}:{i % 60:02d}"
+        rows.append(
+            (i, f"{t},{t},90.5,{client},198.51.100.7,{port},3333,TCP,.AP.S.,0,0,40,4000,0,0,192.0.2.1")
+        )
+        rows.append(
+            (i + 100, f"{t},{t},90.5,198.51.100.7,{client},3333,{port},TCP,.AP.S.,0,0,30,3000,0,0,192.0.2.1")
+        )
+    body = "\n".join(r for _, r in sorted(rows, key=lambda r: r[0]))
+    path = tmp_path / "flows.csv"
+    path.write_text(header + "\n" + body + "\nSummary\nflows,bytes\n4000,14000000\n")
+    assert len(list(flowfiles._nfdump_csv(path))) > 5, "read in several chunks"
+    result = scan_paths([path], ScanOptions())
+    assert result.inputs[0].error is None and result.inputs[0].flows == 2000
+    assert result.inputs[0].packets == 2000 * 70
+    broken = tmp_path / "broken.csv"
+    broken.write_text(header + "\n" + body + "\n" + "not,a,row,at,all,x,y,TCP,,0,0,many,lots,0,0,z\n" * 5000)
+    kept = scan_paths([broken], ScanOptions()).inputs[0]
+    assert kept.error is None and kept.flows >= 1900
+    assert kept.warning and "read up to record" in kept.warning

@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import pyarrow as pa
@@ -28,7 +31,7 @@ from minewatch.errors import CaptureReadError
 from minewatch.model.findings import InputReport
 from minewatch.model.schema import EXPORT_RECORD_SCHEMA, RECORD_SCHEMA
 from minewatch.sources.base import EngineBatch
-from minewatch.sources.flowexport import pair_records, to_record_schema
+from minewatch.sources.flowexport import Pairer, to_record_schema
 
 __all__ = [
     "FlowFileCapture",
@@ -44,6 +47,7 @@ __all__ = [
 
 _TS = pa.timestamp("us", tz="UTC")
 BATCH_ROWS = 262_144
+_BLOCK = 16 << 20  # bytes of text per chunk read
 
 
 class FlowFormat(StrEnum):
@@ -138,7 +142,14 @@ def detect_format(path: Path, mapping: dict[str, str] | None = None) -> FlowForm
 # --- reading ------------------------------------------------------------------------------
 
 
-def _zeek_tsv(path: Path) -> pa.Table:
+def _tables(reader: Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
+    for batch in reader:
+        if batch.num_rows:
+            yield pa.Table.from_batches([batch])
+
+
+def _zeek_header(path: Path) -> tuple[list[str], int]:
+    """A Zeek TSV log's field names and the number of header lines."""
     names: list[str] = []
     header = 0
     with path.open("r", encoding="utf-8", errors="replace") as f:
@@ -150,9 +161,14 @@ def _zeek_tsv(path: Path) -> pa.Table:
                 names = line.rstrip("\n").split("\t")[1:]
     if not names:
         raise CaptureReadError(str(path), "Zeek log without a #fields line")
-    return pacsv.read_csv(
+    return names, header
+
+
+def _zeek_tsv(path: Path) -> Iterator[pa.Table]:
+    names, header = _zeek_header(path)
+    reader = pacsv.open_csv(
         path,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=header),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=header, block_size=_BLOCK),
         parse_options=pacsv.ParseOptions(
             delimiter="\t", quote_char=False, invalid_row_handler=lambda row: "skip"
         ),
@@ -162,16 +178,23 @@ def _zeek_tsv(path: Path) -> pa.Table:
             column_types={n: pa.string() for n in names},
         ),
     )
+    yield from _tables(reader)
 
 
-def _zeek_json(path: Path) -> pa.Table:
-    return pajson.read_json(path)
+def _zeek_stream(path: Path) -> Iterator[pa.Table]:
+    """A Zeek log in chunks (TSV with its # header, or JSON lines)."""
+    with path.open("rb") as f:
+        is_tsv = f.read(1) == b"#"
+    if is_tsv:
+        yield from _zeek_tsv(path)
+    else:
+        yield from _tables(pajson.open_json(path, read_options=pajson.ReadOptions(block_size=_BLOCK)))
 
 
 def _zeek(path: Path) -> pa.Table:
-    with path.open("rb") as f:
-        is_tsv = f.read(1) == b"#"
-    return _zeek_tsv(path) if is_tsv else _zeek_json(path)
+    """A whole Zeek log (dns.log and ssl.log, which are held anyway)."""
+    chunks = list(_zeek_stream(path))
+    return pa.concat_tables(chunks, promote_options="permissive") if chunks else pa.table({})
 
 
 def _str(table: pa.Table, name: str) -> pa.ChunkedArray | pa.Array:
@@ -210,16 +233,19 @@ _ZEEK_NEEDS = {
 }
 
 
-def _zeek_checked(path: Path, fmt: FlowFormat) -> pa.Table:
-    t = _zeek(path)
+def _check_zeek(path: Path, fmt: FlowFormat, t: pa.Table) -> pa.Table:
     missing = [c for c in _ZEEK_NEEDS[fmt] if c not in t.column_names]
     if missing:
         raise CaptureReadError(str(path), f"Zeek {fmt.value.split('-')[1]}.log without {', '.join(missing)}")
     return t
 
 
-def _zeek_conn(path: Path) -> pa.Table:
-    t = _zeek_checked(path, FlowFormat.ZEEK_CONN)
+def _zeek_checked(path: Path, fmt: FlowFormat) -> pa.Table:
+    return _check_zeek(path, fmt, _zeek(path))
+
+
+def _zeek_conn(t: pa.Table) -> pa.Table:
+    """One chunk of a Zeek conn.log as flow columns (and `uid`)."""
     start = _epoch(t["ts"])
     duration = pc.fill_null(pc.cast(_num(t, "duration", pa.float64()), pa.float64()), 0.0)
     end = pc.cast(pc.add(pc.cast(start, pa.int64()), pc.cast(pc.multiply(duration, 1e6), pa.int64())), _TS)
@@ -248,28 +274,40 @@ def _zeek_conn(path: Path) -> pa.Table:
 
 
 def _proto_numbers(names: pa.ChunkedArray | pa.Array) -> pa.Array:
-    known = {"icmp": 1, "tcp": 6, "udp": 17, "TCP": 6, "UDP": 17, "ICMP": 1}
-    return pa.array([known.get(n, 0) if n else 0 for n in names.to_pylist()], pa.uint8())
+    """Protocol names (tcp, UDP, ...) or numbers as text, as IP protocol numbers (0 if unknown)."""
+    text = pc.utf8_lower(names.cast(pa.string()))
+    named = pc.take(pa.array([1, 6, 17], pa.uint8()), pc.index_in(text, pa.array(["icmp", "tcp", "udp"])))
+    numeric = pc.if_else(pc.match_substring_regex(text, r"^\d{1,3}$"), text, pa.scalar(None, pa.string()))
+    as_number = pc.cast(pc.cast(numeric, pa.int64()), pa.uint8(), safe=False)
+    return pc.fill_null(pc.coalesce(named, as_number), pa.scalar(0, pa.uint8()))
 
 
-def _nfdump_csv_table(source: Path | bytes) -> pa.Table:
-    """nfdump's `-o csv` (1.7): one-way records, then a Summary block that is skipped."""
-    stream = pa.BufferReader(source) if isinstance(source, bytes) else source
-    t = pacsv.read_csv(
-        stream,
+_NFDUMP_COLUMNS = {
+    "ts": pa.string(), "te": pa.string(), "td": pa.float64(), "sa": pa.string(), "da": pa.string(),
+    "sp": pa.string(), "dp": pa.string(), "pr": pa.string(), "flg": pa.string(), "ipkt": pa.float64(),
+    "ibyt": pa.float64(), "ra": pa.string(),
+}  # fmt: skip
+
+
+def _nfdump_csv(source: Path | IO[bytes]) -> Iterator[pa.Table]:
+    """nfdump's `-o csv` (1.7) in chunks of one-way records; the Summary block at its end
+    has other columns and is skipped."""
+    reader = pacsv.open_csv(
+        source,
+        read_options=pacsv.ReadOptions(block_size=_BLOCK),
         parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "skip"),
         convert_options=pacsv.ConvertOptions(
-            include_columns=["ts", "te", "td", "sa", "da", "sp", "dp", "pr", "flg", "ipkt", "ibyt", "ra"],
-            column_types={c: pa.string() for c in ("ts", "te", "sa", "da", "pr", "flg", "ra", "sp", "dp")},
+            include_columns=list(_NFDUMP_COLUMNS), column_types=_NFDUMP_COLUMNS
         ),
     )
-    # The summary lines parse as rows with a text where the address should be: drop them.
-    valid = pc.and_(pc.is_valid(t["sa"]), pc.match_substring_regex(t["sp"], r"^\d+$"))
-    t = t.filter(pc.fill_null(valid, False))
+    for t in _tables(reader):
+        valid = pc.and_(pc.is_valid(t["sa"]), pc.match_substring_regex(t["sp"], r"^\d+$"))
+        yield _nfdump_records(t.filter(pc.fill_null(valid, False)))
+
+
+def _nfdump_records(t: pa.Table) -> pa.Table:
     start = _epoch(t["ts"])
-    duration_us = pc.cast(pc.round(pc.multiply(pc.cast(t["td"], pa.float64()), 1e6)), pa.int64())
-    flags = t["flg"]
-    tcp_flags = _nfdump_flags(flags)
+    duration_us = pc.cast(pc.round(pc.multiply(t["td"], 1e6)), pa.int64())
     return pa.table(
         {
             "exporter": pc.fill_null(t["ra"], "nfdump"),
@@ -282,7 +320,7 @@ def _nfdump_csv_table(source: Path | bytes) -> pa.Table:
             "dst_port": pc.cast(t["dp"], pa.uint16()),
             "packets": pc.cast(t["ipkt"], pa.uint64()),
             "bytes": pc.cast(t["ibyt"], pa.uint64()),
-            "tcp_flags": tcp_flags,
+            "tcp_flags": _nfdump_flags(t["flg"]),
             "rev_packets": pa.nulls(t.num_rows, pa.uint64()),
             "rev_bytes": pa.nulls(t.num_rows, pa.uint64()),
         },
@@ -300,33 +338,48 @@ def _nfdump_flags(flags: pa.ChunkedArray) -> pa.Array:
     return out
 
 
-def _nfcapd(path: Path) -> pa.Table:
+def _nfcapd(path: Path) -> Iterator[pa.Table]:
+    """An nfdump file through `nfdump -o csv`, read from its output as it comes."""
     nfdump = shutil.which("nfdump")
     if nfdump is None:
         raise CaptureReadError(str(path), "an nfdump file needs the nfdump program (Debian package nfdump)")
-    proc = subprocess.run([nfdump, "-r", str(path), "-q", "-o", "csv"], capture_output=True, check=False)
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen([nfdump, "-r", str(path), "-o", "csv"], stdout=subprocess.PIPE, stderr=errors)
+        assert proc.stdout is not None
+        rows = 0
+        try:
+            for t in _nfdump_csv(proc.stdout):
+                rows += t.num_rows
+                yield t
+        except pa.ArrowInvalid:
+            if rows:
+                raise
+        finally:
+            proc.stdout.close()
+            proc.wait()
+        errors.seek(0)
+        complaint = errors.read(4096).decode("utf-8", "replace").strip()
     # nfdump exits 0 on a file it cannot open, saying so on stderr only.
-    complaint = proc.stderr.decode("utf-8", "replace").strip()
-    if proc.returncode != 0 or (complaint and b"," not in proc.stdout):
+    if proc.returncode != 0 or (complaint and rows == 0):
         reason = complaint.splitlines()
         raise CaptureReadError(
             str(path), f"nfdump cannot read it: {reason[-1] if reason else proc.returncode}"
         )
-    text = proc.stdout
-    if not text.startswith(_NFDUMP_HEADER.encode()):
-        # `-q` drops the header line in some versions.
-        text = _NFDUMP_CSV_HEADER + text
-    return _nfdump_csv_table(text)
 
 
-def _tabular(path: Path, mapping: dict[str, str]) -> pa.Table:
-    t = pq.read_table(path) if path.suffix.lower() == ".parquet" else pacsv.read_csv(path)
+def _tabular(path: Path, mapping: dict[str, str]) -> Iterator[pa.Table]:
+    """A CSV or Parquet flow log in chunks, columns renamed by `mapping` (ours: theirs)."""
+    if path.suffix.lower() == ".parquet":
+        chunks = _tables(pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS))
+    else:
+        chunks = _tables(pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=_BLOCK)))
     renames = {source: target for target, source in mapping.items()}
-    t = t.rename_columns([renames.get(n, n) for n in t.column_names])
-    for name in ("first_seen", "last_seen"):
-        if name in t.column_names:
-            t = t.set_column(t.schema.get_field_index(name), name, _epoch(t[name]))
-    return t
+    for t in chunks:
+        t = t.rename_columns([renames.get(n, n) for n in t.column_names])
+        for name in ("first_seen", "last_seen"):
+            if name in t.column_names:
+                t = t.set_column(t.schema.get_field_index(name), name, _epoch(t[name]))
+        yield t
 
 
 # --- DNS ----------------------------------------------------------------------------------
@@ -405,60 +458,112 @@ class FlowFileCapture:
     def source(self) -> str:
         return str(self.path)
 
-    def _records(self, fmt: FlowFormat) -> pa.Table:
+    def _export_chunks(self, fmt: FlowFormat) -> Iterator[pa.Table]:
+        """One-way records (EXPORT_RECORD_SCHEMA) in chunks."""
         if fmt is FlowFormat.NFDUMP_CSV:
-            return pair_records(_nfdump_csv_table(self.path))
-        if fmt is FlowFormat.NFCAPD:
-            return pair_records(_nfcapd(self.path))
+            yield from _nfdump_csv(self.path)
+        elif fmt is FlowFormat.NFCAPD:
+            yield from _nfcapd(self.path)
+        else:
+            for t in _tabular(self.path, self.mapping):
+                n = t.num_rows
+                if "exporter" not in t.column_names:
+                    t = t.append_column("exporter", pa.repeat(pa.scalar(self.source), n))
+                for name in ("rev_packets", "rev_bytes"):
+                    if name not in t.column_names:
+                        t = t.append_column(name, pa.nulls(n, pa.uint64()))
+                if "tcp_flags" not in t.column_names:
+                    t = t.append_column("tcp_flags", pa.repeat(pa.scalar(0, pa.uint8()), n))
+                yield t
+
+    def _chunks(self, fmt: FlowFormat) -> Iterator[pa.Table]:
+        """Two-way flow records (RECORD_SCHEMA) in chunks; connection ids count on."""
+        if fmt in (FlowFormat.NFDUMP_CSV, FlowFormat.NFCAPD, FlowFormat.EXPORT):
+            # The two halves of a connection may fall in neighbouring chunks.
+            pairer = Pairer()
+            for records in self._export_chunks(fmt):
+                yield pairer.push(records)
+            yield pairer.flush()
+            return
+        next_id = 0
         if fmt is FlowFormat.ZEEK_CONN:
-            conn = _zeek_conn(self.path)
-            flows = to_record_schema(conn)
-            if self.ssl:
-                sni = pa.array([self.ssl.get(u) for u in conn["uid"].to_pylist()], pa.string())
-                flows = flows.set_column(flows.schema.get_field_index("sni"), "sni", sni)
-            return flows
-        t = _tabular(self.path, self.mapping)
-        if fmt is FlowFormat.EXPORT:
-            if "exporter" not in t.column_names:
-                t = t.append_column("exporter", pa.repeat(pa.scalar(self.source), t.num_rows))
-            for name in ("rev_packets", "rev_bytes"):
-                if name not in t.column_names:
-                    t = t.append_column(name, pa.nulls(t.num_rows, pa.uint64()))
-            if "tcp_flags" not in t.column_names:
-                t = t.append_column("tcp_flags", pa.repeat(pa.scalar(0, pa.uint8()), t.num_rows))
-            return pair_records(t)
-        if "conn_id" in t.column_names:
-            return t.select([n for n in RECORD_SCHEMA.names]).cast(RECORD_SCHEMA)
-        return to_record_schema(t)
+            with self.path.open("rb") as f:
+                if f.read(1) == b"#":  # a TSV header says its fields before any row
+                    _check_zeek(self.path, fmt, pa.table({n: [] for n in _zeek_header(self.path)[0]}))
+            for t in _zeek_stream(self.path):
+                conn = _zeek_conn(_check_zeek(self.path, fmt, t))
+                flows = to_record_schema(conn, next_id)
+                if self.ssl:
+                    sni = pa.array([self.ssl.get(u) for u in conn["uid"].to_pylist()], pa.string())
+                    flows = flows.set_column(flows.schema.get_field_index("sni"), "sni", sni)
+                next_id += flows.num_rows
+                yield flows
+            return
+        for t in _tabular(self.path, self.mapping):
+            if "conn_id" in t.column_names:  # flows minewatch wrote (scan --flows, the store)
+                yield t.select(list(RECORD_SCHEMA.names)).cast(RECORD_SCHEMA)
+            else:
+                flows = to_record_schema(t, next_id)
+                next_id += flows.num_rows
+                yield flows
 
     def batches(self) -> Iterator[EngineBatch]:
+        """Flow batches as the file is read: memory follows the chunk, not the file. A
+        file that breaks part-way keeps what came before, with a warning."""
         fmt = self.fmt or detect_format(self.path, self.mapping)
         if fmt in (FlowFormat.ZEEK_DNS, FlowFormat.ZEEK_SSL):
             return  # read beforehand (read_resolutions, read_ssl), not flows
-        try:
-            flows = self._records(fmt)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError, ValueError, duckdb.Error) as e:
-            raise CaptureReadError(
-                self.source, f"not a valid {fmt.value} file: {str(e).splitlines()[0]}"
-            ) from e
-        except OSError as e:
-            raise CaptureReadError(self.source, (e.strerror or str(e)).lower()) from e
-        flows = self.resolutions.annotate(flows)
-        if flows.num_rows:
-            first, last = pc.min(flows["first_seen"]).as_py(), pc.max(flows["last_seen"]).as_py()
-        else:
-            first = last = None
-        packets = pc.sum(pc.add(flows["c2s_packets"], flows["s2c_packets"])).as_py() or 0
-        volume = pc.sum(pc.add(flows["c2s_bytes"], flows["s2c_bytes"])).as_py() or 0
-        self._report = InputReport(
-            source=self.source, packets=packets, bytes=volume, first_seen=first, last_seen=last
-        )
-        for batch in flows.to_batches(max_chunksize=BATCH_ROWS):
-            yield "flows", batch
+        report = _Tally(self.source)
+        chunks = self._chunks(fmt)
+        while True:
+            try:
+                flows = next(chunks, None)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError, ValueError, duckdb.Error, OSError) as e:
+                reason = (e.strerror or str(e)).lower() if isinstance(e, OSError) else str(e).splitlines()[0]
+                if report.flows == 0:
+                    raise CaptureReadError(self.source, f"not a valid {fmt.value} file: {reason}") from e
+                report.warning = f"read up to record {report.flows:,}, then: {reason}"
+                break
+            if flows is None:
+                break
+            flows = self.resolutions.annotate(flows)
+            report.add(flows)
+            self._report = report.done()
+            for batch in flows.to_batches(max_chunksize=BATCH_ROWS):
+                yield "flows", batch
+        self._report = report.done()
 
     def report(self, flows: int) -> InputReport:
         r = self._report
         return InputReport(r.source, r.packets, r.bytes, flows, r.error, r.warning, r.first_seen, r.last_seen)
+
+
+@dataclass
+class _Tally:
+    """What a flow log held so far, for its report."""
+
+    source: str
+    flows: int = 0
+    packets: int = 0
+    bytes: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    warning: str | None = None
+
+    def add(self, flows: pa.Table) -> None:
+        if flows.num_rows == 0:
+            return
+        self.flows += flows.num_rows
+        self.packets += pc.sum(pc.add(flows["c2s_packets"], flows["s2c_packets"])).as_py() or 0
+        self.bytes += pc.sum(pc.add(flows["c2s_bytes"], flows["s2c_bytes"])).as_py() or 0
+        first, last = pc.min(flows["first_seen"]).as_py(), pc.max(flows["last_seen"]).as_py()
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+
+    def done(self) -> InputReport:
+        return InputReport(
+            self.source, self.packets, self.bytes, self.flows, None, self.warning, self.first, self.last
+        )
 
 
 def read_ssl(path: Path) -> dict[str, str]:
