@@ -379,9 +379,9 @@ def test_flow_logs_are_read_in_chunks_and_a_break_keeps_what_came_before(
     """nfdump CSV of 2,000 connections, each direction's record 100 rows from the other's:
     read in many small chunks, every connection is paired across the chunk boundaries; a
     file that turns to garbage part-way keeps its first part, with a warning."""
-    from minewatch.sources import flowfiles
+    from minewatch.sources import nfdump
 
-    monkeypatch.setattr(flowfiles, "_BLOCK", 32 << 10)
+    monkeypatch.setattr(nfdump, "BLOCK", 32 << 10)
     header = "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,ra"
     rows: list[tuple[int, str]] = []
     for i in range(2000):
@@ -396,7 +396,7 @@ def test_flow_logs_are_read_in_chunks_and_a_break_keeps_what_came_before(
     body = "\n".join(r for _, r in sorted(rows, key=lambda r: r[0]))
     path = tmp_path / "flows.csv"
     path.write_text(header + "\n" + body + "\nSummary\nflows,bytes\n4000,14000000\n")
-    assert len(list(flowfiles._nfdump_csv(path))) > 5, "read in several chunks"
+    assert len(list(nfdump.nfdump_csv(path))) > 5, "read in several chunks"
     result = scan_paths([path], ScanOptions())
     assert result.inputs[0].error is None and result.inputs[0].flows == 2000
     assert result.inputs[0].packets == 2000 * 70
