@@ -11,6 +11,7 @@ pub mod netflow;
 pub mod live;
 pub mod out;
 pub mod p2p;
+pub mod pairing;
 pub mod reader;
 pub mod stream;
 pub mod tls;

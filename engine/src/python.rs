@@ -288,6 +288,41 @@ impl FlowDecoder {
     }
 }
 
+/// One-way flow-export records to two-way flows (engine/src/pairing.rs).
+#[pyclass(module = "minewatch._engine")]
+pub struct Pairer {
+    inner: crate::pairing::Pairer,
+}
+
+#[pymethods]
+impl Pairer {
+    #[new]
+    #[pyo3(signature = (max_held=1048576))]
+    fn new(max_held: usize) -> Self {
+        Pairer { inner: crate::pairing::Pairer::new(max_held) }
+    }
+
+    /// Pair a batch of one-way records (with what was held); returns the flows ready.
+    fn push<'py>(&mut self, py: Python<'py>, batch: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        use arrow_pyarrow::FromPyArrow;
+        let batch = RecordBatch::from_pyarrow_bound(batch)?;
+        let inner = &mut self.inner;
+        let out = py.detach(|| crate::pairing::records_from_batch(&batch).map(|records| inner.push(&records)));
+        let out = out.map_err(pyo3::exceptions::PyValueError::new_err)?;
+        batch_to_py(py, &out)
+    }
+
+    /// Everything still held, alone.
+    fn flush<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        batch_to_py(py, &self.inner.flush())
+    }
+
+    #[getter]
+    fn held(&self) -> usize {
+        self.inner.held()
+    }
+}
+
 /// A UDP flow collector bound to one address, receiving on its own thread.
 #[pyclass(module = "minewatch._engine")]
 pub struct Collector {
@@ -342,6 +377,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Stats>()?;
     m.add_class::<Scan>()?;
     m.add_class::<FlowDecoder>()?;
+    m.add_class::<Pairer>()?;
     m.add_class::<Collector>()?;
     m.add_class::<Exporter>()?;
     m.add_class::<DecoderTotals>()?;

@@ -158,7 +158,7 @@ class Collector:
             records = pa.Table.from_batches([self.socket.poll(max(wait, 0.0), self.options.max_records)])
             for message in self.socket.drain_log():
                 log.warning("%s", message)
-            if records.num_rows or self.pairer.held.num_rows:
+            if records.num_rows or self.pairer.held:
                 self._feed(analysis, self.pairer.push(records))
             if time.monotonic() >= window_end:
                 self._close(analysis)

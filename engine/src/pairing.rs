@@ -1,0 +1,487 @@
+//! One-way flow-export records paired into two-way flows.
+//!
+//! An exporter reports each direction of a connection as its own record. Records pair by
+//! reversed 5-tuple within one exporter, first with first (a connection re-exported every
+//! active timeout pairs record by record). Which end is the client is decided, in order,
+//! by: an ephemeral port (>= 32768) against a lower one; a port of 1024 or more against a
+//! system port; the earlier start; the higher port. RFC 5103 biflow records (reverse
+//! counts present) already carry both directions, the initiator as source.
+//!
+//! Records arrive over time (the collector), so a record left alone in one batch is held
+//! for the next, where its other half may come; held once, it goes on alone. At most
+//! `max_held` records wait.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder, UInt8Builder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{TimestampMicrosecondType, UInt16Type, UInt64Type, UInt8Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OneWay {
+    pub exporter: String,
+    pub first_us: i64,
+    pub last_us: i64,
+    pub proto: u8,
+    pub src: String,
+    pub src_port: u16,
+    pub dst: String,
+    pub dst_port: u16,
+    pub packets: u64,
+    pub bytes: u64,
+    pub tcp_flags: u8,
+    pub reverse: Option<(u64, u64)>,
+}
+
+/// A record as pairing reads it: borrowed text, from a held record or an Arrow column.
+#[derive(Clone, Copy, Debug)]
+pub struct Rec<'a> {
+    pub exporter: &'a str,
+    pub first_us: i64,
+    pub last_us: i64,
+    pub proto: u8,
+    pub src: &'a str,
+    pub src_port: u16,
+    pub dst: &'a str,
+    pub dst_port: u16,
+    pub packets: u64,
+    pub bytes: u64,
+    pub tcp_flags: u8,
+    pub reverse: Option<(u64, u64)>,
+}
+
+impl<'a> Rec<'a> {
+    fn of(r: &'a OneWay) -> Self {
+        Rec {
+            exporter: &r.exporter,
+            first_us: r.first_us,
+            last_us: r.last_us,
+            proto: r.proto,
+            src: &r.src,
+            src_port: r.src_port,
+            dst: &r.dst,
+            dst_port: r.dst_port,
+            packets: r.packets,
+            bytes: r.bytes,
+            tcp_flags: r.tcp_flags,
+            reverse: r.reverse,
+        }
+    }
+
+    fn owned(&self) -> OneWay {
+        OneWay {
+            exporter: self.exporter.to_string(),
+            first_us: self.first_us,
+            last_us: self.last_us,
+            proto: self.proto,
+            src: self.src.to_string(),
+            src_port: self.src_port,
+            dst: self.dst.to_string(),
+            dst_port: self.dst_port,
+            packets: self.packets,
+            bytes: self.bytes,
+            tcp_flags: self.tcp_flags,
+            reverse: self.reverse,
+        }
+    }
+
+    /// Sent by the lower endpoint (by address, then port)?
+    fn from_lower(&self) -> bool {
+        (self.src, self.src_port) <= (self.dst, self.dst_port)
+    }
+
+    /// The connection's key, the same for both directions.
+    fn key(&self) -> (&'a str, u8, &'a str, u16, &'a str, u16) {
+        if self.from_lower() {
+            (self.exporter, self.proto, self.src, self.src_port, self.dst, self.dst_port)
+        } else {
+            (self.exporter, self.proto, self.dst, self.dst_port, self.src, self.src_port)
+        }
+    }
+}
+
+/// Output schema: the two-way columns of the flow record that a flow export can fill.
+pub fn paired_schema() -> SchemaRef {
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("exporter", DataType::Utf8, false),
+        Field::new("first_seen", ts.clone(), false),
+        Field::new("last_seen", ts, false),
+        Field::new("ip_proto", DataType::UInt8, false),
+        Field::new("client_ip", DataType::Utf8, false),
+        Field::new("client_port", DataType::UInt16, false),
+        Field::new("server_ip", DataType::Utf8, false),
+        Field::new("server_port", DataType::UInt16, false),
+        Field::new("c2s_packets", DataType::UInt64, false),
+        Field::new("s2c_packets", DataType::UInt64, false),
+        Field::new("c2s_bytes", DataType::UInt64, false),
+        Field::new("s2c_bytes", DataType::UInt64, false),
+        Field::new("tcp_flags", DataType::UInt8, false),
+    ]))
+}
+
+#[derive(Default)]
+struct PairedBuilder {
+    exporter: StringBuilder,
+    first: TimestampMicrosecondBuilder,
+    last: TimestampMicrosecondBuilder,
+    proto: UInt8Builder,
+    client: StringBuilder,
+    client_port: UInt16Builder,
+    server: StringBuilder,
+    server_port: UInt16Builder,
+    c2s_packets: UInt64Builder,
+    s2c_packets: UInt64Builder,
+    c2s_bytes: UInt64Builder,
+    s2c_bytes: UInt64Builder,
+    flags: UInt8Builder,
+}
+
+impl PairedBuilder {
+    /// `out` is the record from client to server, `back` the one from server to client.
+    fn push(&mut self, out: Option<&Rec<'_>>, back: Option<&Rec<'_>>) {
+        let any = out.or(back).expect("a flow has at least one record");
+        let (first, last) = match (out, back) {
+            (Some(a), Some(b)) => (a.first_us.min(b.first_us), a.last_us.max(b.last_us)),
+            _ => (any.first_us, any.last_us),
+        };
+        let (client, client_port, server, server_port) = match out {
+            Some(a) => (a.src, a.src_port, a.dst, a.dst_port),
+            None => (any.dst, any.dst_port, any.src, any.src_port),
+        };
+        self.exporter.append_value(any.exporter);
+        self.first.append_value(first);
+        self.last.append_value(last.max(first));
+        self.proto.append_value(any.proto);
+        self.client.append_value(client);
+        self.client_port.append_value(client_port);
+        self.server.append_value(server);
+        self.server_port.append_value(server_port);
+        self.c2s_packets.append_value(out.map_or(0, |r| r.packets));
+        self.s2c_packets.append_value(back.map_or(0, |r| r.packets));
+        self.c2s_bytes.append_value(out.map_or(0, |r| r.bytes));
+        self.s2c_bytes.append_value(back.map_or(0, |r| r.bytes));
+        self.flags.append_value(out.map_or(0, |r| r.tcp_flags) | back.map_or(0, |r| r.tcp_flags));
+    }
+
+    fn push_biflow(&mut self, r: &Rec<'_>, (packets, bytes): (u64, u64)) {
+        let back = Rec { packets, bytes, tcp_flags: 0, ..*r };
+        self.push(Some(r), Some(&back));
+    }
+
+    fn finish(&mut self) -> RecordBatch {
+        let utc = Some(Arc::<str>::from("UTC"));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.exporter.finish()),
+            Arc::new(self.first.finish().with_timezone_opt(utc.clone())),
+            Arc::new(self.last.finish().with_timezone_opt(utc)),
+            Arc::new(self.proto.finish()),
+            Arc::new(self.client.finish()),
+            Arc::new(self.client_port.finish()),
+            Arc::new(self.server.finish()),
+            Arc::new(self.server_port.finish()),
+            Arc::new(self.c2s_packets.finish()),
+            Arc::new(self.s2c_packets.finish()),
+            Arc::new(self.c2s_bytes.finish()),
+            Arc::new(self.s2c_bytes.finish()),
+            Arc::new(self.flags.finish()),
+        ];
+        RecordBatch::try_new(paired_schema(), columns).expect("paired columns match their schema")
+    }
+}
+
+/// Whether the lower endpoint (`a`, from the record sent by it) is the client.
+fn a_is_client(a_port: u16, b_port: u16, from_a: Option<&Rec<'_>>, from_b: Option<&Rec<'_>>) -> bool {
+    let (ap, bp) = (a_port, b_port);
+    if (ap >= 32768) != (bp >= 32768) {
+        return ap >= 32768;
+    }
+    if (ap >= 1024) != (bp >= 1024) {
+        return ap >= 1024;
+    }
+    if let (Some(x), Some(y)) = (from_a, from_b) {
+        if x.first_us != y.first_us {
+            return x.first_us < y.first_us;
+        }
+    }
+    if ap != bp {
+        return ap > bp;
+    }
+    from_a.is_some()
+}
+
+/// Emit a connection: `from_a` sent by the lower endpoint, `from_b` by the higher.
+fn emit(out: &mut PairedBuilder, from_a: Option<&Rec<'_>>, from_b: Option<&Rec<'_>>) {
+    let any = from_a.or(from_b).expect("a flow has at least one record");
+    let (a_port, b_port) = match from_a {
+        Some(r) => (r.src_port, r.dst_port),
+        None => (any.dst_port, any.src_port),
+    };
+    if a_is_client(a_port, b_port, from_a, from_b) {
+        out.push(from_a, from_b);
+    } else {
+        out.push(from_b, from_a);
+    }
+}
+
+pub struct Pairer {
+    held: Vec<OneWay>,
+    max_held: usize,
+}
+
+impl Pairer {
+    pub fn new(max_held: usize) -> Self {
+        Pairer { held: Vec::new(), max_held }
+    }
+
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Pair the held records and these; what is left alone from these is held (up to
+    /// `max_held`), the rest goes out.
+    pub fn push(&mut self, fresh: &[Rec<'_>]) -> RecordBatch {
+        let older = std::mem::take(&mut self.held);
+        let split = older.len();
+        let records: Vec<Rec<'_>> = older.iter().map(Rec::of).chain(fresh.iter().copied()).collect();
+        let mut out = PairedBuilder::default();
+        // Sort by connection (hashed key, then the key itself) and start: each run of one
+        // key is one connection's records; its k-th record from each end pair up.
+        let hasher = ahash::RandomState::with_seeds(1, 2, 3, 4);
+        let mut order: Vec<(u64, usize)> = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            match r.reverse {
+                Some(rev) => out.push_biflow(r, rev),
+                None => order.push((hasher.hash_one(r.key()), i)),
+            }
+        }
+        order.sort_unstable_by(|x, y| {
+            let (a, b) = (&records[x.1], &records[y.1]);
+            x.0.cmp(&y.0).then_with(|| a.key().cmp(&b.key())).then(a.first_us.cmp(&b.first_us))
+        });
+        let mut alone: Vec<usize> = Vec::new();
+        let mut start = 0;
+        while start < order.len() {
+            let key = records[order[start].1].key();
+            let mut end = start + 1;
+            while end < order.len() && order[end].0 == order[start].0 && records[order[end].1].key() == key {
+                end += 1;
+            }
+            let (mut lower, mut higher) = (Vec::new(), Vec::new());
+            for &(_, i) in &order[start..end] {
+                if records[i].from_lower() { lower.push(i) } else { higher.push(i) }
+            }
+            for k in 0..lower.len().max(higher.len()) {
+                match (lower.get(k), higher.get(k)) {
+                    (Some(&a), Some(&b)) => emit(&mut out, Some(&records[a]), Some(&records[b])),
+                    (Some(&i), None) | (None, Some(&i)) => alone.push(i),
+                    (None, None) => {}
+                }
+            }
+            start = end;
+        }
+        alone.sort_unstable();
+        let fresh_alone = alone.iter().filter(|&&i| i >= split).count();
+        let hold = fresh_alone <= self.max_held;
+        let mut held = Vec::new();
+        for i in alone {
+            if hold && i >= split {
+                held.push(records[i].owned());
+            } else {
+                emit_alone(&mut out, &records[i]);
+            }
+        }
+        drop(records);
+        self.held = held;
+        out.finish()
+    }
+
+    /// Everything still held, alone.
+    pub fn flush(&mut self) -> RecordBatch {
+        let mut out = PairedBuilder::default();
+        for r in std::mem::take(&mut self.held) {
+            emit_alone(&mut out, &Rec::of(&r));
+        }
+        out.finish()
+    }
+}
+
+fn emit_alone(out: &mut PairedBuilder, r: &Rec<'_>) {
+    if r.from_lower() {
+        emit(out, Some(r), None);
+    } else {
+        emit(out, None, Some(r));
+    }
+}
+
+/// One-way records borrowed from an Arrow batch of the export schema
+/// (netflow::export_schema; `exporter` and `rev_*` may be absent, text must be Utf8).
+fn text_at(a: &arrow_array::StringArray, i: usize) -> &str {
+    if a.is_null(i) {
+        ""
+    } else {
+        a.value(i)
+    }
+}
+
+pub fn records_from_batch(batch: &RecordBatch) -> Result<Vec<Rec<'_>>, String> {
+    let col = |name: &str| batch.column_by_name(name).ok_or_else(|| format!("no column {name}"));
+    let text = |name: &str| -> Result<&arrow_array::StringArray, String> {
+        col(name)?.as_string_opt::<i32>().ok_or_else(|| format!("column {name} is not text"))
+    };
+    let ts = |name: &str| -> Result<Vec<i64>, String> {
+        let c = arrow_cast::cast(col(name)?, &DataType::Timestamp(TimeUnit::Microsecond, None))
+            .map_err(|e| e.to_string())?;
+        let a = c.as_primitive::<TimestampMicrosecondType>();
+        Ok((0..a.len()).map(|i| if a.is_null(i) { 0 } else { a.value(i) }).collect())
+    };
+    macro_rules! numbers {
+        ($name:expr, $t:ty, $dt:expr) => {{
+            let c = arrow_cast::cast(col($name)?, &$dt).map_err(|e| e.to_string())?;
+            let a = c.as_primitive::<$t>();
+            (0..a.len()).map(|i| if a.is_null(i) { None } else { Some(a.value(i)) }).collect::<Vec<_>>()
+        }};
+    }
+    let n = batch.num_rows();
+    let exporter = match batch.column_by_name("exporter") {
+        Some(_) => Some(text("exporter")?),
+        None => None,
+    };
+    let (src, dst) = (text("src_ip")?, text("dst_ip")?);
+    let (first, last) = (ts("first_seen")?, ts("last_seen")?);
+    let proto = numbers!("ip_proto", UInt8Type, DataType::UInt8);
+    let sport = numbers!("src_port", UInt16Type, DataType::UInt16);
+    let dport = numbers!("dst_port", UInt16Type, DataType::UInt16);
+    let packets = numbers!("packets", UInt64Type, DataType::UInt64);
+    let bytes = numbers!("bytes", UInt64Type, DataType::UInt64);
+    let flags = numbers!("tcp_flags", UInt8Type, DataType::UInt8);
+    let has_rev = batch.column_by_name("rev_packets").is_some() && batch.column_by_name("rev_bytes").is_some();
+    let (rev_p, rev_b) = if has_rev {
+        (numbers!("rev_packets", UInt64Type, DataType::UInt64), numbers!("rev_bytes", UInt64Type, DataType::UInt64))
+    } else {
+        (vec![None; n], vec![None; n])
+    };
+    Ok((0..n)
+        .map(|i| Rec {
+            exporter: exporter.map_or("", |e| text_at(e, i)),
+            first_us: first[i],
+            last_us: last[i],
+            proto: proto[i].unwrap_or(0),
+            src: text_at(src, i),
+            src_port: sport[i].unwrap_or(0),
+            dst: text_at(dst, i),
+            dst_port: dport[i].unwrap_or(0),
+            packets: packets[i].unwrap_or(0),
+            bytes: bytes[i].unwrap_or(0),
+            tcp_flags: flags[i].unwrap_or(0),
+            reverse: rev_p[i].zip(rev_b[i]),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(src: &str, sport: u16, dst: &str, dport: u16, first: i64, packets: u64) -> OneWay {
+        OneWay {
+            exporter: "e".into(),
+            first_us: first,
+            last_us: first + 10,
+            proto: 6,
+            src: src.into(),
+            src_port: sport,
+            dst: dst.into(),
+            dst_port: dport,
+            packets,
+            bytes: packets * 100,
+            tcp_flags: 0x12,
+            reverse: None,
+        }
+    }
+
+    fn push(p: &mut Pairer, records: Vec<OneWay>) -> RecordBatch {
+        let recs: Vec<Rec<'_>> = records.iter().map(Rec::of).collect();
+        p.push(&recs)
+    }
+
+    fn column_u64(b: &RecordBatch, name: &str) -> Vec<u64> {
+        b.column_by_name(name).unwrap().as_primitive::<UInt64Type>().values().to_vec()
+    }
+
+    #[test]
+    fn directions_pair_and_the_client_is_the_ephemeral_port() {
+        let mut p = Pairer::new(0);
+        let b = push(&mut p, vec![rec("10.0.0.2", 3333, "10.0.0.1", 40000, 5, 3), rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 7)]);
+        assert_eq!(b.num_rows(), 1);
+        assert_eq!(b.column_by_name("client_ip").unwrap().as_string::<i32>().value(0), "10.0.0.1");
+        assert_eq!(column_u64(&b, "c2s_packets"), vec![7]);
+        assert_eq!(column_u64(&b, "s2c_packets"), vec![3]);
+    }
+
+    #[test]
+    fn a_lone_record_waits_one_batch_then_goes_alone() {
+        let mut p = Pairer::new(10);
+        assert_eq!(push(&mut p, vec![rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 7)]).num_rows(), 0);
+        assert_eq!(p.held(), 1);
+        let b = push(&mut p, vec![rec("10.0.0.2", 3333, "10.0.0.1", 40000, 2, 3)]);
+        assert_eq!((b.num_rows(), p.held()), (1, 0));
+        assert_eq!(push(&mut p, vec![rec("10.0.0.9", 50000, "10.0.0.2", 443, 1, 1)]).num_rows(), 0);
+        assert_eq!(push(&mut p, vec![]).num_rows(), 1, "held once, then alone");
+        assert_eq!(p.flush().num_rows(), 0);
+    }
+
+    #[test]
+    fn repeated_exports_pair_first_with_first() {
+        let mut p = Pairer::new(0);
+        let b = push(&mut p, vec![
+            rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 1),
+            rec("10.0.0.1", 40000, "10.0.0.2", 3333, 100, 2),
+            rec("10.0.0.2", 3333, "10.0.0.1", 40000, 101, 20),
+            rec("10.0.0.2", 3333, "10.0.0.1", 40000, 2, 10),
+        ]);
+        let mut pairs: Vec<_> = column_u64(&b, "c2s_packets").into_iter().zip(column_u64(&b, "s2c_packets")).collect();
+        pairs.sort();
+        assert_eq!(pairs, vec![(1, 10), (2, 20)]);
+    }
+
+    #[test]
+    fn more_lone_records_than_may_be_held_all_go_on() {
+        let mut p = Pairer::new(1);
+        let b = push(&mut p, vec![rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 1), rec("10.0.0.3", 40000, "10.0.0.2", 3333, 1, 1)]);
+        assert_eq!((b.num_rows(), p.held()), (2, 0));
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    #[test]
+    #[ignore]
+    fn time_push() {
+        let recs: Vec<OneWay> = (0..262_144u32)
+            .map(|i| OneWay {
+                exporter: "127.0.0.1".into(),
+                first_us: i64::from(i * 7919 % 100_000),
+                last_us: 0,
+                proto: 6,
+                src: format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+                src_port: 40000,
+                dst: format!("11.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+                dst_port: 443,
+                packets: 1,
+                bytes: 100,
+                tcp_flags: 0,
+                reverse: None,
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        let mut p = Pairer::new(0);
+        let view: Vec<Rec<'_>> = recs.iter().map(Rec::of).collect();
+        let b = p.push(&view);
+        eprintln!("push {:?} rows {}", t.elapsed(), b.num_rows());
+    }
+}
