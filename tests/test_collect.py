@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -279,21 +280,24 @@ def test_hostile_datagrams_over_udp_and_a_bounded_flood(tmp_path: Path) -> None:
 
 
 def test_collect_command_as_a_process(tmp_path: Path) -> None:
-    """`minewatch collect` in its own process, softflowd exporting IPFIX to it; then
-    `minewatch findings` reads what it recorded. A busy port is a usage error."""
+    """`minewatch collect` in its own process, softflowd exporting IPFIX to it, stopped by
+    Ctrl-C (SIGINT) in the middle of its window: what it received is still recorded, and
+    `minewatch findings` reads it. A busy port is a usage error."""
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
     store = tmp_path / "store"
     exe = Path(sys.executable).parent / "minewatch"
-    cmd = [str(exe), "collect", "--listen", f"127.0.0.1:{port}", "--store", str(store), "--duration", "8"]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    cmd = [str(exe), "collect", "--listen", f"127.0.0.1:{port}", "--store", str(store)]
+    proc = subprocess.Popen([*cmd, "--duration", "120"], stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(2.5)  # interpreter start-up and bind
-        busy = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        busy = subprocess.run([*cmd, "--duration", "5"], capture_output=True, text=True, timeout=30)
         assert busy.returncode == 2 and f"127.0.0.1:{port}" in busy.stderr
         export(REAL / "sv1_cpuminer_sha256d_t1.pcap", port, 10)
+        time.sleep(3.0)
+        proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
         proc.kill()

@@ -101,6 +101,7 @@ class Collector:
         self.pending: list[pa.Table] = []  # flows not yet written
         self.pending_rows = 0
         self.started = time.monotonic()
+        self.analysis = self._window()
 
     def status(self) -> CollectStatus:
         totals, exporters = self.socket.totals, self.socket.exporters()
@@ -148,25 +149,28 @@ class Collector:
         self, duration_s: float | None = None, on_status: Callable[[CollectStatus], None] | None = None
     ) -> None:
         deadline = None if duration_s is None else time.monotonic() + duration_s
-        analysis = self._window()
+        self.analysis = self._window()
         window_end = time.monotonic() + self.options.window_s
-        while not self.stop.is_set():
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                break
-            wait = min(self.options.poll_s, window_end - now, (deadline or now + 1e9) - now)
-            records = pa.Table.from_batches([self.socket.poll(max(wait, 0.0), self.options.max_records)])
-            for message in self.socket.drain_log():
-                log.warning("%s", message)
-            if records.num_rows or self.pairer.held:
-                self._feed(analysis, self.pairer.push(records))
-            if time.monotonic() >= window_end:
-                self._close(analysis)
-                analysis = self._window()
-                window_end = time.monotonic() + self.options.window_s
+        try:
+            while not self.stop.is_set():
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    break
+                wait = min(self.options.poll_s, window_end - now, (deadline or now + 1e9) - now)
+                records = pa.Table.from_batches([self.socket.poll(max(wait, 0.0), self.options.max_records)])
+                for message in self.socket.drain_log():
+                    log.warning("%s", message)
+                if records.num_rows or self.pairer.held:
+                    self._feed(self.analysis, self.pairer.push(records))
+                if time.monotonic() >= window_end:
+                    self._close(self.analysis)
+                    self.analysis = self._window()
+                    window_end = time.monotonic() + self.options.window_s
+                if on_status is not None:
+                    on_status(self.status())
+        finally:
+            # Stopped, interrupted or failed: what was received is still written.
+            self._feed(self.analysis, self.pairer.flush())
+            self._close(self.analysis)
             if on_status is not None:
                 on_status(self.status())
-        self._feed(analysis, self.pairer.flush())
-        self._close(analysis)
-        if on_status is not None:
-            on_status(self.status())
