@@ -1,10 +1,14 @@
 """The collect pipeline: NetFlow/IPFIX datagrams -> one-way records (engine) -> paired flow
 records -> the same analysis as `scan` -> the store, window by window.
 
-The socket is read in Rust without the GIL; Python sees one batch of records every
-`poll_s` and runs the detectors on each. Every `window_s` the window's evidence is fused
-into findings and written; flows are written as they come. Memory is bounded by the
-records of one poll (`max_records`) and the evidence of one window.
+The socket is read on an engine thread without the GIL; Python takes the decoded records
+every `poll_s` (or as soon as `max_records` are waiting) and runs the detectors on them.
+Flows are written to the store `max_records` at a time; every `window_s` the window's
+evidence is fused into findings and written. Memory is bounded in records: at most
+4 x `max_records` decoded and waiting (past that, datagrams are dropped and counted),
+`max_records` one-way records held for their other half, `max_records` flows not yet
+written; the evidence of one window is what remains, one piece per client, server and
+batch.
 """
 
 from __future__ import annotations
