@@ -149,11 +149,13 @@ def nfcapd_file(grams: list[bytes], folder: Path) -> Path:
 
 
 def parquet_file(grams: list[bytes], path: Path) -> int:
-    """minewatch's decoder on the same datagrams; one-way records written as flow records
-    (random records have no reverse, so one record each, as in nfdump's file)."""
+    """minewatch's decoder on the same datagrams; one-way records written as the store
+    writes flow records (random records have no reverse, so one record each, as in
+    nfdump's file)."""
     from minewatch import _engine
     from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE
     from minewatch.sources.flowexport import pair_records
+    from minewatch.store import with_address_numbers
 
     decoder = _engine.FlowDecoder()
     for g in grams:
@@ -163,7 +165,9 @@ def parquet_file(grams: list[bytes], path: Path) -> int:
     flows = flows.append_column("source", pa.repeat(pa.scalar("bench"), n))
     flows = flows.append_column("server_name", pa.nulls(n, pa.string()))
     flows = flows.append_column("mining", pa.nulls(n, MINING_TYPE))
-    pq.write_table(flows.cast(FLOW_SCHEMA), path, row_group_size=BATCH, compression="lz4")
+    # As the store writes them (minewatch.store): with the numeric address columns.
+    stored = with_address_numbers(flows.cast(FLOW_SCHEMA))
+    pq.write_table(stored, path, row_group_size=BATCH, compression="lz4")
     return n
 
 

@@ -288,6 +288,28 @@ impl FlowDecoder {
     }
 }
 
+/// Dotted-quad text to uint32 (null for IPv6, null or malformed text), for the store's
+/// numeric address columns.
+#[pyfunction]
+fn ipv4_numbers<'py>(py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::{Array, UInt32Array};
+    use arrow_pyarrow::{FromPyArrow, ToPyArrow};
+    let data = arrow_array::make_array(arrow_data::ArrayData::from_pyarrow_bound(text)?);
+    let strings = data
+        .as_string_opt::<i32>()
+        .ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("ipv4_numbers wants a string array"))?;
+    let out: UInt32Array = (0..strings.len())
+        .map(|i| {
+            if strings.is_null(i) {
+                return None;
+            }
+            strings.value(i).parse::<std::net::Ipv4Addr>().ok().map(u32::from)
+        })
+        .collect();
+    out.to_data().to_pyarrow(py)
+}
+
 /// One-way flow-export records to two-way flows (engine/src/pairing.rs).
 #[pyclass(module = "minewatch._engine")]
 pub struct Pairer {
@@ -382,6 +404,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Exporter>()?;
     m.add_class::<DecoderTotals>()?;
     m.add_function(wrap_pyfunction!(schemas, m)?)?;
+    m.add_function(wrap_pyfunction!(ipv4_numbers, m)?)?;
     #[cfg(feature = "live")]
     m.add_function(wrap_pyfunction!(capture_live, m)?)?;
     m.add("CaptureError", m.py().get_type::<CaptureError>())?;

@@ -15,12 +15,15 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from minewatch.detect import detectors
 from minewatch.detect.behaviour import MIN_DURATION_S, MIN_FLOW_PACKETS, USUAL_POOL_PORTS
 from minewatch.detect.context import HomeNetworks, ScanContext
 from minewatch.detect.detectors import COLUMNS_READ, Detector, run_detectors
 from minewatch.intel.indicators import IndicatorSet
+from minewatch.model.addresses import ipv4_numbers, ipv4_text
 from minewatch.model.findings import Evidence
 
 __all__ = ["candidate_filter", "detect_stored"]
@@ -44,15 +47,23 @@ def _net_octets(intel: IndicatorSet) -> tuple[list[str], bool]:
     return [str(o) for o in sorted(octets)], v6
 
 
-def _clauses(intel: IndicatorSet) -> dict[Detector, list[str]]:
-    """Per detector, SQL that is true for every row it might turn into evidence."""
+def _clauses(intel: IndicatorSet, numeric: bool) -> dict[Detector, list[str]]:
+    """Per detector, SQL that is true for every row it might turn into evidence.
+    `numeric`: over the store's address columns (server_ip4, server_ip6) rather than text."""
     octets, v6 = _net_octets(intel)
     ports = ", ".join(str(p) for p in USUAL_POOL_PORTS)
-    listed = ["server_ip IN (SELECT ip FROM listed_ips)"]
-    if octets:  # networks, by first octet
-        listed.append(f"split_part(server_ip, '.', 1) IN ({', '.join(repr(o) for o in octets)})")
-    if v6:
-        listed.append("contains(server_ip, ':')")
+    if numeric:
+        listed = ["server_ip4 IN (SELECT ip4 FROM listed_ips)", "server_ip6 IN (SELECT ip FROM listed_ips)"]
+        if octets:  # networks, by first octet
+            listed.append(f"server_ip4 >> 24 IN ({', '.join(octets)})")
+        if v6:
+            listed.append("server_ip6 IS NOT NULL")
+    else:
+        listed = ["server_ip IN (SELECT ip FROM listed_ips)"]
+        if octets:
+            listed.append(f"split_part(server_ip, '.', 1) IN ({', '.join(repr(o) for o in octets)})")
+        if v6:
+            listed.append("contains(server_ip, ':')")
     return {
         detectors.dissected_mining: ["mining IS NOT NULL"],
         detectors.sv2_noise_handshake: ["c2s_first_payload IS NOT NULL"],
@@ -101,11 +112,13 @@ def _columns(chosen: Sequence[Detector]) -> list[str]:
     return [c for c in COLUMNS_READ if c in wanted or c in detectors.ROW_COLUMNS]
 
 
-def candidate_filter(intel: IndicatorSet, chosen: Sequence[Detector] = detectors.DETECTORS) -> str:
-    """SQL over FLOW_SCHEMA: true for every row one of `chosen` might turn into
-    evidence (`listed_ips`, one column ip, registered beside it). A detector without a
-    clause here sees every row."""
-    known = _clauses(intel)
+def candidate_filter(
+    intel: IndicatorSet, chosen: Sequence[Detector] = detectors.DETECTORS, numeric: bool = False
+) -> str:
+    """SQL over FLOW_SCHEMA (with `numeric`, over the store's address columns): true for
+    every row one of `chosen` might turn into evidence (`listed_ips`: columns ip and ip4,
+    registered beside it). A detector without a clause here sees every row."""
+    known = _clauses(intel, numeric)
     if any(d not in known for d in chosen):
         return "true"
     return " OR ".join(f"({c})" for d in chosen for c in known[d])
@@ -125,18 +138,36 @@ def detect_stored(
     if not paths:
         return
     home = home or HomeNetworks()
-    listed = pa.table({"ip": pa.array([ind.value for ind in intel if ind.kind == "ip"], pa.string())})
+    ips = pa.array([ind.value for ind in intel if ind.kind == "ip"], pa.string())
+    listed = pa.table({"ip": ips, "ip4": ipv4_numbers(ips)})
     files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
-    keep = candidate_filter(intel, chosen)
+    # Files the store wrote have numeric addresses; others (--flows, older stores) text.
+    numeric = all(set(pq.read_schema(p).names) >= NUMERIC for p in paths)
+    keep = candidate_filter(intel, chosen, numeric)
     condition = keep if where is None else f"({where}) AND ({keep})"
+    columns = _columns(chosen)
+    if numeric:
+        columns = [c for c in columns if c not in ("client_ip", "server_ip")] + sorted(NUMERIC)
     with duckdb.connect() as db:
         if threads is not None:
             db.execute(f"SET threads = {int(threads)}")
         db.register("listed_ips", listed)
-        columns = ", ".join(_columns(chosen))
-        query = f"SELECT {columns} FROM read_parquet([{files}], union_by_name = true) WHERE {condition}"
-        reader = db.sql(query).to_arrow_reader(BATCH_ROWS)
-        for batch in reader:
+        source_sql = f"read_parquet([{files}], union_by_name = true)"
+        query = f"SELECT {', '.join(columns)} FROM {source_sql} WHERE {condition}"
+        for batch in db.sql(query).to_arrow_reader(BATCH_ROWS):
             if batch.num_rows:
-                ctx = ScanContext(source, pa.Table.from_batches([batch]), {}, intel, home)
-                yield from run_detectors(ctx, tuple(chosen))
+                flows = pa.Table.from_batches([batch])
+                if numeric:
+                    flows = _with_address_text(flows)
+                yield from run_detectors(ScanContext(source, flows, {}, intel, home), tuple(chosen))
+
+
+NUMERIC = {"client_ip4", "server_ip4", "client_ip6", "server_ip6"}
+
+
+def _with_address_text(flows: pa.Table) -> pa.Table:
+    """The text addresses detectors read, rebuilt for the candidate rows only."""
+    for side in ("client", "server"):
+        text = pc.coalesce(ipv4_text(flows[f"{side}_ip4"]), flows[f"{side}_ip6"])
+        flows = flows.append_column(f"{side}_ip", text)
+    return flows

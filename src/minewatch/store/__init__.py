@@ -23,9 +23,34 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from minewatch.model.addresses import ipv4_numbers
 from minewatch.model.schema import FLOW_SCHEMA
 
-__all__ = ["FINDING_SCHEMA", "Store"]
+__all__ = ["ADDRESS_COLUMNS", "FINDING_SCHEMA", "STORED_FLOW_SCHEMA", "Store", "with_address_numbers"]
+
+# Beside the text addresses, the store keeps each address a second time: IPv4 as a
+# number, IPv6 as text (null for IPv4). Detection over stored flows reads these instead
+# of the text columns: numbers decode several times faster than text.
+ADDRESS_COLUMNS = (
+    pa.field("client_ip4", pa.uint32()),
+    pa.field("server_ip4", pa.uint32()),
+    pa.field("client_ip6", pa.string()),
+    pa.field("server_ip6", pa.string()),
+)
+STORED_FLOW_SCHEMA = pa.schema([*FLOW_SCHEMA, *ADDRESS_COLUMNS])
+
+
+def with_address_numbers(flows: pa.Table) -> pa.Table:
+    """FLOW_SCHEMA flows with the store's numeric and IPv6 address columns added."""
+    for side in ("client", "server"):
+        text = flows[f"{side}_ip"]
+        v4 = ipv4_numbers(text)
+        flows = flows.append_column(f"{side}_ip4", v4)
+        flows = flows.append_column(
+            f"{side}_ip6", pc.if_else(pc.is_null(v4), text, pa.scalar(None, pa.string()))
+        )
+    return flows.select(STORED_FLOW_SCHEMA.names).cast(STORED_FLOW_SCHEMA)
+
 
 _TS = pa.timestamp("us", tz="UTC")
 FINDING_SCHEMA = pa.schema(
@@ -57,7 +82,7 @@ class Store:
         """Append flow records, one file per hour they start in."""
         if flows.num_rows == 0:
             return
-        flows = flows.cast(FLOW_SCHEMA)
+        flows = with_address_numbers(flows.cast(FLOW_SCHEMA))
         # Hours since 1970 as integers: formatting every row's time would cost more.
         hours = pc.divide(flows["first_seen"].cast(pa.int64()), 3_600_000_000)
         with self.lock:
