@@ -5,12 +5,13 @@ from __future__ import annotations
 import ipaddress
 
 import pyarrow as pa
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minewatch.model.addresses import ipv4_numbers, ipv4_text
 
 
+@settings(deadline=None, max_examples=300)
 @given(
     st.lists(
         st.one_of(

@@ -302,7 +302,7 @@ def test_collect_command_as_a_process(tmp_path: Path) -> None:
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "1 exporters" in err and "1 findings" in err, err
+    assert "exporters 1 " in err and "findings 1 " in err, err
     out = subprocess.run(
         [str(exe), "findings", "--store", str(store), "--since", "2026-01-01", "--json"],
         capture_output=True,

@@ -63,8 +63,8 @@ class CollectStatus:
         rate = self.records / self.elapsed_s if self.elapsed_s > 0 else 0.0
         drops = "?" if self.kernel_drops is None else str(self.kernel_drops)
         return (
-            f"{self.exporters} exporters · {self.datagrams} datagrams · {self.records} records "
-            f"({rate:,.0f}/s) · {self.flows} flows · {self.findings} findings · dropped: "
+            f"exporters {self.exporters} · datagrams {self.datagrams} · records {self.records} "
+            f"({rate:,.0f}/s) · flows {self.flows} · findings {self.findings} · dropped: "
             f"{self.malformed} malformed, {self.no_template} without template, "
             f"{self.missing} lost on the way, {self.overflow} for want of memory, {drops} by the kernel"
         )

@@ -395,19 +395,24 @@ def findings(
         return
     from rich.table import Table
 
-    table = Table("host", "activity", "protocol", "pools", "first seen", "last seen", "confidence")
+    table = Table("host", "activity", "pools", "from (UTC)", "to", "confidence", "evidence")
+    for name in ("host", "pools", "from (UTC)", "to"):
+        table.columns[[c.header for c in table.columns].index(name)].no_wrap = True
     for r in rows:
         pools = ", ".join(f"{p['ip']}:{p['port']}" for p in r.get("pools", []))
+        kinds = ", ".join(sorted({e["kind"] for e in r.get("evidence", [])}))
         table.add_row(
             r["host"],
             r["activity"],
-            r.get("protocol") or "",
             pools,
-            r["first_seen"],
-            r["last_seen"],
+            r["first_seen"][:16].replace("T", " "),
+            r["last_seen"][:16].replace("T", " "),
             f"{r['confidence']:.2f}",
+            kinds,
         )
-    Console(highlight=False).print(table)
+    out = Console(highlight=False)
+    # Piped output has no width to follow: give the table room rather than cut addresses.
+    Console(highlight=False, width=None if out.is_terminal else 132).print(table)
 
 
 def main(argv: list[str] | None = None) -> int:
