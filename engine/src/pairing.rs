@@ -454,34 +454,3 @@ mod tests {
         assert_eq!((b.num_rows(), p.held()), (2, 0));
     }
 }
-
-#[cfg(test)]
-mod timing {
-    use super::*;
-
-    #[test]
-    #[ignore]
-    fn time_push() {
-        let recs: Vec<OneWay> = (0..262_144u32)
-            .map(|i| OneWay {
-                exporter: "127.0.0.1".into(),
-                first_us: i64::from(i * 7919 % 100_000),
-                last_us: 0,
-                proto: 6,
-                src: format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
-                src_port: 40000,
-                dst: format!("11.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
-                dst_port: 443,
-                packets: 1,
-                bytes: 100,
-                tcp_flags: 0,
-                reverse: None,
-            })
-            .collect();
-        let t = std::time::Instant::now();
-        let mut p = Pairer::new(0);
-        let view: Vec<Rec<'_>> = recs.iter().map(Rec::of).collect();
-        let b = p.push(&view);
-        eprintln!("push {:?} rows {}", t.elapsed(), b.num_rows());
-    }
-}
