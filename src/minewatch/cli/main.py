@@ -332,6 +332,25 @@ def import_logs(
         raise typer.Exit(EXIT_INPUT)
 
 
+inventory_app = typer.Typer(no_args_is_help=True, help="The address-space inventory: whose blocks are whose.")
+app.add_typer(inventory_app, name="inventory")
+
+
+@inventory_app.command("import")
+def inventory_import(
+    path: Annotated[Path, typer.Argument(help="CSV or Parquet: cidr (or start, end), organisation, ...")],
+    store: StoreOption,
+) -> None:
+    """Check an inventory file and make it the store's: findings are then attributed."""
+    from minewatch.attribute.inventory import Inventory
+    from minewatch.store import Store
+
+    inventory = Inventory.load(path)
+    target = Store(store)
+    inventory.save(target.inventory_path)
+    err.print(f"minewatch: {inventory.count} blocks from {path} in {target.inventory_path}", markup=False)
+
+
 @app.command()
 def detect(
     store: StoreOption,
@@ -388,14 +407,22 @@ def findings(
 
     if not store.is_dir():
         raise typer.BadParameter(f"{store}: no such store directory")
-    rows = Store(store).findings(_when(since), _when(until))
+    source = Store(store)
+    rows = source.findings(_when(since), _when(until))
+    if source.inventory_path.is_file():
+        from minewatch.attribute.inventory import Inventory
+        from minewatch.report.jsonl import attribution_to_json
+
+        inventory = Inventory.load(source.inventory_path)
+        for row in rows:
+            row["attribution"] = attribution_to_json(inventory.attribute(row["host"]))
     if json_lines:
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
         return
     from rich.table import Table
 
-    table = Table("host", "activity", "pools", "from (UTC)", "to", "confidence", "evidence")
+    table = Table("host", "activity", "pools", "from (UTC)", "to", "confidence", "evidence", "owner")
     for name in ("host", "pools", "from (UTC)", "to"):
         table.columns[[c.header for c in table.columns].index(name)].no_wrap = True
     for r in rows:
@@ -409,10 +436,18 @@ def findings(
             r["last_seen"][:16].replace("T", " "),
             f"{r['confidence']:.2f}",
             kinds,
+            _owner(r.get("attribution")),
         )
     out = Console(highlight=False)
     # Piped output has no width to follow: give the table room rather than cut addresses.
     Console(highlight=False, width=None if out.is_terminal else 132).print(table)
+
+
+def _owner(a: dict[str, object] | None) -> str:
+    if not a:
+        return ""
+    flag = " (likely compromised)" if a.get("likely_compromised") is True else ""
+    return f"{a['organisation'] or '?'} · {a['sector']}{flag}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,9 +6,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from minewatch.estimate.totals import Summary
+from minewatch.model.attribution import Attribution
 from minewatch.model.findings import Bounds, Finding, Hashrate, InputReport, ScanResult
 
-__all__ = ["finding_to_json", "input_to_json", "result_to_json", "rfc3339", "summary_to_json"]
+__all__ = [
+    "attribution_to_json",
+    "finding_to_json",
+    "input_to_json",
+    "result_to_json",
+    "rfc3339",
+    "summary_to_json",
+]
 
 
 def rfc3339(t: datetime) -> str:
@@ -65,6 +73,24 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
         "evidence": [{"kind": e.kind.value, "detail": e.detail, "strength": e.strength} for e in f.evidence],
         "sources": list(f.sources),
         "bytes": f.bytes_total,
+    }
+
+
+def attribution_to_json(a: Attribution | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {
+        "source": a.source,
+        "organisation": a.organisation,
+        "sector": a.sector.value,
+        "sector_confidence": a.sector_confidence,
+        "sector_basis": a.sector_basis,
+        "region": list(a.region),
+        "region_code": a.region_code,
+        "contact": a.contact,
+        "prefix": a.prefix,
+        "likely_compromised": a.likely_compromised,
+        "compromise_reason": a.compromise_reason,
     }
 
 

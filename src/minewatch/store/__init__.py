@@ -136,6 +136,11 @@ class Store:
             files.extend(sorted(folder.glob("*.parquet")))
         return files
 
+    @property
+    def inventory_path(self) -> Path:
+        """Where `minewatch inventory import` keeps the address-space inventory."""
+        return self.root / "inventory.parquet"
+
     def connect(self) -> duckdb.DuckDBPyConnection:
         """The store's DuckDB database, with its views over the partitions."""
         db = duckdb.connect(str(self.root / "minewatch.duckdb"))

@@ -1,0 +1,1 @@
+"""Whose machines they are: the address-space inventory, sectors and places."""
