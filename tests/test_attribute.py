@@ -99,3 +99,82 @@ def test_findings_from_real_captures_are_attributed(
     bad.write_text("cidr\n300.1.1.1/8\n")
     assert main(["inventory", "import", str(bad), "--store", str(store)]) == 1
     assert f"{bad}, row 2" in capsys.readouterr().err
+
+
+def _mmdb(path: Path) -> None:
+    """A small ASN database in MaxMind's format, made here (GeoLite2-ASN's fields)."""
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    writer = MMDBWriter(ip_version=6, database_type="GeoLite2-ASN", ipv4_compatible=True)
+    writer.insert_network(
+        IPSet(["147.229.0.0/16"]),
+        {"autonomous_system_number": 64500, "autonomous_system_organization": "Example Technical University"},
+    )
+    writer.insert_network(
+        IPSet(["185.71.66.0/24"]),
+        {
+            "autonomous_system_number": 45090,
+            "autonomous_system_organization": "Shenzhen Tencent Computer Systems",
+        },
+    )
+    writer.to_db_file(str(path))
+
+
+def test_fallbacks_where_the_inventory_is_silent(tmp_path: Path) -> None:
+    from minewatch.attribute.attributor import Attributor, add_source
+
+    folder = tmp_path / "attribution"
+    add_source(SAMPLE, folder)
+    _mmdb(tmp_path / "asn.mmdb")
+    add_source(tmp_path / "asn.mmdb", folder)
+    iptoasn = tmp_path / "ip2asn-combined.tsv"
+    iptoasn.write_text(
+        "74.84.128.0\t74.84.159.255\t64501\tUS\tEXAMPLE-HOSTING-AS Example Hosting Inc\n"
+        "94.23.0.0\t94.23.255.255\t0\tNone\tNot routed\n"
+    )
+    add_source(iptoasn, folder)
+    rir = tmp_path / "delegated-apnic-extended-latest"
+    rir.write_text(
+        "2|apnic|20261124|3|19830613|20261123|+1000\n"
+        "apnic|*|ipv4|*|2|summary\n"
+        "apnic|CN|ipv4|116.211.0.0|65536|20100101|allocated|A92E1062\n"
+        "apnic|CN|ipv6|2001:db9::|32|20100101|allocated|A92E1062\n"
+    )
+    add_source(rir, folder)
+    attributor = Attributor.from_dir(folder)
+    assert attributor.attribute("10.0.2.15").source == "inventory"  # type: ignore[union-attr]
+    university = attributor.attribute("147.229.13.222")
+    assert university is not None and university.source == "asn-mmdb"
+    assert university.sector == Sector.EDUCATION and university.likely_compromised is True
+    assert (
+        university.prefix == "147.229.0.0/16"
+        and university.organisation == "AS64500 Example Technical University"
+    )
+    cloud = attributor.attribute("185.71.66.39")
+    assert cloud is not None and cloud.sector == Sector.DATACENTER and "Tencent Cloud" in cloud.sector_basis
+    hosting = attributor.attribute("74.84.128.158")
+    assert hosting is not None and hosting.source == "iptoasn" and hosting.sector == Sector.DATACENTER
+    assert hosting.region == ("US",)
+    assert attributor.attribute("94.23.199.191") is None, "iptoasn's 'not routed' is not an owner"
+    allocated = attributor.attribute("116.211.167.195")
+    assert allocated is not None and allocated.source == "rir-delegated" and allocated.region == ("CN",)
+    assert allocated.sector == Sector.UNKNOWN and allocated.likely_compromised is None
+    assert attributor.attribute("2001:db9::5").source == "rir-delegated"  # type: ignore[union-attr]
+
+
+def test_unreadable_fallbacks_are_named(tmp_path: Path) -> None:
+    from minewatch.attribute.attributor import add_source
+
+    junk = tmp_path / "asn.mmdb"
+    junk.write_bytes(b"not a database")
+    with pytest.raises(InventoryError, match="asn.mmdb"):
+        add_source(junk, tmp_path / "attribution")
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    with pytest.raises(InventoryError, match="not an ASN database"):
+        add_source(text, tmp_path / "attribution")
+    broken = tmp_path / "ip2asn.tsv"
+    broken.write_text("1.0.0.0\t1.0.0.255\tnot-a-number\tAU\tX\t\n")
+    with pytest.raises(InventoryError, match="line 1"):
+        add_source(broken, tmp_path / "attribution")

@@ -338,17 +338,22 @@ app.add_typer(inventory_app, name="inventory")
 
 @inventory_app.command("import")
 def inventory_import(
-    path: Annotated[Path, typer.Argument(help="CSV or Parquet: cidr (or start, end), organisation, ...")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="Inventory (CSV/Parquet: cidr or start/end, organisation, sector, region, ...), "
+            "or a fallback: ASN database (.mmdb), iptoasn TSV, RIR delegated-extended file."
+        ),
+    ],
     store: StoreOption,
 ) -> None:
-    """Check an inventory file and make it the store's: findings are then attributed."""
-    from minewatch.attribute.inventory import Inventory
+    """Make an inventory the store's, or add a fallback source; findings are attributed."""
+    from minewatch.attribute.attributor import add_source
     from minewatch.store import Store
 
-    inventory = Inventory.load(path)
     target = Store(store)
-    inventory.save(target.inventory_path)
-    err.print(f"minewatch: {inventory.count} blocks from {path} in {target.inventory_path}", markup=False)
+    what = add_source(path, target.attribution_dir)
+    err.print(f"minewatch: {path}: {what}, kept in {target.attribution_dir}", markup=False)
 
 
 @app.command()
@@ -409,13 +414,14 @@ def findings(
         raise typer.BadParameter(f"{store}: no such store directory")
     source = Store(store)
     rows = source.findings(_when(since), _when(until))
-    if source.inventory_path.is_file():
-        from minewatch.attribute.inventory import Inventory
+    from minewatch.attribute.attributor import Attributor
+
+    attributor = Attributor.from_dir(source.attribution_dir)
+    if attributor:
         from minewatch.report.jsonl import attribution_to_json
 
-        inventory = Inventory.load(source.inventory_path)
         for row in rows:
-            row["attribution"] = attribution_to_json(inventory.attribute(row["host"]))
+            row["attribution"] = attribution_to_json(attributor.attribute(row["host"]))
     if json_lines:
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -137,9 +137,9 @@ class Store:
         return files
 
     @property
-    def inventory_path(self) -> Path:
-        """Where `minewatch inventory import` keeps the address-space inventory."""
-        return self.root / "inventory.parquet"
+    def attribution_dir(self) -> Path:
+        """Where `minewatch inventory import` keeps the inventory and its fallbacks."""
+        return self.root / "attribution"
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """The store's DuckDB database, with its views over the partitions."""
