@@ -178,3 +178,20 @@ def test_unreadable_fallbacks_are_named(tmp_path: Path) -> None:
     broken.write_text("1.0.0.0\t1.0.0.255\tnot-a-number\tAU\tX\t\n")
     with pytest.raises(InventoryError, match="line 1"):
         add_source(broken, tmp_path / "attribution")
+
+
+def test_region_from_a_place_name_when_the_inventory_gives_none(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.csv"
+    path.write_text(
+        "cidr,organisation\n203.0.113.0/25,南京某某大学\n203.0.113.128/25,江苏省苏州市吴中区某某有限公司\n"
+    )
+    inventory = Inventory.load(path)
+    university = inventory.attribute("203.0.113.5")
+    assert university is not None and university.region == ("江苏省", "南京市")
+    assert university.region_code == "320100" and "南京某某大学" in university.region_basis
+    company = inventory.attribute("203.0.113.200")
+    assert company is not None and company.region == ("江苏省", "苏州市", "吴中区")
+    assert company.region_code == "320506" and company.sector == Sector.ENTERPRISE
+    # The inventory's own region wins over a name.
+    given = Inventory.load(SAMPLE).attribute("10.0.2.15")
+    assert given is not None and given.region_basis == "the inventory says so"

@@ -24,6 +24,7 @@ from typing import IO, Protocol
 import maxminddb
 
 from minewatch.attribute.inventory import InventoryError, compromise
+from minewatch.attribute.region import from_name
 from minewatch.attribute.sector import classify
 from minewatch.model.attribution import Attribution, Sector
 
@@ -60,6 +61,10 @@ def attribution(source: str, h: _Holder) -> Attribution:
         guess = classify(h.organisation)
         sector, confidence, basis = guess.sector, guess.confidence, guess.basis
     compromised, reason = compromise(sector, h.organisation)
+    region: tuple[str, ...] = (h.country,) if h.country else ()
+    region_code, region_basis = None, f"{source} country" if h.country else ""
+    if (place := from_name(h.organisation)) is not None:
+        region, region_code, region_basis = place.path, place.code, place.basis
     organisation = h.organisation
     if h.asn is not None:
         organisation = f"AS{h.asn} {h.organisation or ''}".strip()
@@ -69,7 +74,9 @@ def attribution(source: str, h: _Holder) -> Attribution:
         sector=sector,
         sector_confidence=confidence,
         sector_basis=basis,
-        region=(h.country,) if h.country else (),
+        region=region,
+        region_code=region_code,
+        region_basis=region_basis,
         prefix=h.prefix,
         likely_compromised=compromised,
         compromise_reason=reason,

@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytricia
 
+from minewatch.attribute.region import from_name
 from minewatch.attribute.sector import classify
 from minewatch.errors import MinewatchError
 from minewatch.model.attribution import INSTITUTIONS, Attribution, Sector
@@ -157,14 +158,19 @@ def _decide(b: Block) -> Attribution:
         guess = classify(b.organisation, b.domain)
         sector, confidence, basis = guess.sector, guess.confidence, guess.basis
     compromised, reason = compromise(sector, b.organisation)
+    region = tuple(p.strip() for p in (b.region or "").split("/") if p.strip())
+    code, region_basis = b.region_code, "the inventory says so" if region else ""
+    if not region and (place := from_name(b.organisation)) is not None:
+        region, code, region_basis = place.path, place.code, place.basis
     return Attribution(
         source="inventory",
         organisation=b.organisation,
         sector=sector,
         sector_confidence=confidence,
         sector_basis=basis,
-        region=tuple(p.strip() for p in (b.region or "").split("/") if p.strip()),
-        region_code=b.region_code,
+        region=region,
+        region_code=code,
+        region_basis=region_basis,
         contact=b.contact,
         prefix=b.cidr,
         likely_compromised=compromised,

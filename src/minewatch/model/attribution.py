@@ -37,6 +37,7 @@ class Attribution:
     sector_basis: str = ""
     region: tuple[str, ...] = ()
     region_code: str | None = None
+    region_basis: str = ""
     contact: str | None = None
     prefix: str | None = None
     likely_compromised: bool | None = None

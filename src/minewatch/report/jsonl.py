@@ -87,6 +87,7 @@ def attribution_to_json(a: Attribution | None) -> dict[str, Any] | None:
         "sector_basis": a.sector_basis,
         "region": list(a.region),
         "region_code": a.region_code,
+        "region_basis": a.region_basis,
         "contact": a.contact,
         "prefix": a.prefix,
         "likely_compromised": a.likely_compromised,
