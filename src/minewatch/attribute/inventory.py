@@ -18,7 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytricia
 
-from minewatch.attribute.region import from_name
+from minewatch.attribute.region import from_name, learn
 from minewatch.attribute.sector import classify
 from minewatch.errors import MinewatchError
 from minewatch.model.attribution import INSTITUTIONS, Attribution, Sector
@@ -126,6 +126,7 @@ class Inventory:
                         row.get("contact"),
                     )
                 )
+        learn([b.organisation for b in blocks if not b.region])
         return cls(blocks)
 
     def save(self, path: Path) -> None:
