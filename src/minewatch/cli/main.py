@@ -401,6 +401,89 @@ def detect(
 
 
 @app.command()
+def report(
+    store: StoreOption,
+    out: Annotated[Path, typer.Option("--out", help="Folder for bulletin.html, .pdf, .json and .csv.")],
+    since: Annotated[str | None, typer.Option("--since", help="From this time or age (24h, 7d).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Up to this time.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Only hosts placed here, e.g. 江苏.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "en",
+) -> None:
+    """The regional bulletin from the store's findings: HTML (self-contained), PDF (with
+    Chromium), JSON, CSV."""
+    import csv
+
+    from minewatch.attribute.attributor import Attributor
+    from minewatch.report.bulletin import make_bulletin
+    from minewatch.report.html import LABELS, render_html
+    from minewatch.report.jsonl import attribution_to_json
+    from minewatch.store import Store
+
+    if lang not in LABELS:
+        raise typer.BadParameter(f"--lang {lang!r}: expected one of {', '.join(LABELS)}")
+    if not store.is_dir():
+        raise typer.BadParameter(f"{store}: no such store directory")
+    source = Store(store)
+    rows = source.findings(_when(since), _when(until))
+    attributor = Attributor.from_dir(source.attribution_dir)
+    for row in rows:
+        row["attribution"] = attribution_to_json(attributor.attribute(row["host"])) if attributor else None
+    bulletin = make_bulletin(rows, since, until, region, lang)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bulletin.json").write_text(json.dumps(bulletin.to_json(), ensure_ascii=False, indent=1) + "\n")
+    (out / "bulletin.html").write_text(render_html(bulletin, lang), encoding="utf-8")
+    fields = [
+        "host",
+        "first_seen",
+        "last_seen",
+        "coin",
+        "algorithm",
+        "pools",
+        "confidence",
+        "organisation",
+        "sector",
+        "region",
+        "region_code",
+        "likely_compromised",
+        "attribution_source",
+    ]
+    with (out / "bulletin.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(fields)
+        for r in rows:
+            if r["activity"] != "mining":
+                continue
+            a = r.get("attribution") or {}
+            if region and not any(region in p for p in a.get("region") or []):
+                continue
+            pools = " ".join(f"{p['ip']}:{p['port']}" for p in r.get("pools") or [])
+            writer.writerow(
+                [
+                    r["host"],
+                    r["first_seen"],
+                    r["last_seen"],
+                    r.get("coin"),
+                    r.get("algorithm"),
+                    pools,
+                    r["confidence"],
+                    a.get("organisation"),
+                    a.get("sector"),
+                    "/".join(a.get("region") or []),
+                    a.get("region_code"),
+                    a.get("likely_compromised"),
+                    a.get("source"),
+                ]
+            )
+    from minewatch.report.pdf import PdfError, print_pdf
+
+    try:
+        print_pdf(out / "bulletin.html", out / "bulletin.pdf")
+    except PdfError as e:
+        err.print(f"minewatch: no PDF: {e}", markup=False)
+    err.print(f"minewatch: bulletin of {bulletin.mining_hosts} mining hosts in {out}", markup=False)
+
+
+@app.command()
 def findings(
     store: StoreOption,
     since: Annotated[str | None, typer.Option("--since", help="From this time or age (24h, 7d).")] = None,

@@ -1,0 +1,203 @@
+"""The bulletin as one self-contained HTML page: styles inline, charts as inline SVG, no
+script and no request to anywhere, so it opens the same offline. Chinese or English."""
+
+from __future__ import annotations
+
+from html import escape
+
+from minewatch.report.bulletin import Bulletin, Count
+
+__all__ = ["LABELS", "render_html"]
+
+LABELS = {
+    "en": {
+        "title": "Cryptocurrency mining bulletin",
+        "period": "Period",
+        "region": "Region",
+        "all": "all regions",
+        "headline": "Headline figures",
+        "hosts": "Mining IP addresses",
+        "traffic": "Mining traffic",
+        "energy": "Energy per day",
+        "co2": "CO2 per day",
+        "compromised": "On machines likely compromised",
+        "hashrate": "Hashrate by algorithm",
+        "algorithm": "Algorithm",
+        "measured": "hosts measured",
+        "interval": "95% bounds",
+        "by_city": "By city",
+        "by_county": "By county",
+        "by_sector": "By sector (compromised share)",
+        "by_coin": "By coin",
+        "by_pool": "By pool",
+        "top_orgs": "Top organisations",
+        "trend": "Mining hosts by day",
+        "method": "How the figures are made",
+        "unknown": "unknown",
+        "none": "none measured",
+    },
+    "zh": {
+        "title": "加密货币挖矿通报",
+        "period": "时段",
+        "region": "地区",
+        "all": "全部地区",
+        "headline": "主要数据",
+        "hosts": "挖矿IP数",
+        "traffic": "挖矿流量",
+        "energy": "日耗电量",
+        "co2": "日二氧化碳排放",
+        "compromised": "疑似被入侵的机器",
+        "hashrate": "各算法算力",
+        "algorithm": "算法",
+        "measured": "测得算力的主机",
+        "interval": "95%区间",
+        "by_city": "按城市",
+        "by_county": "按区县",
+        "by_sector": "按行业（被入侵比例）",
+        "by_coin": "按币种",
+        "by_pool": "按矿池",
+        "top_orgs": "主要单位",
+        "trend": "每日挖矿主机数",
+        "method": "数据说明",
+        "unknown": "未知",
+        "none": "未测得",
+    },
+}
+# Sector names as the page shows them (the JSON keeps the codes).
+SECTOR_NAMES = {
+    "zh": {
+        "government": "政府",
+        "education": "教育",
+        "healthcare": "医疗",
+        "enterprise": "企业",
+        "residential": "家庭宽带",
+        "datacenter": "数据中心/云",
+        "unknown": "未知",
+    },
+    "en": {"datacenter": "data centre / cloud"},
+}
+
+_STYLE = " ".join(
+    [
+        'body{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei",sans-serif;',
+        "margin:2em auto;max-width:60em;color:#1b1b1b;line-height:1.45}",
+        "h1{font-size:1.6em;margin-bottom:.2em}",
+        "h2{font-size:1.15em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}",
+        ".figures{display:flex;flex-wrap:wrap;gap:1em}",
+        ".figure{flex:1 1 10em;border:1px solid #ddd;border-radius:6px;padding:.6em .8em}",
+        ".figure b{display:block;font-size:1.5em}.figure span{color:#555;font-size:.9em}",
+        "table{border-collapse:collapse;width:100%;font-size:.92em}",
+        "td,th{border-bottom:1px solid #eee;padding:.25em .5em;text-align:left}",
+        "td.n{text-align:right;font-variant-numeric:tabular-nums}svg{max-width:100%;height:auto}",
+        ".notes li{margin-bottom:.3em;color:#333}",
+        "@media print{body{margin:0;max-width:none}.figure{break-inside:avoid}h2{break-after:avoid}}",
+    ]
+)
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    if x is None:
+        return "–"
+    for scale, suffix in ((1e15, " P"), (1e12, " T"), (1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.{digits}f}{suffix}"
+    return f"{x:.{digits}f}"
+
+
+def _bars(rows: tuple[Count, ...], unknown: str, limit: int = 12, names: dict[str, str] | None = None) -> str:
+    """A horizontal bar chart as inline SVG: hosts, with the compromised part darker."""
+    rows = rows[:limit]
+    if not rows:
+        return f"<p>{escape(unknown)}</p>"
+    top = max(c.hosts for c in rows) or 1
+    height, label_w, bar_w = 22, 260, 360
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 80}" '
+        f'height="{height * len(rows) + 6}" role="img">'
+    ]
+    for i, c in enumerate(rows):
+        y = i * height + 3
+        w = max(1, round(bar_w * c.hosts / top))
+        dark = round(bar_w * c.compromised / top)
+        label = c.label if c.label != "unknown" else unknown
+        label = (names or {}).get(label, label)
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
+            f"{escape(label[:40])}</text>"
+            f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{height - 7}" fill="#8fb3d9"/>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{dark}" height="{height - 7}" fill="#c0504d"/>'
+            f'<text x="{label_w + w + 6}" y="{y + 15}" font-size="12">{c.hosts}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _trend(rows: tuple[Count, ...], unknown: str) -> str:
+    if not rows:
+        return f"<p>{escape(unknown)}</p>"
+    top = max(c.hosts for c in rows) or 1
+    w, h, step = 720, 160, max(8, min(40, 720 // max(1, len(rows))))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h + 30}" role="img">']
+    for i, c in enumerate(rows):
+        bh = round(h * c.hosts / top)
+        x = i * step
+        parts.append(f'<rect x="{x}" y="{h - bh}" width="{step - 2}" height="{bh}" fill="#8fb3d9"/>')
+        if len(rows) <= 31 or i % 7 == 0:
+            parts.append(f'<text x="{x}" y="{h + 14}" font-size="9">{escape(c.label[5:])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(b: Bulletin, lang: str = "en") -> str:
+    t = LABELS[lang]
+    unknown = t["unknown"]
+    share = f"{b.compromised / b.mining_hosts:.0%}" if b.mining_hosts else "–"
+    energy = b.energy_kwh_day
+    co2 = b.co2_kg_day
+    figures = [
+        (t["hosts"], f"{b.mining_hosts:,}", ""),
+        (t["traffic"], f"{_num(b.mbit_s, 3) if b.mbit_s is not None else '–'} Mbit/s", ""),
+        (
+            t["energy"],
+            f"{_num(energy[1])} kWh" if energy else "–",
+            f"{_num(energy[0])}–{_num(energy[2])}" if energy else "",
+        ),
+        (t["co2"], f"{_num(co2[1])} kg" if co2 else "–", f"{_num(co2[0])}–{_num(co2[2])}" if co2 else ""),
+        (t["compromised"], share, f"{b.compromised} / {b.mining_hosts}"),
+    ]
+    period = f"{b.first_seen or '–'} — {b.last_seen or '–'}"
+    algo_rows = "".join(
+        f"<tr><td>{escape(a.algorithm)}</td><td class=n>{a.hosts}</td><td class=n>{a.hosts_measured}</td>"
+        f"<td class=n>{_num(a.hashrate) + ' ' + a.unit if a.hashrate is not None else escape(t['none'])}</td>"
+        f"<td class=n>{_num(a.low)}–{_num(a.high)}</td></tr>"
+        for a in b.algorithms
+    )
+    sections = [
+        (t["by_city"], _bars(b.by_city, unknown)),
+        (t["by_county"], _bars(b.by_county, unknown)),
+        (t["by_sector"], _bars(b.by_sector, unknown, names=SECTOR_NAMES[lang])),
+        (t["by_coin"], _bars(b.by_coin, unknown)),
+        (t["by_pool"], _bars(b.by_pool, unknown)),
+        (t["top_orgs"], _bars(b.top_organisations, unknown)),
+        (t["trend"], _trend(b.trend, unknown)),
+    ]
+    html = [
+        f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
+        f"<title>{escape(t['title'])}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{escape(t['title'])}</h1>",
+        f"<p>{escape(t['period'])}: {escape(period)} · "
+        f"{escape(t['region'])}: {escape(b.region or t['all'])}</p>",
+        f"<h2>{escape(t['headline'])}</h2><div class=figures>",
+        *(
+            f"<div class=figure><span>{escape(k)}</span><b>{escape(v)}</b><span>{escape(x)}</span></div>"
+            for k, v, x in figures
+        ),
+        "</div>",
+        f"<h2>{escape(t['hashrate'])}</h2><table><tr><th>{escape(t['algorithm'])}</th><th>IP</th>"
+        f"<th>{escape(t['measured'])}</th><th>H/s</th><th>{escape(t['interval'])}</th></tr>{algo_rows}</table>",
+        *(f"<h2>{escape(title)}</h2>{body}" for title, body in sections),
+        f"<h2>{escape(t['method'])}</h2><ul class=notes>",
+        *(f"<li>{escape(n)}</li>" for n in b.notes),
+        "</ul></body></html>",
+    ]
+    return "\n".join(html)
