@@ -92,9 +92,17 @@ def test_findings_from_real_captures_are_attributed(
     assert (university["sector"], university["likely_compromised"]) == ("education", True)
     assert (broadband["sector"], broadband["likely_compromised"]) == ("residential", False)
     assert "deliberate" in broadband["compromise_reason"]
-    # A public address the inventory does not hold is not guessed.
+    # A public address the inventory does not hold is not guessed...
     assert by_host["147.229.13.222"] is None
     assert all(a["source"] == "inventory" for a in by_host.values() if a)
+    # ...until a fallback knows it: then every finding is attributed.
+    _mmdb(tmp_path / "asn.mmdb")
+    assert main(["inventory", "import", str(tmp_path / "asn.mmdb"), "--store", str(store)]) == 0
+    capsys.readouterr()
+    assert main(["findings", "--store", str(store), "--json"]) == 0
+    attributed = {f["host"]: f["attribution"] for f in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert all(attributed.values()), attributed
+    assert attributed["147.229.13.222"]["source"] == "asn-mmdb"
     bad = tmp_path / "bad.csv"
     bad.write_text("cidr\n300.1.1.1/8\n")
     assert main(["inventory", "import", str(bad), "--store", str(store)]) == 1
