@@ -64,11 +64,15 @@ def test_bulletin_figures_and_its_twins(store: Path, tmp_path: Path, lang: str) 
     assert ("数据说明" in page and "挖矿主机数" in page and "家庭宽带" in page) == (lang == "zh")
 
 
-def test_region_filter(store: Path, tmp_path: Path) -> None:
+def test_region_and_period(store: Path, tmp_path: Path) -> None:
     assert main(["report", "--store", str(store), "--out", str(tmp_path), "--region", "江苏"]) == 0
     b = json.loads((tmp_path / "bulletin.json").read_text())
     assert b["mining_hosts"] == 1 and b["region"] == "江苏"
     assert [c["label"] for c in b["by_county"]] == ["江苏省 / 无锡市 / 梁溪区"]
+    assert main(["report", "--store", str(store), "--out", str(tmp_path), "--since", "2026-11-01"]) == 0
+    recent = json.loads((tmp_path / "bulletin.json").read_text())
+    assert recent["since"] == "2026-11-01T00:00:00Z" and recent["until"] is None
+    assert recent["mining_hosts"] == 1, "only the 2026 miners (one host, 127.0.0.1)"
 
 
 def test_report_usage_errors(tmp_path: Path) -> None:

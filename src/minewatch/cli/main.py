@@ -416,7 +416,7 @@ def report(
     from minewatch.attribute.attributor import Attributor
     from minewatch.report.bulletin import make_bulletin
     from minewatch.report.html import LABELS, render_html
-    from minewatch.report.jsonl import attribution_to_json
+    from minewatch.report.jsonl import attribution_to_json, rfc3339
     from minewatch.store import Store
 
     if lang not in LABELS:
@@ -424,11 +424,13 @@ def report(
     if not store.is_dir():
         raise typer.BadParameter(f"{store}: no such store directory")
     source = Store(store)
-    rows = source.findings(_when(since), _when(until))
+    start, end = _when(since), _when(until)
+    rows = source.findings(start, end)
     attributor = Attributor.from_dir(source.attribution_dir)
     for row in rows:
         row["attribution"] = attribution_to_json(attributor.attribute(row["host"])) if attributor else None
-    bulletin = make_bulletin(rows, since, until, region, lang)
+    period = [rfc3339(t) if t is not None else None for t in (start, end)]
+    bulletin = make_bulletin(rows, period[0], period[1], region, lang)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bulletin.json").write_text(json.dumps(bulletin.to_json(), ensure_ascii=False, indent=1) + "\n")
     (out / "bulletin.html").write_text(render_html(bulletin, lang), encoding="utf-8")
