@@ -1,0 +1,1 @@
+"""Cases: findings (and tips) under disposal, from the unit responsible to a verdict."""

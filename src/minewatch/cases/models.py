@@ -1,0 +1,100 @@
+"""The tables of the disposal workflow (SQLAlchemy; SQLite by default, PostgreSQL by URL).
+The audit trail is append-only: nothing in minewatch updates or deletes an event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = ["Base", "Case", "CaseEvent", "CaseFinding", "Level", "Status", "Unit", "Verdict"]
+
+
+class Level(StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    TRIAGED = "triaged"
+    OWNER_NOTIFIED = "owner_notified"
+    RECTIFICATION_ORDERED = "rectification_ordered"
+    BLOCKED = "blocked"
+    VERIFYING = "verifying"
+    CLOSED = "closed"
+
+
+class Verdict(StrEnum):
+    STOPPED = "stopped"
+    FALSE_POSITIVE = "false_positive"
+    DUPLICATE = "duplicate"
+    NOT_IN_JURISDICTION = "not_in_jurisdiction"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Unit(Base):
+    """An office of the region tree: province, city or county, by division code."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(64))
+    activity: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32), default=Status.NEW.value)
+    verdict: Mapped[str | None] = mapped_column(String(32))
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When verification began: the host must stay quiet from here.
+    verifying_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attribution: Mapped[str | None] = mapped_column(Text)  # JSON, as findings give it
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    findings: Mapped[list[CaseFinding]] = relationship(back_populates="case", order_by="CaseFinding.id")
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+
+    __table_args__ = (Index("ix_cases_open", "host", "activity", "status"),)
+
+
+class CaseFinding(Base):
+    __tablename__ = "case_findings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    case: Mapped[Case] = relationship(back_populates="findings")
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finding: Mapped[str] = mapped_column(Text)  # the finding's JSON
+
+
+class CaseEvent(Base):
+    """One line of a case's audit trail: who did what, when."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    case: Mapped[Case] = relationship(back_populates="events")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,226 @@
+"""The disposal workflow: findings open cases (one per host and activity, later findings
+merged in) at the unit responsible for the host's place; a case moves new -> triaged ->
+owner notified -> rectification ordered (deadline) -> blocked -> verifying -> closed;
+past its deadline it goes up a level; a unit can hand it down to one of its own; it closes
+as stopped only when the host has been quiet long enough. Every step is an audit event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minewatch.cases.models import Case, CaseEvent, CaseFinding, Status, Unit, Verdict
+from minewatch.errors import MinewatchError
+
+__all__ = [
+    "TRANSITIONS",
+    "WorkflowError",
+    "close",
+    "delegate",
+    "escalate_overdue",
+    "merge",
+    "move",
+    "open_from_findings",
+    "unit_for_code",
+    "verify",
+]
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.NEW: frozenset({Status.TRIAGED}),
+    Status.TRIAGED: frozenset({Status.OWNER_NOTIFIED}),
+    Status.OWNER_NOTIFIED: frozenset({Status.RECTIFICATION_ORDERED}),
+    Status.RECTIFICATION_ORDERED: frozenset({Status.BLOCKED, Status.VERIFYING}),
+    Status.BLOCKED: frozenset({Status.VERIFYING}),
+    Status.VERIFYING: frozenset({Status.RECTIFICATION_ORDERED}),
+}
+# Activities that become cases: a node or an exchange is not, by itself, to be disposed of.
+CASE_ACTIVITIES = ("mining", "web-miner", "pool-server")
+
+
+class WorkflowError(MinewatchError):
+    """A step the workflow does not allow, with the case and why."""
+
+
+def _event(session: Session, case: Case, now: datetime, actor: str, action: str, detail: str = "") -> None:
+    session.add(CaseEvent(case=case, at=now, actor=actor, action=action, detail=detail))
+    case.updated_at = now
+
+
+def _parse(t: str) -> datetime:
+    return datetime.fromisoformat(t.replace("Z", "+00:00"))
+
+
+def unit_for_code(session: Session, code: str | None) -> Unit | None:
+    """The unit for a division code, else its city's, else its province's."""
+    if not code:
+        return None
+    for candidate in (code, code[:4] + "00", code[:2] + "0000"):
+        unit = session.scalar(select(Unit).where(Unit.code == candidate))
+        if unit is not None:
+            return unit
+    return None
+
+
+def _severity(finding: dict[str, Any]) -> str:
+    attribution = finding.get("attribution") or {}
+    if attribution.get("likely_compromised") or finding.get("confidence", 0) >= 0.9:
+        return "high"
+    return "medium" if finding.get("confidence", 0) >= 0.6 else "low"
+
+
+def open_from_findings(
+    session: Session,
+    findings: Iterable[dict[str, Any]],
+    now: datetime,
+    default_unit: Unit,
+    actor: str = "minewatch",
+) -> list[Case]:
+    """Open a case per host and activity, or add the finding to the open one. Mining seen
+    again while a case is being verified sends it back to rectification."""
+    touched: list[Case] = []
+    for f in findings:
+        if f["activity"] not in CASE_ACTIVITIES:
+            continue
+        first, last = _parse(f["first_seen"]), _parse(f["last_seen"])
+        case = session.scalar(
+            select(Case).where(
+                Case.host == f["host"], Case.activity == f["activity"], Case.status != Status.CLOSED
+            )
+        )
+        if case is None:
+            attribution = f.get("attribution") or {}
+            unit = unit_for_code(session, attribution.get("region_code")) or default_unit
+            case = Case(
+                host=f["host"],
+                activity=f["activity"],
+                unit=unit,
+                severity=_severity(f),
+                status=Status.NEW.value,
+                opened_at=now,
+                updated_at=now,
+                first_seen=first,
+                last_seen=last,
+                attribution=json.dumps(attribution, ensure_ascii=False) if attribution else None,
+            )
+            session.add(case)
+            _event(session, case, now, actor, "opened", f"{f['activity']} by {f['host']}, for {unit.name}")
+        else:
+            case.first_seen = min(_aware(case.first_seen), first)
+            case.last_seen = max(_aware(case.last_seen), last)
+            _event(session, case, now, actor, "finding linked", f"seen {f['first_seen']} to {f['last_seen']}")
+            since = case.verifying_since
+            if case.status == Status.VERIFYING.value and since is not None and last > _aware(since):
+                case.status = Status.RECTIFICATION_ORDERED.value
+                case.verifying_since = None
+                _event(session, case, now, actor, "reopened", "mining seen again during verification")
+        session.add(
+            CaseFinding(
+                case=case, first_seen=first, last_seen=last, finding=json.dumps(f, ensure_ascii=False)
+            )
+        )
+        touched.append(case)
+    session.flush()
+    return touched
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite hands back naive times; they were stored in UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def move(
+    session: Session,
+    case: Case,
+    to: Status,
+    actor: str,
+    now: datetime,
+    deadline: datetime | None = None,
+    detail: str = "",
+) -> None:
+    """One step along the workflow; rectification needs a deadline."""
+    current = Status(case.status)
+    if to not in TRANSITIONS.get(current, frozenset()):
+        raise WorkflowError(f"case {case.id}", f"cannot go from {current.value} to {to.value}")
+    if to == Status.RECTIFICATION_ORDERED and deadline is None:
+        raise WorkflowError(f"case {case.id}", "ordering rectification needs a deadline")
+    case.status = to.value
+    case.deadline = deadline if to == Status.RECTIFICATION_ORDERED else case.deadline
+    case.verifying_since = now if to == Status.VERIFYING else None
+    when = f" by {deadline.isoformat()}" if deadline is not None else ""
+    _event(session, case, now, actor, to.value, (detail + when).strip())
+
+
+def close(
+    session: Session, case: Case, verdict: Verdict, actor: str, now: datetime, detail: str = ""
+) -> None:
+    """Close with a verdict other than 'stopped' (which only verification gives)."""
+    if case.status == Status.CLOSED.value:
+        raise WorkflowError(f"case {case.id}", "is already closed")
+    if verdict == Verdict.STOPPED:
+        raise WorkflowError(f"case {case.id}", "'stopped' is decided by verification, not by hand")
+    case.status, case.verdict = Status.CLOSED.value, verdict.value
+    _event(session, case, now, actor, "closed", f"{verdict.value}: {detail}".rstrip(": "))
+
+
+def verify(session: Session, case: Case, now: datetime, quiet: timedelta, actor: str = "minewatch") -> bool:
+    """Close a case being verified as stopped once its host has been quiet for `quiet`
+    since verification began and since it was last seen. Returns whether it closed."""
+    if case.status != Status.VERIFYING.value or case.verifying_since is None:
+        return False
+    quiet_since = max(_aware(case.verifying_since), _aware(case.last_seen))
+    if now - quiet_since < quiet:
+        return False
+    case.status, case.verdict = Status.CLOSED.value, Verdict.STOPPED.value
+    _event(
+        session,
+        case,
+        now,
+        actor,
+        "closed",
+        f"stopped: no mining seen for {quiet} since {quiet_since.isoformat()}",
+    )
+    return True
+
+
+def escalate_overdue(session: Session, now: datetime, actor: str = "minewatch") -> list[Case]:
+    """Cases past their deadline, still open, go up a level (once per deadline)."""
+    moved = []
+    for case in session.scalars(select(Case).where(Case.status != Status.CLOSED, Case.deadline.is_not(None))):
+        above = case.unit.parent
+        if case.deadline is None or _aware(case.deadline) > now or above is None:
+            continue
+        below = case.unit
+        case.unit = above
+        case.deadline = None
+        _event(
+            session, case, now, actor, "escalated", f"deadline passed at {below.name}: to {case.unit.name}"
+        )
+        moved.append(case)
+    session.flush()
+    return moved
+
+
+def delegate(session: Session, case: Case, to: Unit, actor: str, now: datetime) -> None:
+    """Hand a case down to a unit directly below the one that holds it."""
+    if to.parent_id != case.unit_id:
+        raise WorkflowError(f"case {case.id}", f"{to.name} is not a unit under {case.unit.name}")
+    case.unit = to
+    _event(session, case, now, actor, "delegated", f"to {to.name}")
+
+
+def merge(session: Session, duplicate: Case, into: Case, actor: str, now: datetime) -> None:
+    """Merge a duplicate into another case: its findings move over, it closes."""
+    if duplicate.id == into.id:
+        raise WorkflowError(f"case {duplicate.id}", "cannot be merged into itself")
+    for link in list(duplicate.findings):
+        link.case = into
+    into.first_seen = min(_aware(into.first_seen), _aware(duplicate.first_seen))
+    into.last_seen = max(_aware(into.last_seen), _aware(duplicate.last_seen))
+    duplicate.merged_into = into.id
+    close(session, duplicate, Verdict.DUPLICATE, actor, now, f"merged into case {into.id}")
+    _event(session, into, now, actor, "merged", f"case {duplicate.id} merged in")

@@ -1,0 +1,158 @@
+"""The disposal workflow on SQLite: findings open and join cases at the unit responsible;
+a case walks notify -> rectify -> block -> verify -> close; it escalates past its deadline,
+is delegated only downwards, reopens if mining resumes, closes as stopped only after quiet;
+every step is in the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from minewatch.cases.models import Base, Level, Status, Unit, Verdict
+from minewatch.cases.workflow import (
+    WorkflowError,
+    close,
+    delegate,
+    escalate_overdue,
+    merge,
+    move,
+    open_from_findings,
+    verify,
+)
+
+T0 = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def session(tmp_path: Any) -> Iterator[Session]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'cases.sqlite'}")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        province = Unit(code="320000", name="江苏省", level=Level.PROVINCE.value)
+        nanjing = Unit(code="320100", name="南京市", level=Level.CITY.value, parent=province)
+        xuanwu = Unit(code="320102", name="玄武区", level=Level.COUNTY.value, parent=nanjing)
+        wuxi = Unit(code="320200", name="无锡市", level=Level.CITY.value, parent=province)
+        s.add_all([province, nanjing, xuanwu, wuxi])
+        s.flush()
+        yield s
+
+
+def finding(
+    host: str, code: str | None, start: datetime, minutes: int = 10, compromised: bool = True
+) -> dict[str, Any]:
+    end = start + timedelta(minutes=minutes)
+    return {
+        "host": host,
+        "activity": "mining",
+        "first_seen": start.isoformat(),
+        "last_seen": end.isoformat(),
+        "confidence": 0.95,
+        "attribution": {"region_code": code, "likely_compromised": compromised} if code else None,
+    }
+
+
+def province(session: Session) -> Unit:
+    return session.query(Unit).filter_by(code="320000").one()
+
+
+def test_a_case_from_finding_to_close(session: Session) -> None:
+    [case] = open_from_findings(session, [finding("10.0.0.5", "320102", T0)], T0, province(session))
+    assert case.unit.name == "玄武区" and case.status == Status.NEW.value and case.severity == "high"
+    # A later finding of the same host joins the case rather than opening another.
+    [same] = open_from_findings(
+        session, [finding("10.0.0.5", "320102", T0 + timedelta(hours=1))], T0, province(session)
+    )
+    assert same.id == case.id and len(case.findings) == 2
+    t = T0 + timedelta(hours=2)
+    move(session, case, Status.TRIAGED, "analyst-xw", t)
+    move(session, case, Status.OWNER_NOTIFIED, "analyst-xw", t)
+    with pytest.raises(WorkflowError, match="needs a deadline"):
+        move(session, case, Status.RECTIFICATION_ORDERED, "analyst-xw", t)
+    move(session, case, Status.RECTIFICATION_ORDERED, "analyst-xw", t, deadline=t + timedelta(days=3))
+    move(session, case, Status.BLOCKED, "analyst-xw", t)
+    move(session, case, Status.VERIFYING, "analyst-xw", t)
+    assert not verify(session, case, t + timedelta(hours=12), quiet=timedelta(days=1)), "too soon"
+    assert verify(session, case, t + timedelta(days=1, minutes=1), quiet=timedelta(days=1))
+    assert (case.status, case.verdict) == (Status.CLOSED.value, Verdict.STOPPED.value)
+    actions = [e.action for e in case.events]
+    assert actions == [
+        "opened",
+        "finding linked",
+        "triaged",
+        "owner_notified",
+        "rectification_ordered",
+        "blocked",
+        "verifying",
+        "closed",
+    ]
+    assert [e.actor for e in case.events][2:7] == ["analyst-xw"] * 5
+    # A new finding after the close opens a new case.
+    [again] = open_from_findings(
+        session, [finding("10.0.0.5", "320102", t + timedelta(days=3))], t, province(session)
+    )
+    assert again.id != case.id
+
+
+def test_steps_out_of_order_are_refused(session: Session) -> None:
+    [case] = open_from_findings(session, [finding("10.0.0.6", "320102", T0)], T0, province(session))
+    with pytest.raises(WorkflowError, match="cannot go from new to blocked"):
+        move(session, case, Status.BLOCKED, "x", T0)
+    with pytest.raises(WorkflowError, match="decided by verification"):
+        close(session, case, Verdict.STOPPED, "x", T0)
+    close(session, case, Verdict.FALSE_POSITIVE, "x", T0, "a benchmark box")
+    with pytest.raises(WorkflowError, match="already closed"):
+        close(session, case, Verdict.NOT_IN_JURISDICTION, "x", T0)
+
+
+def test_mining_during_verification_reopens(session: Session) -> None:
+    [case] = open_from_findings(session, [finding("10.0.0.7", "320102", T0)], T0, province(session))
+    t = T0 + timedelta(hours=1)
+    for step in (Status.TRIAGED, Status.OWNER_NOTIFIED):
+        move(session, case, step, "x", t)
+    move(session, case, Status.RECTIFICATION_ORDERED, "x", t, deadline=t + timedelta(days=1))
+    move(session, case, Status.VERIFYING, "x", t)
+    open_from_findings(session, [finding("10.0.0.7", "320102", t + timedelta(hours=2))], t, province(session))
+    assert case.status == Status.RECTIFICATION_ORDERED.value
+    assert case.events[-1].action == "reopened"
+    assert not verify(session, case, t + timedelta(days=30), quiet=timedelta(days=1)), (
+        "not verifying any more"
+    )
+
+
+def test_overdue_cases_escalate_and_delegation_goes_down_only(session: Session) -> None:
+    [case] = open_from_findings(session, [finding("10.0.0.8", "320102", T0)], T0, province(session))
+    for step in (Status.TRIAGED, Status.OWNER_NOTIFIED):
+        move(session, case, step, "x", T0)
+    move(session, case, Status.RECTIFICATION_ORDERED, "x", T0, deadline=T0 + timedelta(days=2))
+    assert escalate_overdue(session, T0 + timedelta(days=1)) == []
+    assert escalate_overdue(session, T0 + timedelta(days=3)) == [case]
+    assert case.unit.name == "南京市" and case.events[-1].action == "escalated"
+    wuxi = session.query(Unit).filter_by(code="320200").one()
+    with pytest.raises(WorkflowError, match="not a unit under"):
+        delegate(session, case, wuxi, "city-nj", T0)
+    xuanwu = session.query(Unit).filter_by(code="320102").one()
+    delegate(session, case, xuanwu, "city-nj", T0)
+    assert case.unit.name == "玄武区"
+
+
+def test_unit_from_the_code_or_up_the_tree_and_merging(session: Session) -> None:
+    cases = open_from_findings(
+        session,
+        [
+            finding("10.0.1.1", "320113", T0),  # a Nanjing county with no unit of its own: the city
+            finding("10.0.1.2", "329999", T0),  # an unknown city: the province
+            finding("10.0.1.3", None, T0),  # not attributed: the default unit
+        ],
+        T0,
+        province(session),
+    )
+    assert [c.unit.name for c in cases] == ["南京市", "江苏省", "江苏省"]
+    keep, dup = cases[1], cases[2]
+    merge(session, dup, keep, "province-analyst", T0)
+    assert (dup.status, dup.verdict, dup.merged_into) == (Status.CLOSED.value, "duplicate", keep.id)
+    assert len(keep.findings) == 2 and keep.events[-1].action == "merged"
