@@ -156,3 +156,60 @@ def test_unit_from_the_code_or_up_the_tree_and_merging(session: Session) -> None
     merge(session, dup, keep, "province-analyst", T0)
     assert (dup.status, dup.verdict, dup.merged_into) == (Status.CLOSED.value, "duplicate", keep.id)
     assert len(keep.findings) == 2 and keep.events[-1].action == "merged"
+
+
+def _blocked_case(session: Session, host: str, pools: list[dict[str, Any]], deadline: datetime) -> Any:
+    f = finding(host, "320102", T0) | {"pools": pools}
+    [case] = open_from_findings(session, [f], T0, province(session))
+    for step in (Status.TRIAGED, Status.OWNER_NOTIFIED):
+        move(session, case, step, "x", T0)
+    move(session, case, Status.RECTIFICATION_ORDERED, "x", T0, deadline=deadline)
+    move(session, case, Status.BLOCKED, "x", T0)
+    return case
+
+
+def test_enforcement_lists_follow_the_cases(session: Session, tmp_path: Any) -> None:
+    """RPZ (parsed back by dnspython), nftables (checked by `nft -c`), hosts, Suricata
+    reputation, STIX 2.1 (parsed back by stix2): entries expire with their case and are
+    withdrawn when it closes."""
+    import shutil
+    import subprocess
+
+    import dns.zone
+    import stix2
+
+    from minewatch.cases.exports import write_exports
+
+    pools = [
+        {"ip": "198.51.100.7", "port": 3333, "name": "pool.example.com"},
+        {"ip": "2001:db8::7", "port": 4444},
+    ]
+    first = _blocked_case(session, "10.0.0.20", pools, T0 + timedelta(days=2))
+    _blocked_case(
+        session, "10.0.0.21", [{"ip": "203.0.113.9", "port": 3333, "name": None}], T0 + timedelta(days=5)
+    )
+    now = T0 + timedelta(hours=1)
+    entries = write_exports(session, tmp_path, now)
+    assert {(e.kind, e.value) for e in entries} == {
+        ("ip", "198.51.100.7"),
+        ("ip", "2001:db8::7"),
+        ("name", "pool.example.com"),
+        ("ip", "203.0.113.9"),
+    }
+    zone = dns.zone.from_text((tmp_path / "minewatch.rpz").read_text(), origin="rpz.minewatch.")
+    names = {str(n) for n in zone.nodes}
+    assert {"pool.example.com", "*.pool.example.com", "32.7.100.51.198.rpz-ip"} <= names
+    nft = (tmp_path / "minewatch.nft").read_text()
+    assert "198.51.100.7 timeout 169200s" in nft  # 2 days from the case's deadline, less the hour gone
+    nft_bin = shutil.which("nft") or "/usr/sbin/nft"
+    subprocess.run([nft_bin, "-c", "-f", str(tmp_path / "minewatch.nft")], check=True)
+    assert "0.0.0.0 pool.example.com" in (tmp_path / "hosts").read_text()
+    assert "203.0.113.9,1,100" in (tmp_path / "suricata-reputation.txt").read_text()
+    bundle = stix2.parse((tmp_path / "minewatch-stix.json").read_text(), allow_custom=False)
+    indicators = [o for o in bundle.objects if o.type == "indicator"]
+    assert len(indicators) == 4 and all(i.valid_until > now for i in indicators)
+    # Closing a case withdraws its entries.
+    close(session, first, Verdict.FALSE_POSITIVE, "x", now)
+    entries = write_exports(session, tmp_path, now)
+    assert {e.value for e in entries} == {"203.0.113.9"}
+    assert "pool.example.com" not in (tmp_path / "minewatch.rpz").read_text()
