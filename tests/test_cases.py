@@ -213,3 +213,92 @@ def test_enforcement_lists_follow_the_cases(session: Session, tmp_path: Any) -> 
     entries = write_exports(session, tmp_path, now)
     assert {e.value for e in entries} == {"203.0.113.9"}
     assert "pool.example.com" not in (tmp_path / "minewatch.rpz").read_text()
+
+
+def test_cases_commands_from_findings_to_enforcement(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line on a store of real findings with the sample inventory: units,
+    sync, list, steps by an analyst, enforcement files, and a bad step refused."""
+    import json
+
+    from minewatch.cli.main import main
+    from tests.conftest import REAL, ZEEK
+    from tests.test_attribute import SAMPLE
+
+    store = tmp_path / "store"
+    assert (
+        main(
+            [
+                "import",
+                str(REAL / "sv1_cpuminer_sha256d_t1.pcap"),
+                str(ZEEK / "bitcoin-mining.pcap"),
+                "--store",
+                str(store),
+            ]
+        )
+        == 0
+    )
+    assert main(["inventory", "import", str(SAMPLE), "--store", str(store)]) == 0
+    units = tmp_path / "units.csv"
+    units.write_text(
+        "code,name,level,parent_code\n320000,江苏省,province,\n320200,无锡市,city,320000\n"
+        "320213,梁溪区,county,320200\n330000,浙江省,province,\n330100,杭州市,city,330000\n"
+    )
+    assert main(["cases", "units", str(units), "--store", str(store)]) == 0
+    assert main(["cases", "sync", "--store", str(store)]) == 0
+    # The loopback miner, the loopback pool serving it, and the Zeek trace's miner.
+    assert "3 cases opened" in capsys.readouterr().err
+    assert main(["cases", "sync", "--store", str(store)]) == 0
+    assert "0 cases opened, 3 updated" in capsys.readouterr().err
+    assert main(["cases", "list", "--store", str(store), "--json"]) == 0
+    cases = {(c["host"], c["activity"]): c for c in map(json.loads, capsys.readouterr().out.splitlines())}
+    # The hospital's machine goes to its county; the university's (西湖区, no unit) to its city.
+    assert cases[("127.0.0.1", "mining")]["unit"] == "梁溪区"
+    assert cases[("10.0.2.15", "mining")]["unit"] == "杭州市"
+    case_id = str(cases[("127.0.0.1", "mining")]["id"])
+    for step in ("triaged", "owner_notified"):
+        assert main(["cases", "step", case_id, step, "--store", str(store), "--actor", "county-lx"]) == 0
+    assert (
+        main(
+            [
+                "cases",
+                "step",
+                case_id,
+                "rectification_ordered",
+                "--deadline",
+                "3d",
+                "--store",
+                str(store),
+                "--actor",
+                "county-lx",
+            ]
+        )
+        == 0
+    )
+    assert main(["cases", "step", case_id, "blocked", "--store", str(store), "--actor", "county-lx"]) == 0
+    assert main(["cases", "export", "--store", str(store), "--out", str(tmp_path / "lists")]) == 0
+    assert "127.0.0.1" in (tmp_path / "lists" / "suricata-reputation.txt").read_text()
+    assert (
+        main(
+            [
+                "cases",
+                "step",
+                case_id,
+                "close",
+                "--verdict",
+                "stopped",
+                "--store",
+                str(store),
+                "--actor",
+                "county-lx",
+            ]
+        )
+        == 1
+    )
+    assert "decided by verification" in capsys.readouterr().err
+    assert main(["cases", "tick", "--store", str(store)]) == 0
+    bad = tmp_path / "bad-units.csv"
+    bad.write_text("code,name,level,parent_code\n320100,南京市,city,999999\n")
+    assert main(["cases", "units", str(bad), "--store", str(store)]) == 1
+    assert "row 2" in capsys.readouterr().err

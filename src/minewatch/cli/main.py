@@ -9,7 +9,7 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,6 +27,9 @@ from minewatch.scan import ScanOptions, scan_captures, scan_paths
 from minewatch.sources.base import EngineOptions
 from minewatch.sources.live import read_interface
 from minewatch.sources.pcap import expand_paths
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 __all__ = ["app", "main", "run"]
 
@@ -354,6 +357,213 @@ def inventory_import(
     target = Store(store)
     what = add_source(path, target.attribution_dir)
     err.print(f"minewatch: {path}: {what}, kept in {target.attribution_dir}", markup=False)
+
+
+cases_app = typer.Typer(no_args_is_help=True, help="Cases under disposal: open, move, verify, export.")
+app.add_typer(cases_app, name="cases")
+DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite in the store).")]
+
+
+def _cases_db(store: Path, db: str | None) -> Engine:
+    from minewatch.cases.db import connect
+
+    return connect(db or f"sqlite:///{store / 'cases.sqlite'}")
+
+
+@cases_app.command("units")
+def cases_units(
+    path: Annotated[Path, typer.Argument(help="CSV: code, name, level, parent_code.")],
+    store: StoreOption,
+    db: DbOption = None,
+) -> None:
+    """Load the unit tree (province, cities, counties by division code)."""
+    from sqlalchemy.orm import Session
+
+    from minewatch.cases.db import load_units
+
+    store.mkdir(parents=True, exist_ok=True)
+    with Session(_cases_db(store, db)) as session:
+        n = load_units(session, path)
+        session.commit()
+    err.print(f"minewatch: {n} units from {path}", markup=False)
+
+
+@cases_app.command("sync")
+def cases_sync(
+    store: StoreOption,
+    db: DbOption = None,
+    since: Annotated[str | None, typer.Option("--since", help="Findings from this time or age.")] = None,
+) -> None:
+    """Open cases from the store's findings (attributed), or add findings to open ones."""
+    from sqlalchemy.orm import Session
+
+    from minewatch.attribute.attributor import Attributor
+    from minewatch.cases.db import root_unit
+    from minewatch.cases.workflow import open_from_findings
+    from minewatch.report.jsonl import attribution_to_json
+    from minewatch.store import Store
+
+    source = Store(store)
+    rows = source.findings(_when(since))
+    attributor = Attributor.from_dir(source.attribution_dir)
+    for row in rows:
+        row["attribution"] = attribution_to_json(attributor.attribute(row["host"])) if attributor else None
+    with Session(_cases_db(store, db)) as session:
+        touched = open_from_findings(session, rows, datetime.now(UTC), root_unit(session))
+        session.commit()
+        opened = sum(1 for c in touched if len(c.events) == 1)
+    err.print(
+        f"minewatch: {len(rows)} findings: {opened} cases opened, {len(touched) - opened} updated",
+        markup=False,
+    )
+
+
+@cases_app.command("list")
+def cases_list(
+    store: StoreOption,
+    db: DbOption = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per case per line.")] = False,
+) -> None:
+    """Open and closed cases, newest first."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from minewatch.cases.models import Case
+
+    with Session(_cases_db(store, db)) as session:
+        cases = list(session.scalars(select(Case).order_by(Case.id.desc())))
+        rows: list[dict[str, Any]] = [
+            {
+                "id": c.id,
+                "host": c.host,
+                "activity": c.activity,
+                "unit": c.unit.name,
+                "unit_code": c.unit.code,
+                "severity": c.severity,
+                "status": c.status,
+                "verdict": c.verdict,
+                "deadline": c.deadline.isoformat() if c.deadline else None,
+                "findings": len(c.findings),
+                "events": [
+                    {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
+                    for e in c.events
+                ],
+            }
+            for c in cases
+        ]
+    if json_lines:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table("id", "host", "activity", "unit", "severity", "status", "deadline", "findings")
+    for r in rows:
+        status = r["status"] + (f" ({r['verdict']})" if r["verdict"] else "")
+        table.add_row(
+            str(r["id"]),
+            r["host"],
+            r["activity"],
+            r["unit"],
+            r["severity"],
+            status,
+            (r["deadline"] or "")[:16],
+            str(r["findings"]),
+        )
+    out = Console(highlight=False)
+    Console(highlight=False, width=None if out.is_terminal else 132).print(table)
+
+
+@cases_app.command("step")
+def cases_step(
+    case_id: Annotated[int, typer.Argument(help="The case.")],
+    to: Annotated[
+        str,
+        typer.Argument(help="triaged, owner_notified, rectification_ordered, blocked, verifying, or close"),
+    ],
+    store: StoreOption,
+    actor: Annotated[str, typer.Option("--actor", help="Who does it (for the audit trail).")],
+    db: DbOption = None,
+    deadline: Annotated[
+        str | None, typer.Option("--deadline", help="For rectification: a time or 7d.")
+    ] = None,
+    verdict: Annotated[
+        str | None,
+        typer.Option("--verdict", help="For close: false_positive, duplicate, not_in_jurisdiction."),
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="What to record with it.")] = "",
+) -> None:
+    """Move a case one step, or close it with a verdict."""
+    from sqlalchemy.orm import Session
+
+    from minewatch.cases.models import Case, Status, Verdict
+    from minewatch.cases.workflow import close, move
+
+    now = datetime.now(UTC)
+    with Session(_cases_db(store, db)) as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise typer.BadParameter(f"no case {case_id}")
+        if to == "close":
+            try:
+                chosen = Verdict(verdict or "")
+            except ValueError:
+                raise typer.BadParameter(f"--verdict {verdict!r}: say why the case closes") from None
+            close(session, case, chosen, actor, now, note)
+        else:
+            try:
+                status = Status(to)
+            except ValueError:
+                raise typer.BadParameter(f"{to!r} is not a step") from None
+            due = None
+            if deadline is not None:
+                m = re.fullmatch(r"\s*(\d+)\s*d\s*", deadline)
+                due = now + timedelta(days=int(m.group(1))) if m else _when(deadline)
+            move(session, case, status, actor, now, deadline=due, detail=note)
+        session.commit()
+        err.print(f"minewatch: case {case_id}: {case.status}", markup=False)
+
+
+@cases_app.command("tick")
+def cases_tick(
+    store: StoreOption,
+    db: DbOption = None,
+    quiet: Annotated[
+        str, typer.Option("--quiet", help="Days a host must be quiet to close as stopped.")
+    ] = "7",
+) -> None:
+    """Escalate overdue cases and close verified ones (run it from cron)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from minewatch.cases.models import Case, Status
+    from minewatch.cases.workflow import escalate_overdue, verify
+
+    now = datetime.now(UTC)
+    with Session(_cases_db(store, db)) as session:
+        escalated = escalate_overdue(session, now)
+        verifying = session.scalars(select(Case).where(Case.status == Status.VERIFYING.value)).all()
+        closed = sum(verify(session, c, now, timedelta(days=float(quiet))) for c in verifying)
+        session.commit()
+    err.print(f"minewatch: {len(escalated)} escalated, {closed} closed as stopped", markup=False)
+
+
+@cases_app.command("export")
+def cases_export(
+    store: StoreOption,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the RPZ, nftables, hosts, Suricata, STIX files.")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Write the enforcement lists of the cases under block (closed cases withdrawn)."""
+    from sqlalchemy.orm import Session
+
+    from minewatch.cases.exports import write_exports
+
+    with Session(_cases_db(store, db)) as session:
+        entries = write_exports(session, out, datetime.now(UTC))
+    err.print(f"minewatch: {len(entries)} entries in {out}", markup=False)
 
 
 @app.command()
