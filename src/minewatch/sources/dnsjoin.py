@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -38,6 +37,8 @@ class Resolutions:
                 ON f.server_ip = a.ip AND f.first_seen >= a.ts
             ORDER BY f.row
         """
+        import duckdb  # only when there are DNS answers to join: it costs every start-up
+
         with duckdb.connect() as db:
             db.register("dns", dns)
             db.register("flows", flows.select(["server_ip", "first_seen"]))

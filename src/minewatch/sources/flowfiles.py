@@ -16,7 +16,6 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -208,7 +207,7 @@ class FlowFileCapture:
         while True:
             try:
                 flows = next(chunks, None)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError, ValueError, duckdb.Error, OSError) as e:
+            except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError, ValueError, OSError) as e:
                 reason = (e.strerror or str(e)).lower() if isinstance(e, OSError) else str(e).splitlines()[0]
                 if report.flows == 0:
                     raise CaptureReadError(self.source, f"not a valid {fmt.value} file: {reason}") from e
