@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute as pc
 from scipy import optimize, stats
 
 from minewatch.detect.behaviour import FLOW, PACKET, BehaviourModel, EnvelopeModel, FeatureSet, Model
@@ -117,7 +117,7 @@ def _sessions(path: Path, only_mining: bool) -> Iterator[tuple[int, pa.Table, li
     for conn in messages_by_conn(messages):
         conn_id = conn[0].conn_id
         if mining is None or conn_id in mining:
-            own = flows.filter(pa.compute.equal(flows["conn_id"], conn_id))
+            own = flows.filter(pc.equal(flows["conn_id"], conn_id))
             yield conn_id, own, app_messages(conn)
 
 

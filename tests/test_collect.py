@@ -311,3 +311,16 @@ def test_collect_command_as_a_process(tmp_path: Path) -> None:
     ).stdout
     [finding] = [json.loads(line) for line in out.splitlines()]
     assert (finding["host"], finding["pools"][0]["port"]) == ("127.0.0.1", 3333)
+
+
+def test_engine_and_schema_module_agree_on_export_records() -> None:
+    """The decoder's Arrow output is EXPORT_RECORD_SCHEMA, and the pairer's columns are
+    RECORD_SCHEMA's (engine/src/netflow.rs, pairing.rs; minewatch.model.schema)."""
+    from minewatch.model.schema import EXPORT_RECORD_SCHEMA, RECORD_SCHEMA
+
+    records = _engine.FlowDecoder().take()
+    assert records.schema.equals(EXPORT_RECORD_SCHEMA)
+    paired = _engine.Pairer(0).push(records)
+    for field in paired.schema:
+        if field.name != "exporter":
+            assert RECORD_SCHEMA.field(field.name).type == field.type, field.name

@@ -12,20 +12,19 @@ Each answer says which source decided. The sector comes from a table of known AS
 from __future__ import annotations
 
 import bisect
-import csv
 import gzip
 import ipaddress
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import IO, Protocol
 
 import maxminddb
 
-from minewatch.attribute.inventory import InventoryError, compromise
-from minewatch.attribute.region import from_name
-from minewatch.attribute.sector import classify
+from minewatch.attribute.inventory import InventoryError, decided
+from minewatch.attribute.region import RegionGuess, from_name
+from minewatch.attribute.sector import SectorGuess, classify
+from minewatch.datafiles import table_rows
 from minewatch.model.attribution import Attribution, Sector
 
 __all__ = ["AsnSource", "IpToAsn", "MmdbAsn", "RirDelegated", "open_source"]
@@ -47,8 +46,7 @@ class AsnSource(Protocol):
 
 @cache
 def _known_asns() -> dict[int, tuple[Sector, float, str]]:
-    text = resources.files("minewatch.attribute").joinpath("data/asn_sectors.csv").read_text(encoding="utf-8")
-    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    rows = table_rows("minewatch.attribute", "asn_sectors.csv")
     return {int(r["asn"]): (Sector(r["sector"]), float(r["confidence"]), r["name"]) for r in rows}
 
 
@@ -56,31 +54,14 @@ def attribution(source: str, h: _Holder) -> Attribution:
     """An attribution from a holder record: sector by known ASN, else by name."""
     known = _known_asns().get(h.asn) if h.asn is not None else None
     if known is not None:
-        sector, confidence, basis = known[0], known[1], f"AS{h.asn} is {known[2]}"
+        sector = SectorGuess(known[0], known[1], f"AS{h.asn} is {known[2]}")
     else:
-        guess = classify(h.organisation)
-        sector, confidence, basis = guess.sector, guess.confidence, guess.basis
-    compromised, reason = compromise(sector, h.organisation)
-    region: tuple[str, ...] = (h.country,) if h.country else ()
-    region_code, region_basis = None, f"{source} country" if h.country else ""
-    if (place := from_name(h.organisation)) is not None:
-        region, region_code, region_basis = place.path, place.code, place.basis
-    organisation = h.organisation
-    if h.asn is not None:
-        organisation = f"AS{h.asn} {h.organisation or ''}".strip()
-    return Attribution(
-        source=source,
-        organisation=organisation,
-        sector=sector,
-        sector_confidence=confidence,
-        sector_basis=basis,
-        region=region,
-        region_code=region_code,
-        region_basis=region_basis,
-        prefix=h.prefix,
-        likely_compromised=compromised,
-        compromise_reason=reason,
-    )
+        sector = classify(h.organisation)
+    place = from_name(h.organisation)
+    if place is None and h.country:
+        place = RegionGuess((h.country,), None, f"{source} country")
+    organisation = f"AS{h.asn} {h.organisation or ''}".strip() if h.asn is not None else h.organisation
+    return decided(source, organisation, h.organisation, sector, place, h.prefix)
 
 
 class MmdbAsn:

@@ -18,12 +18,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytricia
 
-from minewatch.attribute.region import from_name, learn
-from minewatch.attribute.sector import classify
+from minewatch.attribute.region import RegionGuess, from_name, learn
+from minewatch.attribute.sector import SectorGuess, classify
 from minewatch.errors import MinewatchError
 from minewatch.model.attribution import INSTITUTIONS, Attribution, Sector
 
-__all__ = ["INVENTORY_SCHEMA", "Block", "Inventory", "InventoryError", "compromise"]
+__all__ = ["INVENTORY_SCHEMA", "Block", "Inventory", "InventoryError", "compromise", "decided"]
 
 INVENTORY_SCHEMA = pa.schema(
     [
@@ -153,27 +153,36 @@ class Inventory:
 
 
 def _decide(b: Block) -> Attribution:
-    if b.sector:
-        sector, confidence, basis = Sector(b.sector), 1.0, "the inventory says so"
-    else:
-        guess = classify(b.organisation, b.domain)
-        sector, confidence, basis = guess.sector, guess.confidence, guess.basis
-    compromised, reason = compromise(sector, b.organisation)
+    given = "the inventory says so"
+    sector = SectorGuess(Sector(b.sector), 1.0, given) if b.sector else classify(b.organisation, b.domain)
     region = tuple(p.strip() for p in (b.region or "").split("/") if p.strip())
-    code, region_basis = b.region_code, "the inventory says so" if region else ""
-    if not region and (place := from_name(b.organisation)) is not None:
-        region, code, region_basis = place.path, place.code, place.basis
+    place = RegionGuess(region, b.region_code, given) if region else from_name(b.organisation)
+    return decided("inventory", b.organisation, b.organisation, sector, place, b.cidr, b.contact)
+
+
+def decided(
+    source: str,
+    organisation: str | None,
+    owner: str | None,
+    sector: SectorGuess,
+    place: RegionGuess | None,
+    prefix: str | None,
+    contact: str | None = None,
+) -> Attribution:
+    """An attribution from what a source knows of a block: its sector and place (each
+    with its basis), and the compromise decision that follows from the sector."""
+    compromised, reason = compromise(sector.sector, owner)
     return Attribution(
-        source="inventory",
-        organisation=b.organisation,
-        sector=sector,
-        sector_confidence=confidence,
-        sector_basis=basis,
-        region=region,
-        region_code=code,
-        region_basis=region_basis,
-        contact=b.contact,
-        prefix=b.cidr,
+        source=source,
+        organisation=organisation,
+        sector=sector.sector,
+        sector_confidence=sector.confidence,
+        sector_basis=sector.basis,
+        region=place.path if place else (),
+        region_code=place.code if place else None,
+        region_basis=place.basis if place else "",
+        contact=contact,
+        prefix=prefix,
         likely_compromised=compromised,
         compromise_reason=reason,
     )

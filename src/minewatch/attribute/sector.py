@@ -3,12 +3,11 @@ English (data/sector_keywords.csv), with the confidence and the keyword that dec
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
+from minewatch.datafiles import table_rows
 from minewatch.model.attribution import Sector
 
 __all__ = ["SectorGuess", "classify"]
@@ -40,12 +39,7 @@ def _pattern(keyword: str) -> re.Pattern[str]:
 
 @cache
 def _keywords() -> tuple[_Keyword, ...]:
-    text = (
-        resources.files("minewatch.attribute")
-        .joinpath("data/sector_keywords.csv")
-        .read_text(encoding="utf-8")
-    )
-    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    rows = table_rows("minewatch.attribute", "sector_keywords.csv")
     return tuple(
         _Keyword(r["keyword"], Sector(r["sector"]), float(r["weight"]), _pattern(r["keyword"])) for r in rows
     )

@@ -397,17 +397,10 @@ def cases_sync(
     """Open cases from the store's findings (attributed), or add findings to open ones."""
     from sqlalchemy.orm import Session
 
-    from minewatch.attribute.attributor import Attributor
     from minewatch.cases.db import root_unit
     from minewatch.cases.workflow import open_from_findings
-    from minewatch.report.jsonl import attribution_to_json
-    from minewatch.store import Store
 
-    source = Store(store)
-    rows = source.findings(_when(since))
-    attributor = Attributor.from_dir(source.attribution_dir)
-    for row in rows:
-        row["attribution"] = attribution_to_json(attributor.attribute(row["host"])) if attributor else None
+    rows = _attributed_findings(store, _when(since), None)
     with Session(_cases_db(store, db)) as session:
         touched = open_from_findings(session, rows, datetime.now(UTC), root_unit(session))
         session.commit()
@@ -623,22 +616,14 @@ def report(
     Chromium), JSON, CSV."""
     import csv
 
-    from minewatch.attribute.attributor import Attributor
-    from minewatch.report.bulletin import make_bulletin
+    from minewatch.report.bulletin import bulletin_findings, make_bulletin
     from minewatch.report.html import LABELS, render_html
-    from minewatch.report.jsonl import attribution_to_json, rfc3339
-    from minewatch.store import Store
+    from minewatch.report.jsonl import rfc3339
 
     if lang not in LABELS:
         raise typer.BadParameter(f"--lang {lang!r}: expected one of {', '.join(LABELS)}")
-    if not store.is_dir():
-        raise typer.BadParameter(f"{store}: no such store directory")
-    source = Store(store)
     start, end = _when(since), _when(until)
-    rows = source.findings(start, end)
-    attributor = Attributor.from_dir(source.attribution_dir)
-    for row in rows:
-        row["attribution"] = attribution_to_json(attributor.attribute(row["host"])) if attributor else None
+    rows = _attributed_findings(store, start, end)
     period = [rfc3339(t) if t is not None else None for t in (start, end)]
     bulletin = make_bulletin(rows, period[0], period[1], region, lang)
     out.mkdir(parents=True, exist_ok=True)
@@ -662,12 +647,8 @@ def report(
     with (out / "bulletin.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(fields)
-        for r in rows:
-            if r["activity"] != "mining":
-                continue
+        for r in bulletin_findings(rows, region):
             a = r.get("attribution") or {}
-            if region and not any(region in p for p in a.get("region") or []):
-                continue
             pools = " ".join(f"{p['ip']}:{p['port']}" for p in r.get("pools") or [])
             writer.writerow(
                 [
@@ -703,20 +684,8 @@ def findings(
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per finding per line.")] = False,
 ) -> None:
     """The findings in the store, oldest first."""
-    from minewatch.store import Store
 
-    if not store.is_dir():
-        raise typer.BadParameter(f"{store}: no such store directory")
-    source = Store(store)
-    rows = source.findings(_when(since), _when(until))
-    from minewatch.attribute.attributor import Attributor
-
-    attributor = Attributor.from_dir(source.attribution_dir)
-    if attributor:
-        from minewatch.report.jsonl import attribution_to_json
-
-        for row in rows:
-            row["attribution"] = attribution_to_json(attributor.attribute(row["host"]))
+    rows = _attributed_findings(store, _when(since), _when(until))
     if json_lines:
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -742,6 +711,24 @@ def findings(
     out = Console(highlight=False)
     # Piped output has no width to follow: give the table room rather than cut addresses.
     Console(highlight=False, width=None if out.is_terminal else 132).print(table)
+
+
+def _attributed_findings(store: Path, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
+    """The store's findings in [since, until), each with its `attribution` when the store
+    has an inventory or a fallback."""
+    from minewatch.attribute.attributor import Attributor
+    from minewatch.report.jsonl import attribution_to_json
+    from minewatch.store import Store
+
+    if not store.is_dir():
+        raise typer.BadParameter(f"{store}: no such store directory")
+    source = Store(store)
+    rows = source.findings(since, until)
+    attributor = Attributor.from_dir(source.attribution_dir)
+    if attributor:
+        for row in rows:
+            row["attribution"] = attribution_to_json(attributor.attribute(row["host"]))
+    return rows
 
 
 def _owner(a: dict[str, object] | None) -> str:

@@ -6,11 +6,11 @@ Each table says where its numbers come from in a `source` column; lines starting
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+
+from minewatch.datafiles import table_rows
 
 __all__ = [
     "ENERGY_UNITS",
@@ -81,8 +81,7 @@ class PortRow:
 
 
 def _rows(name: str) -> Iterator[dict[str, str]]:
-    text = (resources.files("minewatch.estimate") / "data" / name).read_text(encoding="utf-8")
-    yield from csv.DictReader(ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
+    return table_rows("minewatch.estimate", name)
 
 
 def _opt(text: str) -> float | None:

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from minewatch.errors import IntelFileError
+from minewatch.model.addresses import ipv4_numbers
 
 __all__ = [
     "Category",
@@ -104,18 +105,13 @@ class IndicatorSet:
             return mask
         v4 = [(int(n.network_address), int(n.broadcast_address)) for n, _ in self._nets if n.version == 4]
         if v4:
-            octets = pc.split_pattern(pc.fill_null(ips, ""), ".")
-            well_formed = pc.equal(pc.list_value_length(octets), 4)
-            flat = pc.cast(pc.list_flatten(octets.filter(well_formed)), pa.int64(), safe=False)
-            # Text that is not four numbers cannot be an IPv4 address: such rows stay False.
-            numbers = np.asarray(pc.fill_null(flat, -1).to_numpy(zero_copy_only=False)).reshape(-1, 4)
-            value = numbers @ np.array([1 << 24, 1 << 16, 1 << 8, 1])
+            # Text that is not an IPv4 address is null here and stays False.
+            numbers = ipv4_numbers(ips)
+            value = np.asarray(pc.fill_null(numbers, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
             lows, highs = _merged(v4)
             at = np.searchsorted(lows, value, side="right") - 1
             inside = (at >= 0) & (value <= highs[np.maximum(at, 0)])
-            in_net = np.zeros(len(ips), dtype=bool)
-            in_net[np.flatnonzero(np.asarray(well_formed.to_numpy(zero_copy_only=False)))] = inside
-            mask = pc.or_(mask, pa.array(in_net))
+            mask = pc.or_(mask, pc.and_(pc.is_valid(numbers), pa.array(inside)))
         if any(n.version == 6 for n, _ in self._nets):
             mask = pc.or_(mask, pc.fill_null(pc.match_substring(ips, ":"), False))
         return mask

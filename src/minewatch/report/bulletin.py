@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Bulletin", "Count", "make_bulletin"]
+__all__ = ["Bulletin", "Count", "bulletin_findings", "make_bulletin"]
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,15 @@ NOTES = {
 }
 
 
+def bulletin_findings(findings: list[dict[str, Any]], region: str | None) -> list[dict[str, Any]]:
+    """The mining findings a bulletin counts: with `region`, only hosts whose place path
+    mentions it (e.g. 江苏 or 江苏省)."""
+    mining = [f for f in findings if f["activity"] == "mining"]
+    if not region:
+        return mining
+    return [f for f in mining if any(region in p for p in ((f.get("attribution") or {}).get("region") or []))]
+
+
 def make_bulletin(
     findings: list[dict[str, Any]],
     since: str | None = None,
@@ -138,13 +147,7 @@ def make_bulletin(
 ) -> Bulletin:
     """The bulletin over mining findings (JSON contract objects with `attribution`);
     `region` keeps only hosts whose place path mentions it (e.g. 江苏 or 江苏省)."""
-    mining = [f for f in findings if f["activity"] == "mining"]
-    if region:
-        mining = [
-            f
-            for f in mining
-            if any(region in part for part in ((f.get("attribution") or {}).get("region") or []))
-        ]
+    mining = bulletin_findings(findings, region)
     hosts = {f["host"] for f in mining}
     compromised = {
         f["host"] for f in mining if (f.get("attribution") or {}).get("likely_compromised") is True
