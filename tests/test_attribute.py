@@ -174,6 +174,8 @@ def test_fallbacks_where_the_inventory_is_silent(tmp_path: Path) -> None:
 def test_unreadable_fallbacks_are_named(tmp_path: Path) -> None:
     from minewatch.attribute.attributor import add_source
 
+    with pytest.raises(InventoryError, match="no such file"):
+        add_source(tmp_path / "missing.mmdb", tmp_path / "attribution")
     junk = tmp_path / "asn.mmdb"
     junk.write_bytes(b"not a database")
     with pytest.raises(InventoryError, match="asn.mmdb"):

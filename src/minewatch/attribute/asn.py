@@ -177,8 +177,11 @@ class RirDelegated:
 
 def open_source(path: Path) -> AsnSource:
     """The right reader for a fallback file, from its contents."""
-    with path.open("rb") as f:
-        head = f.read(4096)
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError as e:
+        raise InventoryError(str(path), (e.strerror or str(e)).lower()) from e
     if path.suffix == ".mmdb":
         return MmdbAsn(path)
     if head[:2] == b"\x1f\x8b":  # gzip: look inside
