@@ -31,3 +31,20 @@ def manifest() -> list[dict[str, Any]]:
 def scan_json(*paths: Path, options: ScanOptions | None = None) -> list[dict[str, Any]]:
     result = scan_paths(list(paths), options or ScanOptions())
     return [finding_to_json(f) for f in result.findings]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Any:
+    from tests.pg import server_url
+
+    yield from server_url()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The cases database, on SQLite (the default) and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cases.sqlite'}"
+    from tests.pg import fresh_database
+
+    return fresh_database(request.getfixturevalue("postgres_server"))

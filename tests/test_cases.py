@@ -1,4 +1,4 @@
-"""The disposal workflow on SQLite: findings open and join cases at the unit responsible;
+"""The disposal workflow on SQLite and PostgreSQL: findings open and join cases at the unit responsible;
 a case walks notify -> rectify -> block -> verify -> close; it escalates past its deadline,
 is delegated only downwards, reopens if mining resumes, closes as stopped only after quiet;
 every step is in the audit trail."""
@@ -29,8 +29,9 @@ T0 = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def session(tmp_path: Any) -> Iterator[Session]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'cases.sqlite'}")
+def session(db_url: str) -> Iterator[Session]:
+    """A session on SQLite and on a real PostgreSQL server, in turn."""
+    engine = create_engine(db_url)
     Base.metadata.create_all(engine)
     with Session(engine) as s:
         province = Unit(code="320000", name="江苏省", level=Level.PROVINCE.value)
@@ -40,6 +41,7 @@ def session(tmp_path: Any) -> Iterator[Session]:
         s.add_all([province, nanjing, xuanwu, wuxi])
         s.flush()
         yield s
+    engine.dispose()
 
 
 def finding(

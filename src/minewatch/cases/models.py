@@ -1,15 +1,32 @@
-"""The tables of the disposal workflow (SQLAlchemy; SQLite by default, PostgreSQL by URL).
-The audit trail is append-only: nothing in minewatch updates or deletes an event."""
+"""The tables of the disposal workflow (SQLAlchemy; SQLite by default, PostgreSQL by URL):
+units, cases with their findings and audit trail, public tips, and the people and sensors
+that act on them. The audit trail is append-only: nothing in minewatch updates or deletes
+an event."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Base", "Case", "CaseEvent", "CaseFinding", "Level", "Status", "Unit", "Verdict"]
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Case",
+    "CaseEvent",
+    "CaseFinding",
+    "Level",
+    "LoginSession",
+    "Role",
+    "Status",
+    "Tip",
+    "TipStatus",
+    "Unit",
+    "User",
+    "Verdict",
+]
 
 
 class Level(StrEnum):
@@ -33,6 +50,21 @@ class Verdict(StrEnum):
     FALSE_POSITIVE = "false_positive"
     DUPLICATE = "duplicate"
     NOT_IN_JURISDICTION = "not_in_jurisdiction"
+
+
+class Role(StrEnum):
+    """What a user may do, each including the one before: an analyst works cases, a
+    supervisor also hands them down, merges and assigns, an admin also manages people."""
+
+    ANALYST = "analyst"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class TipStatus(StrEnum):
+    NEW = "new"
+    LINKED = "linked"
+    DISMISSED = "dismissed"
 
 
 class Base(DeclarativeBase):
@@ -73,14 +105,18 @@ class Case(Base):
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     findings: Mapped[list[CaseFinding]] = relationship(back_populates="case", order_by="CaseFinding.id")
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    tips: Mapped[list[Tip]] = relationship(back_populates="case", order_by="Tip.id")
 
-    __table_args__ = (Index("ix_cases_open", "host", "activity", "status"),)
+    __table_args__ = (
+        Index("ix_cases_open", "host", "activity", "status"),
+        Index("ix_cases_queue", "unit_id", "status"),
+    )
 
 
 class CaseFinding(Base):
     __tablename__ = "case_findings"
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     case: Mapped[Case] = relationship(back_populates="findings")
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -92,9 +128,65 @@ class CaseEvent(Base):
 
     __tablename__ = "case_events"
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     case: Mapped[Case] = relationship(back_populates="events")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Tip(Base):
+    """A report from the public. It holds what the reporter wrote and nothing about them
+    beyond an optional contact; the reporter's address is not stored."""
+
+    __tablename__ = "tips"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(32), unique=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    location: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default=TipStatus.NEW.value)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    case: Mapped[Case | None] = relationship(back_populates="tips")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class LoginSession(Base):
+    """A signed-in browser: the cookie carries `token`; `csrf` must come back with every
+    change the browser asks for."""
+
+    __tablename__ = "login_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user: Mapped[User] = relationship()
+    csrf: Mapped[str] = mapped_column(String(64))
+    expires: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A sensor's key for pushing findings; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    pushed: Mapped[int] = mapped_column(Integer, default=0)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -15,6 +15,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
+from minewatch.cli.options import DbOption, StoreOption
+from minewatch.cli.options import when as _when
+from minewatch.cli.service import register as register_service
 from minewatch.detect.context import DEFAULT_HOME_NETWORKS, HomeNetworks
 from minewatch.errors import CaptureReadError, MinewatchError
 from minewatch.estimate import DEFAULT_GRID, EstimateOptions, GridFactor
@@ -222,23 +225,6 @@ def _listen(value: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _when(value: str | None) -> datetime | None:
-    """RFC 3339 / ISO time (UTC if no zone), or an age such as 24h, 7d, 90m."""
-    if value is None:
-        return None
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", value)
-    if m:
-        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-        return datetime.now(UTC) - timedelta(seconds=float(m.group(1)) * unit)
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r}: expected a time (2026-11-24T18:00Z) or an age (24h, 7d)"
-        ) from None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
 def _mapping(pairs: list[str] | None) -> dict[str, str]:
     out = {}
     for pair in pairs or []:
@@ -247,9 +233,6 @@ def _mapping(pairs: list[str] | None) -> dict[str, str]:
             raise typer.BadParameter(f"{pair!r}: expected OURS=THEIRS, e.g. client_ip=src")
         out[target.strip()] = source.strip()
     return out
-
-
-StoreOption = Annotated[Path, typer.Option("--store", help="The store directory (created if missing).")]
 
 
 @app.command()
@@ -361,7 +344,6 @@ def inventory_import(
 
 cases_app = typer.Typer(no_args_is_help=True, help="Cases under disposal: open, move, verify, export.")
 app.add_typer(cases_app, name="cases")
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite in the store).")]
 
 
 def _cases_db(store: Path, db: str | None) -> Engine:
@@ -614,11 +596,10 @@ def report(
 ) -> None:
     """The regional bulletin from the store's findings: HTML (self-contained), PDF (with
     Chromium), JSON, CSV."""
-    import csv
-
-    from minewatch.report.bulletin import bulletin_findings, make_bulletin
+    from minewatch.report.bulletin import make_bulletin
     from minewatch.report.html import LABELS, render_html
     from minewatch.report.jsonl import rfc3339
+    from minewatch.report.table import write_csv
 
     if lang not in LABELS:
         raise typer.BadParameter(f"--lang {lang!r}: expected one of {', '.join(LABELS)}")
@@ -629,44 +610,8 @@ def report(
     out.mkdir(parents=True, exist_ok=True)
     (out / "bulletin.json").write_text(json.dumps(bulletin.to_json(), ensure_ascii=False, indent=1) + "\n")
     (out / "bulletin.html").write_text(render_html(bulletin, lang), encoding="utf-8")
-    fields = [
-        "host",
-        "first_seen",
-        "last_seen",
-        "coin",
-        "algorithm",
-        "pools",
-        "confidence",
-        "organisation",
-        "sector",
-        "region",
-        "region_code",
-        "likely_compromised",
-        "attribution_source",
-    ]
     with (out / "bulletin.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(fields)
-        for r in bulletin_findings(rows, region):
-            a = r.get("attribution") or {}
-            pools = " ".join(f"{p['ip']}:{p['port']}" for p in r.get("pools") or [])
-            writer.writerow(
-                [
-                    r["host"],
-                    r["first_seen"],
-                    r["last_seen"],
-                    r.get("coin"),
-                    r.get("algorithm"),
-                    pools,
-                    r["confidence"],
-                    a.get("organisation"),
-                    a.get("sector"),
-                    "/".join(a.get("region") or []),
-                    a.get("region_code"),
-                    a.get("likely_compromised"),
-                    a.get("source"),
-                ]
-            )
+        write_csv(rows, region, f)
     from minewatch.report.pdf import PdfError, print_pdf
 
     try:
@@ -736,6 +681,9 @@ def _owner(a: dict[str, object] | None) -> str:
         return ""
     flag = " (likely compromised)" if a.get("likely_compromised") is True else ""
     return f"{a['organisation'] or '?'} · {a['sector']}{flag}"
+
+
+register_service(app)
 
 
 def main(argv: list[str] | None = None) -> int:

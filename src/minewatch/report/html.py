@@ -7,7 +7,7 @@ from html import escape
 
 from minewatch.report.bulletin import Bulletin, Count
 
-__all__ = ["LABELS", "render_html"]
+__all__ = ["LABELS", "SECTOR_NAMES", "bars_svg", "human_number", "render_html"]
 
 LABELS = {
     "en": {
@@ -95,7 +95,7 @@ _STYLE = " ".join(
 )
 
 
-def _num(x: float | None, digits: int = 1) -> str:
+def human_number(x: float | None, digits: int = 1) -> str:
     if x is None:
         return "–"
     for scale, suffix in ((1e15, " P"), (1e12, " T"), (1e9, " G"), (1e6, " M"), (1e3, " k")):
@@ -104,7 +104,13 @@ def _num(x: float | None, digits: int = 1) -> str:
     return f"{x:.{digits}f}"
 
 
-def _bars(rows: tuple[Count, ...], unknown: str, limit: int = 12, names: dict[str, str] | None = None) -> str:
+def _rate(value: float | None, unit: str, none: str) -> str:
+    return f"{human_number(value)} {unit}" if value is not None else escape(none)
+
+
+def bars_svg(
+    rows: tuple[Count, ...], unknown: str, limit: int = 12, names: dict[str, str] | None = None
+) -> str:
     """A horizontal bar chart as inline SVG: hosts, with the compromised part darker."""
     rows = rows[:limit]
     if not rows:
@@ -156,29 +162,33 @@ def render_html(b: Bulletin, lang: str = "en") -> str:
     co2 = b.co2_kg_day
     figures = [
         (t["hosts"], f"{b.mining_hosts:,}", ""),
-        (t["traffic"], f"{_num(b.mbit_s, 3) if b.mbit_s is not None else '–'} Mbit/s", ""),
+        (t["traffic"], f"{human_number(b.mbit_s, 3) if b.mbit_s is not None else '–'} Mbit/s", ""),
         (
             t["energy"],
-            f"{_num(energy[1])} kWh" if energy else "–",
-            f"{_num(energy[0])}–{_num(energy[2])}" if energy else "",
+            f"{human_number(energy[1])} kWh" if energy else "–",
+            f"{human_number(energy[0])}–{human_number(energy[2])}" if energy else "",
         ),
-        (t["co2"], f"{_num(co2[1])} kg" if co2 else "–", f"{_num(co2[0])}–{_num(co2[2])}" if co2 else ""),
+        (
+            t["co2"],
+            f"{human_number(co2[1])} kg" if co2 else "–",
+            f"{human_number(co2[0])}–{human_number(co2[2])}" if co2 else "",
+        ),
         (t["compromised"], share, f"{b.compromised} / {b.mining_hosts}"),
     ]
     period = f"{b.first_seen or '–'} — {b.last_seen or '–'}"
     algo_rows = "".join(
         f"<tr><td>{escape(a.algorithm)}</td><td class=n>{a.hosts}</td><td class=n>{a.hosts_measured}</td>"
-        f"<td class=n>{_num(a.hashrate) + ' ' + a.unit if a.hashrate is not None else escape(t['none'])}</td>"
-        f"<td class=n>{_num(a.low)}–{_num(a.high)}</td></tr>"
+        f"<td class=n>{_rate(a.hashrate, a.unit, t['none'])}</td>"
+        f"<td class=n>{human_number(a.low)}–{human_number(a.high)}</td></tr>"
         for a in b.algorithms
     )
     sections = [
-        (t["by_city"], _bars(b.by_city, unknown)),
-        (t["by_county"], _bars(b.by_county, unknown)),
-        (t["by_sector"], _bars(b.by_sector, unknown, names=SECTOR_NAMES[lang])),
-        (t["by_coin"], _bars(b.by_coin, unknown)),
-        (t["by_pool"], _bars(b.by_pool, unknown)),
-        (t["top_orgs"], _bars(b.top_organisations, unknown)),
+        (t["by_city"], bars_svg(b.by_city, unknown)),
+        (t["by_county"], bars_svg(b.by_county, unknown)),
+        (t["by_sector"], bars_svg(b.by_sector, unknown, names=SECTOR_NAMES[lang])),
+        (t["by_coin"], bars_svg(b.by_coin, unknown)),
+        (t["by_pool"], bars_svg(b.by_pool, unknown)),
+        (t["top_orgs"], bars_svg(b.top_organisations, unknown)),
         (t["trend"], _trend(b.trend, unknown)),
     ]
     html = [

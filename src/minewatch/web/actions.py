@@ -1,0 +1,274 @@
+"""What the API and the console both do: push findings, list and show the cases a user may
+see, apply a user's action to a case, and gather the findings behind the dashboard. Each
+call checks scope and role itself."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from minewatch.attribute.attributor import Attributor
+from minewatch.cases.models import (
+    ApiToken,
+    Case,
+    CaseEvent,
+    CaseFinding,
+    Status,
+    Tip,
+    TipStatus,
+    Unit,
+    User,
+    Verdict,
+)
+from minewatch.cases.workflow import (
+    CASE_ACTIVITIES,
+    WorkflowError,
+    close,
+    delegate,
+    merge,
+    move,
+    open_from_findings,
+    verify,
+)
+from minewatch.report.jsonl import attribution_to_json
+from minewatch.web.schemas import ActionIn, CaseDetail, CaseSummary, EventOut, FindingIn, PushResult, TipOut
+from minewatch.web.scope import Denied, NotFound, may, subtree, visible_case
+
+__all__ = [
+    "QueueFilter",
+    "apply_action",
+    "case_detail",
+    "case_summary",
+    "push_findings",
+    "queue",
+    "scoped_findings",
+    "status_counts",
+    "tip_out",
+    "tips_queue",
+]
+
+_STEPS = {
+    "triage": Status.TRIAGED,
+    "notify": Status.OWNER_NOTIFIED,
+    "rectify": Status.RECTIFICATION_ORDERED,
+    "block": Status.BLOCKED,
+    "verify": Status.VERIFYING,
+}
+
+
+def push_findings(
+    session: Session, token: ApiToken, findings: list[FindingIn], now: datetime, attributor: Attributor | None
+) -> PushResult:
+    """A sensor's findings: attributed here when the sensor did not and the service can,
+    then into cases; a finding with no place goes to the sensor's unit."""
+    rows = []
+    for f in findings:
+        row = f.contract()
+        if row.get("attribution") is None and attributor is not None:
+            row["attribution"] = attribution_to_json(attributor.attribute(row["host"]))
+        rows.append(row)
+    before = session.scalar(select(func.count(Case.id))) or 0
+    touched = open_from_findings(session, rows, now, token.unit, actor=f"sensor:{token.name}")
+    opened = (session.scalar(select(func.count(Case.id))) or 0) - before
+    token.pushed += len(rows)
+    return PushResult(
+        received=len(rows),
+        cases_opened=opened,
+        cases_updated=len(touched) - opened,
+        not_cases=sum(1 for r in rows if r["activity"] not in CASE_ACTIVITIES),
+    )
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str | None = None  # a Status, or "open"
+    severity: str | None = None
+    unit_code: str | None = None
+    host: str | None = None
+    overdue: bool = False
+
+
+def queue(
+    session: Session, user: User, want: QueueFilter, now: datetime, limit: int = 50, offset: int = 0
+) -> tuple[int, list[Case]]:
+    """The user's cases, most recently changed first, and how many match in all."""
+    units = subtree(session, user.unit_id)
+    query = select(Case).where(Case.unit_id.in_(units))
+    if want.status == "open":
+        query = query.where(Case.status != Status.CLOSED.value)
+    elif want.status:
+        query = query.where(Case.status == want.status)
+    if want.severity:
+        query = query.where(Case.severity == want.severity)
+    if want.unit_code:
+        unit = session.scalar(select(Unit).where(Unit.code == want.unit_code))
+        query = query.where(Case.unit_id.in_(subtree(session, unit.id) & units if unit else set()))
+    if want.host:
+        query = query.where(Case.host.contains(want.host[:64], autoescape=True))
+    if want.overdue:
+        query = query.where(Case.status != Status.CLOSED.value, Case.deadline < now)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(query.order_by(Case.updated_at.desc(), Case.id.desc()).limit(limit).offset(offset))
+    return total, list(page)
+
+
+def status_counts(session: Session, user: User) -> Counter[str]:
+    units = subtree(session, user.unit_id)
+    rows = session.execute(
+        select(Case.status, func.count(Case.id)).where(Case.unit_id.in_(units)).group_by(Case.status)
+    )
+    return Counter({status: n for status, n in rows})
+
+
+def tips_queue(session: Session, user: User, only_new: bool = True, limit: int = 50) -> list[Tip]:
+    query = select(Tip).where(Tip.unit_id.in_(subtree(session, user.unit_id)))
+    if only_new:
+        query = query.where(Tip.status == TipStatus.NEW.value)
+    return list(session.scalars(query.order_by(Tip.id.desc()).limit(limit)))
+
+
+def _attribution(case: Case) -> dict[str, Any] | None:
+    return json.loads(case.attribution) if case.attribution else None
+
+
+def _utc(t: datetime) -> datetime:
+    """SQLite hands back naive times; every time here was stored in UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def case_summary(case: Case, findings: int | None = None) -> CaseSummary:
+    attribution = _attribution(case) or {}
+    return CaseSummary(
+        id=case.id,
+        host=case.host,
+        activity=case.activity,
+        unit=case.unit.name,
+        unit_code=case.unit.code,
+        severity=case.severity,
+        status=case.status,
+        verdict=case.verdict,
+        assignee=case.assignee,
+        deadline=_utc(case.deadline) if case.deadline else None,
+        first_seen=_utc(case.first_seen),
+        last_seen=_utc(case.last_seen),
+        updated_at=_utc(case.updated_at),
+        organisation=attribution.get("organisation"),
+        findings=len(case.findings) if findings is None else findings,
+    )
+
+
+def tip_out(tip: Tip) -> TipOut:
+    return TipOut(
+        id=tip.id,
+        receipt=tip.receipt,
+        received_at=_utc(tip.received_at),
+        unit=tip.unit.name,
+        location=tip.location,
+        organisation=tip.organisation,
+        description=tip.description,
+        contact=tip.contact,
+        status=tip.status,
+        case_id=tip.case_id,
+    )
+
+
+def case_detail(case: Case) -> CaseDetail:
+    """The case with its evidence (each distinct sentence once, strongest first), its
+    latest finding for the estimate, its trail and its tips."""
+    findings = [json.loads(link.finding) for link in case.findings]
+    evidence: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in findings:
+        for e in f.get("evidence") or []:
+            key = (str(e.get("kind")), str(e.get("detail")))
+            if key not in evidence or e.get("strength", 0) > evidence[key].get("strength", 0):
+                evidence[key] = e
+    return CaseDetail(
+        **case_summary(case, len(findings)).model_dump(),
+        attribution=_attribution(case),
+        evidence=sorted(evidence.values(), key=lambda e: -float(e.get("strength") or 0))[:50],
+        latest_finding=max(findings, key=lambda f: f["last_seen"]) if findings else None,
+        events=[
+            EventOut(at=_utc(e.at), actor=e.actor, action=e.action, detail=e.detail) for e in case.events
+        ],
+        tips=[tip_out(t) for t in case.tips],
+        merged_into=case.merged_into,
+    )
+
+
+def apply_action(
+    session: Session, user: User, case: Case, act: ActionIn, now: datetime, quiet: timedelta
+) -> str:
+    """Do `act` to `case` as `user`, or raise Denied, NotFound or WorkflowError. Returns
+    what happened, in a few words."""
+    if not may(user, act.action):
+        raise Denied(f"case {case.id}", f"a {user.role} may not {act.action}")
+    actor = user.name
+    if act.action in _STEPS:
+        move(session, case, _STEPS[act.action], actor, now, deadline=act.deadline, detail=act.note)
+        return _STEPS[act.action].value
+    if act.action == "check":
+        closed = verify(session, case, now, quiet, actor=actor)
+        return "closed: stopped" if closed else f"not yet: the host must be quiet for {quiet}"
+    if act.action == "close":
+        if act.verdict is None:
+            raise WorkflowError(f"case {case.id}", "closing needs a verdict")
+        close(session, case, Verdict(act.verdict), actor, now, act.note)
+        return f"closed: {act.verdict}"
+    if act.action in ("take", "assign"):
+        who = actor if act.action == "take" else (act.assignee or "")
+        target = session.scalar(select(User).where(User.name == who))
+        if target is None or case.unit_id not in subtree(session, target.unit_id):
+            raise WorkflowError(f"case {case.id}", f"{who or 'nobody'} cannot hold this case")
+        _note(session, case, actor, now, "assigned", who)
+        case.assignee = who
+        return f"assigned to {who}"
+    if act.action == "delegate":
+        unit = session.scalar(select(Unit).where(Unit.code == (act.unit_code or "")))
+        if unit is None:
+            raise WorkflowError(f"case {case.id}", f"no unit {act.unit_code}")
+        delegate(session, case, unit, actor, now)
+        return f"delegated to {unit.name}"
+    if act.action == "merge":
+        if act.into is None:
+            raise WorkflowError(f"case {case.id}", "merging needs the case to merge into")
+        into = visible_case(session, user, act.into)
+        merge(session, case, into, actor, now)
+        return f"merged into case {into.id}"
+    raise NotFound(f"action {act.action}", "unknown")
+
+
+def _note(session: Session, case: Case, actor: str, now: datetime, action: str, detail: str) -> None:
+    session.add(CaseEvent(case=case, at=now, actor=actor, action=action, detail=detail))
+    case.updated_at = now
+
+
+def scoped_findings(session: Session, user: User, since: datetime | None = None) -> list[dict[str, Any]]:
+    """The findings of the user's cases (false positives and duplicates left out), each
+    with its case's attribution: what the dashboard and the bulletin count."""
+    units = subtree(session, user.unit_id)
+    query = (
+        select(CaseFinding.finding, Case.attribution)
+        .join(Case, CaseFinding.case_id == Case.id)
+        .where(
+            Case.unit_id.in_(units),
+            or_(
+                Case.verdict.is_(None),
+                Case.verdict.not_in([Verdict.DUPLICATE.value, Verdict.FALSE_POSITIVE.value]),
+            ),
+        )
+    )
+    if since is not None:
+        query = query.where(CaseFinding.last_seen >= since)
+    out = []
+    for finding, attribution in session.execute(query):
+        row = json.loads(finding)
+        if attribution:
+            row["attribution"] = json.loads(attribution)
+        out.append(row)
+    return out

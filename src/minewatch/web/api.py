@@ -1,0 +1,237 @@
+"""The HTTP API (JSON, published as OpenAPI at /openapi.json): sensors push findings with
+a token; people sign in and work the cases and tips of their unit's subtree; the public
+sends tips."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from minewatch.cases.models import ApiToken, LoginSession
+from minewatch.cases.tips import TipForm, dismiss_tip, link_tip
+from minewatch.cases.workflow import WorkflowError
+from minewatch.report.bulletin import make_bulletin
+from minewatch.web import actions
+from minewatch.web.auth import authenticate, end_session, session_for, start_session
+from minewatch.web.deps import (
+    COOKIE,
+    Db,
+    ServiceSettings,
+    SignedIn,
+    now,
+    sensor,
+    signed_in_csrf,
+)
+from minewatch.web.schemas import (
+    ActionIn,
+    CaseDetail,
+    CaseList,
+    FindingsPush,
+    LinkIn,
+    PushResult,
+    StatusFilter,
+    TipIn,
+    TipOut,
+    TipReceipt,
+)
+from minewatch.web.scope import Denied, NotFound, may, visible_case, visible_tip
+from minewatch.web.tipbox import TipRefused, receive_tip
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1")
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Changing = Annotated[LoginSession, Depends(signed_in_csrf)]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in"},
+    403: {"description": "Not allowed, or no CSRF token"},
+    404: {"description": "Not found in your units"},
+    409: {"description": "The workflow does not allow this step now"},
+}
+
+
+def _settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+def _http(e: Exception) -> HTTPException:
+    if isinstance(e, NotFound):
+        return HTTPException(404, str(e))
+    if isinstance(e, Denied):
+        return HTTPException(403, str(e))
+    return HTTPException(409, str(e))
+
+
+class SignIn(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class Me(BaseModel):
+    name: str
+    role: str
+    unit: str
+    unit_code: str
+    csrf: str
+
+
+def _me(login: LoginSession) -> Me:
+    user = login.user
+    return Me(name=user.name, role=user.role, unit=user.unit.name, unit_code=user.unit.code, csrf=login.csrf)
+
+
+@router.get("/health", tags=["service"])
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.post("/session", tags=["people"], responses={401: _ERRORS[401], 429: {"description": "Throttled"}})
+def sign_in(body: SignIn, request: Request, response: Response, session: Db) -> Me:
+    """Sign in: sets the session cookie and returns the CSRF token for changes."""
+    app = request.app
+    t = now()
+    keys = (f"name:{body.name}", f"addr:{request.client.host if request.client else '?'}")
+    wait = app.state.throttle.wait(keys, t)
+    if wait.total_seconds() > 0:
+        raise HTTPException(429, f"too many failed sign-ins: wait {int(wait.total_seconds()) + 1} s")
+    user = authenticate(session, body.name, body.password)
+    if user is None:
+        app.state.throttle.failed(keys, t)
+        raise HTTPException(401, "wrong name or password")
+    app.state.throttle.succeeded(keys[0])
+    settings = _settings(request)
+    token, _ = start_session(session, user, t, settings.session_lifetime)
+    session.commit()
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        max_age=int(settings.session_lifetime.total_seconds()),
+    )
+    login = session_for(session, token, t)
+    assert login is not None  # just made
+    return _me(login)
+
+
+@router.delete("/session", tags=["people"], status_code=204, responses={401: _ERRORS[401], 403: _ERRORS[403]})
+def sign_out(login: Changing, request: Request, response: Response, session: Db) -> None:
+    end_session(session, request.cookies.get(COOKIE))
+    session.commit()
+    response.delete_cookie(COOKIE)
+
+
+@router.get("/me", tags=["people"], responses={401: _ERRORS[401]})
+def me(login: SignedIn) -> Me:
+    return _me(login)
+
+
+@router.post("/findings", tags=["sensors"], responses={401: {"description": "No valid sensor token"}})
+def push(
+    body: FindingsPush, request: Request, session: Db, token: Annotated[ApiToken, Depends(sensor)]
+) -> PushResult:
+    """A sensor's findings (the `scan --json` contract): each opens a case or joins one."""
+    result = actions.push_findings(session, token, body.findings, now(), request.app.state.attributor)
+    session.commit()
+    return result
+
+
+@router.get("/cases", tags=["cases"], responses={401: _ERRORS[401]})
+def list_cases(
+    login: SignedIn,
+    session: Db,
+    status: StatusFilter | None = None,
+    severity: Annotated[Literal["high", "medium", "low"] | None, Query()] = None,
+    unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{2,12}$")] = None,
+    host: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")] = None,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> CaseList:
+    """The cases of your unit and the units below it, most recently changed first."""
+    want = actions.QueueFilter(status, severity, unit_code, host, overdue)
+    total, cases = actions.queue(session, login.user, want, now(), limit, offset)
+    return CaseList(total=total, cases=[actions.case_summary(c) for c in cases])
+
+
+@router.get("/cases/{case_id}", tags=["cases"], responses={401: _ERRORS[401], 404: _ERRORS[404]})
+def get_case(case_id: CaseId, login: SignedIn, session: Db) -> CaseDetail:
+    try:
+        return actions.case_detail(visible_case(session, login.user, case_id))
+    except NotFound as e:
+        raise _http(e) from e
+
+
+@router.post("/cases/{case_id}/actions", tags=["cases"], responses=_ERRORS)
+def act(case_id: CaseId, body: ActionIn, request: Request, login: Changing, session: Db) -> CaseDetail:
+    """One step on a case: triage, notify, rectify (with a deadline), block, verify, check
+    (close as stopped if the host has been quiet), close (with a verdict), take, and, for
+    supervisors, assign, delegate (to a unit directly below) and merge."""
+    try:
+        case = visible_case(session, login.user, case_id)
+        actions.apply_action(session, login.user, case, body, now(), _settings(request).quiet)
+    except (NotFound, Denied, WorkflowError) as e:
+        session.rollback()
+        raise _http(e) from e
+    session.commit()
+    return actions.case_detail(case)
+
+
+@router.get("/tips", tags=["tips"], responses={401: _ERRORS[401]})
+def list_tips(login: SignedIn, session: Db, all: bool = False) -> list[TipOut]:
+    """Tips placed in your units; only those awaiting triage unless `all`."""
+    return [actions.tip_out(t) for t in actions.tips_queue(session, login.user, only_new=not all, limit=200)]
+
+
+@router.post("/tips/{tip_id}/link", tags=["tips"], responses=_ERRORS)
+def link(tip_id: CaseId, body: LinkIn, login: Changing, session: Db) -> TipOut:
+    try:
+        if not may(login.user, "link_tip"):
+            raise Denied(f"tip {tip_id}", "not allowed")
+        tip = visible_tip(session, login.user, tip_id)
+        link_tip(session, tip, visible_case(session, login.user, body.case_id), login.user.name, now())
+    except (NotFound, Denied, WorkflowError) as e:
+        session.rollback()
+        raise _http(e) from e
+    session.commit()
+    return actions.tip_out(tip)
+
+
+@router.post("/tips/{tip_id}/dismiss", tags=["tips"], responses=_ERRORS)
+def dismiss(tip_id: CaseId, login: Changing, session: Db) -> TipOut:
+    try:
+        if not may(login.user, "dismiss_tip"):
+            raise Denied(f"tip {tip_id}", "not allowed")
+        tip = visible_tip(session, login.user, tip_id)
+        dismiss_tip(tip)
+    except (NotFound, Denied, WorkflowError) as e:
+        session.rollback()
+        raise _http(e) from e
+    session.commit()
+    return actions.tip_out(tip)
+
+
+@router.post(
+    "/public/tips",
+    tags=["public"],
+    status_code=201,
+    responses={429: {"description": "Too many tips from this address"}, 413: {"description": "Too large"}},
+)
+def public_tip(body: TipIn, request: Request, session: Db) -> TipReceipt:
+    """A tip from anyone. The answer is a receipt number and nothing else."""
+    try:
+        form = TipForm(body.location, body.description, body.organisation, body.contact)
+        receipt = receive_tip(request, session, form, body.unit_code)
+    except TipRefused as e:
+        raise HTTPException(429, str(e)) from e
+    return TipReceipt(receipt=receipt, message="received")
+
+
+@router.get("/dashboard", tags=["cases"], responses={401: _ERRORS[401]})
+def dashboard(login: SignedIn, session: Db) -> dict[str, Any]:
+    """The bulletin's figures over the findings of your units' cases."""
+    return make_bulletin(actions.scoped_findings(session, login.user)).to_json()

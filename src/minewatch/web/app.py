@@ -1,0 +1,68 @@
+"""The service: `create_app(settings)` wires the database, the API, the console, the
+public tip page, the limits and the headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import sessionmaker
+
+from minewatch import __version__
+from minewatch.attribute.attributor import Attributor
+from minewatch.cases.db import connect
+from minewatch.web import api, console
+from minewatch.web.auth import LoginThrottle
+from minewatch.web.deps import ServiceSettings
+from minewatch.web.headers import SecurityHeaders
+from minewatch.web.limits import BodyLimit, RateLimiter
+
+__all__ = ["create_app"]
+
+# Bytes a request may carry: a sensor's batch of up to 1,000 findings; a tip's form; the rest.
+BODY_LIMITS = {"/api/v1/findings": 8 << 20, "/api/v1/public/tips": 16 << 10, "/tip": 16 << 10}
+BODY_DEFAULT = 64 << 10
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    engine = connect(settings.db_url)
+    app = FastAPI(
+        title="minewatch",
+        version=__version__,
+        description="Cases of cryptocurrency mining, from findings to their close.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessionmaker(engine, expire_on_commit=False)
+    app.state.throttle = LoginThrottle()
+    app.state.tip_limiter = RateLimiter(settings.tips_per_window, settings.tip_window_s)
+    attributor = Attributor.from_dir(settings.attribution_dir) if settings.attribution_dir else None
+    app.state.attributor = attributor or None
+    app.include_router(api.router)
+    app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(BodyLimit, limits=BODY_LIMITS, default=BODY_DEFAULT)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def from_environment() -> FastAPI:
+    """The app for each of several uvicorn workers, from the settings `serve` left in
+    MINEWATCH_SERVICE. Login throttles and tip limits are then per worker."""
+    import json
+    import os
+    from datetime import timedelta
+
+    given = json.loads(os.environ["MINEWATCH_SERVICE"])
+    return create_app(
+        ServiceSettings(
+            db_url=given["db_url"],
+            quiet=timedelta(seconds=given["quiet_s"]),
+            secure_cookies=given["secure_cookies"],
+            tips_per_window=given["tips_per_window"],
+            attribution_dir=Path(given["attribution_dir"]) if given["attribution_dir"] else None,
+        )
+    )

@@ -1,0 +1,439 @@
+"""The console for people, rendered on the server (no script, no build step): sign-in, the
+case queue with the tips awaiting triage, a case's page with its actions, the dashboard,
+the bulletin download, and the public tip-off page. Chinese and English."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minewatch.cases.models import LoginSession, Status, Unit
+from minewatch.cases.tips import TipForm, dismiss_tip, link_tip
+from minewatch.cases.workflow import TRANSITIONS, WorkflowError
+from minewatch.report.bulletin import make_bulletin
+from minewatch.report.html import SECTOR_NAMES, bars_svg, human_number, render_html
+from minewatch.report.table import write_csv
+from minewatch.web import actions
+from minewatch.web.auth import authenticate, end_session, session_for, start_session
+from minewatch.web.deps import COOKIE, ServiceSettings, csrf_ok, now
+from minewatch.web.i18n import LANGS, TEXT, pick_lang
+from minewatch.web.schemas import ActionIn, TipIn
+from minewatch.web.scope import Denied, NotFound, may, subtree, visible_case, visible_tip
+from minewatch.web.tipbox import TipRefused, receive_tip
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+PRE_COOKIE = "mw_pre"  # the sign-in form's CSRF token, before there is a session
+LANG_COOKIE = "mw_lang"
+PAGE = 50
+_STEP_ACTIONS = {
+    Status.TRIAGED: "triage",
+    Status.OWNER_NOTIFIED: "notify",
+    Status.RECTIFICATION_ORDERED: "rectify",
+    Status.BLOCKED: "block",
+    Status.VERIFYING: "verify",
+}
+
+
+def _lang(request: Request) -> str:
+    return pick_lang(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = _lang(request)
+    context.update(request=request, lang=lang, t=TEXT[lang], langs=LANGS, path=request.url.path)
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _login(request: Request, session: Session) -> LoginSession | None:
+    return session_for(session, request.cookies.get(COOKIE), now())
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)
+
+
+def _settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+def _db(request: Request) -> Session:
+    session: Session = request.app.state.sessions()
+    return session
+
+
+@router.get("/login")
+def login_page(request: Request, failed: str = "") -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = _page(request, "login.html", pre=token, failed=failed[:16])
+    response.set_cookie(
+        PRE_COOKIE, token, httponly=True, samesite="strict", secure=_settings(request).secure_cookies
+    )
+    return response
+
+
+@router.post("/login")
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    name, password, pre = (str(form.get(k) or "") for k in ("name", "password", "csrf"))
+    cookie = request.cookies.get(PRE_COOKIE) or ""
+    if not pre or not secrets.compare_digest(pre.encode()[:64], cookie.encode()[:64]):
+        return RedirectResponse("/login?failed=csrf", status_code=303)
+    throttle = request.app.state.throttle
+    t = now()
+    keys = (f"name:{name[:64]}", f"addr:{request.client.host if request.client else '?'}")
+    wait = throttle.wait(keys, t)
+    if wait.total_seconds() > 0:
+        minutes = int(wait.total_seconds() // 60) + 1
+        return _page(request, "login.html", status=429, pre=cookie, failed="throttled", minutes=minutes)
+    settings = _settings(request)
+    with _db(request) as session:
+        user = authenticate(session, name[:64], password[:1024])
+        if user is None:
+            throttle.failed(keys, t)
+            session.commit()
+            return RedirectResponse("/login?failed=password", status_code=303)
+        throttle.succeeded(keys[0])
+        token, _ = start_session(session, user, t, settings.session_lifetime)
+        session.commit()
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        max_age=int(settings.session_lifetime.total_seconds()),
+    )
+    response.delete_cookie(PRE_COOKIE)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    form = await request.form()
+    with _db(request) as session:
+        login = _login(request, session)
+        if login is not None and csrf_ok(login, str(form.get("csrf") or "")):
+            end_session(session, request.cookies.get(COOKIE))
+            session.commit()
+    response = _to_login()
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/lang/{code}")
+def choose_lang(code: str, back: str = "/") -> RedirectResponse:
+    # Only a path on this site: never a redirect elsewhere.
+    target = back if back.startswith("/") and not back.startswith("//") and "\\" not in back else "/"
+    response = RedirectResponse(target, status_code=303)
+    if code in LANGS:
+        response.set_cookie(LANG_COOKIE, code, samesite="lax", max_age=365 * 86400)
+    return response
+
+
+def _queue_filter(request: Request) -> tuple[actions.QueueFilter, int]:
+    q = request.query_params
+    status = q.get("status", "open")
+    status = status if status in {"open", ""} | {s.value for s in Status} else "open"
+    severity = q.get("severity", "")
+    unit_code = q.get("unit", "")
+    page = int(q["page"]) if q.get("page", "").isdigit() and len(q["page"]) < 7 else 1
+    want = actions.QueueFilter(
+        status=status or None,
+        severity=severity if severity in ("high", "medium", "low") else None,
+        unit_code=unit_code if unit_code.isdigit() and len(unit_code) <= 12 else None,
+        host=q.get("host", "")[:64].replace("\x00", "") or None,
+        overdue=q.get("overdue") == "1",
+    )
+    return want, max(page, 1)
+
+
+@router.get("/")
+def queue_page(request: Request) -> Response:
+    with _db(request) as session:
+        login = _login(request, session)
+        if login is None:
+            return _to_login()
+        want, page = _queue_filter(request)
+        total, cases = actions.queue(session, login.user, want, now(), PAGE, (page - 1) * PAGE)
+        units = _units_below(session, login.user.unit_id)
+        tips = actions.tips_queue(session, login.user)
+        params = {k: v for k, v in request.query_params.items() if k != "page"}
+        return _page(
+            request,
+            "queue.html",
+            login=login,
+            cases=[actions.case_summary(c) for c in cases],
+            total=total,
+            page=page,
+            pages=max(1, -(-total // PAGE)),
+            want=want,
+            units=units,
+            statuses=[s.value for s in Status],
+            tips=[actions.tip_out(t) for t in tips],
+            query=lambda **kw: "?" + urlencode({**params, **kw}),
+            now=now(),
+        )
+
+
+def _units_below(session: Session, unit_id: int) -> list[Unit]:
+    ids = subtree(session, unit_id)
+    return list(session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.code)))
+
+
+def _available(login: LoginSession, status: str) -> list[str]:
+    """The actions this person can take on a case in this status, in workflow order."""
+    if status == Status.CLOSED.value:
+        return []
+    steps = [_STEP_ACTIONS[s] for s in sorted(TRANSITIONS.get(Status(status), ()), key=list(Status).index)]
+    if status == Status.VERIFYING.value:
+        steps.insert(0, "check")  # the usual way on; back to rectification if mining goes on
+    return [a for a in [*steps, "close", "take", "assign", "delegate", "merge"] if may(login.user, a)]
+
+
+def _case_page(
+    request: Request, session: Session, login: LoginSession, case_id: int, **extra: Any
+) -> HTMLResponse:
+    case = visible_case(session, login.user, case_id)
+    detail = actions.case_detail(case)
+    finding = detail.latest_finding or {}
+    children = list(session.scalars(select(Unit).where(Unit.parent_id == case.unit_id).order_by(Unit.code)))
+    return _page(
+        request,
+        "case.html",
+        status=extra.pop("status", 200),
+        login=login,
+        case=detail,
+        finding=finding,
+        available=[a for a in _available(login, case.status) if a != "delegate" or children],
+        children=children,
+        sector_names=SECTOR_NAMES.get(_lang(request), {}),
+        num=human_number,
+        default_deadline=(now() + timedelta(days=7)).date().isoformat(),
+        **extra,
+    )
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: int) -> Response:
+    with _db(request) as session:
+        login = _login(request, session)
+        if login is None:
+            return _to_login()
+        try:
+            return _case_page(
+                request, session, login, case_id, done=request.query_params.get("done", "")[:40]
+            )
+        except NotFound:
+            return _page(
+                request, "error.html", status=404, login=login, message=TEXT[_lang(request)]["not_found"]
+            )
+
+
+def _deadline(value: str) -> datetime | None:
+    """A date from the form is the end of that day, UTC+8 (the offices' own time)."""
+    if not value:
+        return None
+    day = datetime.strptime(value[:10], "%Y-%m-%d").date()
+    return datetime.combine(day, time(23, 59), tzinfo=UTC) - timedelta(hours=8)
+
+
+@router.post("/cases/{case_id}")
+async def case_action(request: Request, case_id: int) -> Response:
+    form = await request.form()
+    with _db(request) as session:
+        login = _login(request, session)
+        if login is None:
+            return _to_login()
+        t = TEXT[_lang(request)]
+        if not csrf_ok(login, str(form.get("csrf") or "")):
+            return _page(request, "error.html", status=403, login=login, message=t["csrf"])
+        fields = {
+            k: str(form.get(k) or "") for k in ("action", "verdict", "unit_code", "assignee", "into", "note")
+        }
+        try:
+            act = ActionIn(
+                action=fields["action"],  # type: ignore[arg-type]  # checked by pydantic
+                deadline=_deadline(str(form.get("deadline") or "")),
+                verdict=fields["verdict"] or None,  # type: ignore[arg-type]
+                unit_code=fields["unit_code"] or None,
+                assignee=fields["assignee"] or None,
+                into=int(fields["into"]) if fields["into"].isdigit() and len(fields["into"]) < 10 else None,
+                note=fields["note"],
+            )
+            case = visible_case(session, login.user, case_id)
+            done = actions.apply_action(session, login.user, case, act, now(), _settings(request).quiet)
+            session.commit()
+        except NotFound:
+            return _page(request, "error.html", status=404, login=login, message=t["not_found"])
+        except Denied:
+            session.rollback()
+            return _page(request, "error.html", status=403, login=login, message=t["denied"])
+        except (WorkflowError, ValidationError, ValueError) as e:
+            session.rollback()
+            message = str(e) if isinstance(e, WorkflowError) else _invalid(e)
+            return _case_page(request, session, login, case_id, status=409, error=message)
+        return RedirectResponse(f"/cases/{case_id}?" + urlencode({"done": done[:40]}), status_code=303)
+
+
+def _invalid(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
+    return str(e)
+
+
+@router.post("/tips/{tip_id}")
+async def tip_action(request: Request, tip_id: int) -> Response:
+    form = await request.form()
+    with _db(request) as session:
+        login = _login(request, session)
+        if login is None:
+            return _to_login()
+        t = TEXT[_lang(request)]
+        if not csrf_ok(login, str(form.get("csrf") or "")):
+            return _page(request, "error.html", status=403, login=login, message=t["csrf"])
+        action = str(form.get("action") or "")
+        try:
+            if not may(login.user, f"{action}_tip"):
+                raise Denied(f"tip {tip_id}", "not allowed")
+            tip = visible_tip(session, login.user, tip_id)
+            if action == "link":
+                raw = str(form.get("case_id") or "")
+                target = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+                link_tip(session, tip, visible_case(session, login.user, target), login.user.name, now())
+            else:
+                dismiss_tip(tip)
+            session.commit()
+        except NotFound:
+            return _page(request, "error.html", status=404, login=login, message=t["not_found"])
+        except Denied:
+            return _page(request, "error.html", status=403, login=login, message=t["denied"])
+        except WorkflowError as e:
+            session.rollback()
+            return _page(request, "error.html", status=409, login=login, message=str(e))
+        return RedirectResponse("/", status_code=303)
+
+
+@router.get("/dashboard")
+def dashboard_page(request: Request) -> Response:
+    with _db(request) as session:
+        login = _login(request, session)
+        if login is None:
+            return _to_login()
+        lang = _lang(request)
+        findings = actions.scoped_findings(session, login.user)
+        bulletin = make_bulletin(findings, lang=lang)
+        counts = actions.status_counts(session, login.user)
+        total_overdue, _ = actions.queue(session, login.user, actions.QueueFilter(overdue=True), now(), 1)
+        unknown = SECTOR_NAMES["zh"]["unknown"] if lang == "zh" else "unknown"
+        return _page(
+            request,
+            "dashboard.html",
+            login=login,
+            b=bulletin,
+            open_cases=sum(n for s, n in counts.items() if s != Status.CLOSED.value),
+            closed_cases=counts.get(Status.CLOSED.value, 0),
+            overdue=total_overdue,
+            counts=counts,
+            statuses=[s.value for s in Status],
+            num=human_number,
+            by_city=bars_svg(bulletin.by_city, unknown),
+            by_county=bars_svg(bulletin.by_county, unknown),
+            by_sector=bars_svg(bulletin.by_sector, unknown, names=SECTOR_NAMES.get(lang, {})),
+        )
+
+
+@router.get("/report")
+def report_download(request: Request, format: str = "html") -> Response:
+    with _db(request) as session:
+        login = _login(request, session)
+        if login is None:
+            return _to_login()
+        lang = _lang(request)
+        findings = actions.scoped_findings(session, login.user)
+    stamp = f"{now():%Y%m%d}"
+    bulletin = make_bulletin(findings, lang=lang)
+    if format == "json":
+        body = json.dumps(bulletin.to_json(), ensure_ascii=False, indent=1)
+        return _download(body, "application/json", f"bulletin-{stamp}.json")
+    if format == "csv":
+        out = io.StringIO()
+        write_csv(findings, None, out)
+        return _download(out.getvalue(), "text/csv; charset=utf-8", f"bulletin-{stamp}.csv")
+    response = _download(render_html(bulletin, lang), "text/html; charset=utf-8", f"bulletin-{stamp}.html")
+    # The bulletin is one self-contained page with its own styles.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    )
+    return response
+
+
+def _download(body: str, media_type: str, filename: str) -> Response:
+    return Response(
+        body.encode("utf-8"),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+def _tip_units(session: Session) -> list[Unit]:
+    return list(session.scalars(select(Unit).order_by(Unit.code)))
+
+
+@router.get("/tip")
+def tip_page(request: Request) -> HTMLResponse:
+    with _db(request) as session:
+        return _page(request, "tip.html", units=_tip_units(session), form={}, public=True)
+
+
+@router.post("/tip")
+async def tip_submit(request: Request) -> HTMLResponse:
+    form = await request.form()
+    fields = {
+        k: str(form.get(k) or "") for k in ("location", "organisation", "description", "contact", "unit_code")
+    }
+    t = TEXT[_lang(request)]
+    with _db(request) as session:
+        try:
+            checked = TipIn(
+                location=fields["location"].strip(),
+                description=fields["description"].strip(),
+                organisation=fields["organisation"].strip(),
+                contact=fields["contact"].strip(),
+                unit_code=fields["unit_code"] or None,
+            )
+            receipt = receive_tip(
+                request,
+                session,
+                TipForm(checked.location, checked.description, checked.organisation, checked.contact),
+                checked.unit_code,
+            )
+        except ValidationError:
+            units = _tip_units(session)
+            return _page(
+                request, "tip.html", status=400, units=units, form=fields, error=t["tip_bad"], public=True
+            )
+        except TipRefused:
+            units = _tip_units(session)
+            return _page(
+                request, "tip.html", status=429, units=units, form=fields, error=t["tip_rate"], public=True
+            )
+    return _page(request, "tip_done.html", receipt=receipt, public=True)

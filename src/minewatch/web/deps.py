@@ -1,0 +1,94 @@
+"""The service's settings and what each route asks for: a database session, the signed-in
+person (by cookie, with the CSRF token for changes) or the sensor (by bearer token)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from minewatch.cases.models import ApiToken, LoginSession
+from minewatch.web.auth import session_for, token_for
+
+__all__ = [
+    "COOKIE",
+    "Db",
+    "ServiceSettings",
+    "SignedIn",
+    "csrf_ok",
+    "db",
+    "now",
+    "sensor",
+    "signed_in",
+    "signed_in_csrf",
+]
+
+COOKIE = "mw_session"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    db_url: str
+    # How long a host must stay quiet before verification closes its case as stopped.
+    quiet: timedelta = timedelta(days=7)
+    session_lifetime: timedelta = timedelta(hours=8)
+    # Behind TLS (a reverse proxy), cookies should say Secure.
+    secure_cookies: bool = False
+    tips_per_window: int = 5
+    tip_window_s: float = 600.0
+    # The store's attribution folder: findings pushed without an owner are attributed here.
+    attribution_dir: Path | None = None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def db(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(db)]
+
+_cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="The session cookie set by sign-in.")
+_csrf = APIKeyHeader(
+    name="X-CSRF-Token", auto_error=False, description="The csrf value that sign-in returned."
+)
+_bearer = HTTPBearer(auto_error=False, description="A sensor token from `minewatch tokens add`.")
+
+
+def signed_in(session: Db, token: Annotated[str | None, Depends(_cookie)]) -> LoginSession:
+    found = session_for(session, token, now())
+    if found is None:
+        raise HTTPException(401, "sign in first")
+    return found
+
+
+SignedIn = Annotated[LoginSession, Depends(signed_in)]
+
+
+def csrf_ok(login: LoginSession, offered: str | None) -> bool:
+    return offered is not None and hmac.compare_digest(login.csrf.encode(), offered.encode()[:128])
+
+
+def signed_in_csrf(login: SignedIn, offered: Annotated[str | None, Depends(_csrf)]) -> LoginSession:
+    if not csrf_ok(login, offered):
+        raise HTTPException(403, "missing or wrong X-CSRF-Token")
+    return login
+
+
+def sensor(
+    session: Db, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> ApiToken:
+    found = token_for(session, credentials.credentials if credentials else None)
+    if found is None:
+        raise HTTPException(401, "a valid sensor token is needed", headers={"WWW-Authenticate": "Bearer"})
+    return found
