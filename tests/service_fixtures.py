@@ -130,6 +130,6 @@ def placed(host: str, code: str | None, hours_later: float = 0) -> dict[str, Any
 def sign_in(app: FastAPI, name: str, password: str = PASSWORD) -> tuple[TestClient, str]:
     """A client signed in as `name`, and its CSRF token."""
     client = TestClient(app)
-    r = client.post("/api/v1/session", json={"name": name, "password": password})
+    r = client.post("/api/v1/sign-in", json={"name": name, "password": password})
     assert r.status_code == 200, r.text
     return client, str(r.json()["csrf"])

@@ -167,12 +167,12 @@ def test_changes_need_the_csrf_token(sqlite_service: Service) -> None:
     assert r.status_code == 303
     assert lx.get(f"/api/v1/cases/{case}").json()["status"] == "triaged"
     # Signing out needs it too, and the sign-in form has its own.
-    assert lx.delete("/api/v1/session").status_code == 403
+    assert lx.post("/api/v1/sign-out").status_code == 403
     with TestClient(service.app) as fresh:
         form = {"name": "lx", "password": PASSWORD, "csrf": "x"}
         r = fresh.post("/login", data=form, follow_redirects=False)
         assert r.headers["location"] == "/login?failed=csrf"
-    assert lx.delete("/api/v1/session", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert lx.post("/api/v1/sign-out", headers={"X-CSRF-Token": csrf}).status_code == 204
     assert lx.get("/api/v1/cases").status_code == 401
 
 
@@ -180,10 +180,10 @@ def test_brute_force_sign_in_is_throttled(sqlite_service: Service) -> None:
     app = sqlite_service.app
     with TestClient(app) as client:
         for _ in range(5):
-            r = client.post("/api/v1/session", json={"name": "lx", "password": "wrong password"})
+            r = client.post("/api/v1/sign-in", json={"name": "lx", "password": "wrong password"})
             assert r.status_code == 401
         # Even the right password now waits.
-        r = client.post("/api/v1/session", json={"name": "lx", "password": PASSWORD})
+        r = client.post("/api/v1/sign-in", json={"name": "lx", "password": PASSWORD})
         assert r.status_code == 429 and "wait" in r.json()["detail"]
         # The console says so too.
         page = client.get("/login")
@@ -194,10 +194,10 @@ def test_brute_force_sign_in_is_throttled(sqlite_service: Service) -> None:
     # Other names are not held up by one name's failures, until one address has failed 20
     # times across names.
     with TestClient(app) as client:
-        assert client.post("/api/v1/session", json={"name": "xw", "password": PASSWORD}).status_code == 200
+        assert client.post("/api/v1/sign-in", json={"name": "xw", "password": PASSWORD}).status_code == 200
         for i in range(15):  # with the 5 above: 20
-            client.post("/api/v1/session", json={"name": f"guess{i}", "password": "wrong password"})
-        assert client.post("/api/v1/session", json={"name": "xw", "password": PASSWORD}).status_code == 429
+            client.post("/api/v1/sign-in", json={"name": f"guess{i}", "password": "wrong password"})
+        assert client.post("/api/v1/sign-in", json={"name": "xw", "password": PASSWORD}).status_code == 429
 
 
 def test_a_public_tip(sqlite_service: Service) -> None:
@@ -294,7 +294,7 @@ def test_sql_metacharacters_are_just_characters(service: Service) -> None:
                 body = {"location": "x", "description": "y", field: text}
                 assert public.post("/tip", data=body).status_code == 200
             # As a sign-in name and password: simply wrong.
-            r = public.post("/api/v1/session", json={"name": text, "password": text})
+            r = public.post("/api/v1/sign-in", json={"name": text, "password": text})
             assert r.status_code == 401
     for text in SQL:
         # In the filters: no error, and a wildcard matches only itself.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from minewatch.cases.models import ApiToken, LoginSession
 from minewatch.cases.tips import TipForm, dismiss_tip, link_tip
@@ -45,6 +45,7 @@ router = APIRouter(prefix="/api/v1")
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Changing = Annotated[LoginSession, Depends(signed_in_csrf)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A body that is not UTF-8 JSON"},
     401: {"description": "Not signed in"},
     403: {"description": "Not allowed, or no CSRF token"},
     404: {"description": "Not found in your units"},
@@ -66,6 +67,8 @@ def _http(e: Exception) -> HTTPException:
 
 
 class SignIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     name: Annotated[str, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
@@ -88,7 +91,11 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.post("/session", tags=["people"], responses={401: _ERRORS[401], 429: {"description": "Throttled"}})
+@router.post(
+    "/sign-in",
+    tags=["people"],
+    responses={400: _ERRORS[400], 401: _ERRORS[401], 429: {"description": "Throttled"}},
+)
 def sign_in(body: SignIn, request: Request, response: Response, session: Db) -> Me:
     """Sign in: sets the session cookie and returns the CSRF token for changes."""
     app = request.app
@@ -118,7 +125,7 @@ def sign_in(body: SignIn, request: Request, response: Response, session: Db) -> 
     return _me(login)
 
 
-@router.delete("/session", tags=["people"], status_code=204, responses={401: _ERRORS[401], 403: _ERRORS[403]})
+@router.post("/sign-out", tags=["people"], status_code=204, responses={401: _ERRORS[401], 403: _ERRORS[403]})
 def sign_out(login: Changing, request: Request, response: Response, session: Db) -> None:
     end_session(session, request.cookies.get(COOKIE))
     session.commit()
@@ -130,7 +137,15 @@ def me(login: SignedIn) -> Me:
     return _me(login)
 
 
-@router.post("/findings", tags=["sensors"], responses={401: {"description": "No valid sensor token"}})
+@router.post(
+    "/findings",
+    tags=["sensors"],
+    responses={
+        400: _ERRORS[400],
+        401: {"description": "No valid sensor token"},
+        413: {"description": "More than 8 MiB"},
+    },
+)
 def push(
     body: FindingsPush, request: Request, session: Db, token: Annotated[ApiToken, Depends(sensor)]
 ) -> PushResult:
@@ -219,7 +234,11 @@ def dismiss(tip_id: CaseId, login: Changing, session: Db) -> TipOut:
     "/public/tips",
     tags=["public"],
     status_code=201,
-    responses={429: {"description": "Too many tips from this address"}, 413: {"description": "Too large"}},
+    responses={
+        400: _ERRORS[400],
+        413: {"description": "More than 16 KiB"},
+        429: {"description": "Too many tips from this address"},
+    },
 )
 def public_tip(body: TipIn, request: Request, session: Db) -> TipReceipt:
     """A tip from anyone. The answer is a receipt number and nothing else."""

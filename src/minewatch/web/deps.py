@@ -58,11 +58,18 @@ def db(request: Request) -> Iterator[Session]:
 
 Db = Annotated[Session, Depends(db)]
 
-_cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="The session cookie set by sign-in.")
-_csrf = APIKeyHeader(
-    name="X-CSRF-Token", auto_error=False, description="The csrf value that sign-in returned."
+_cookie = APIKeyCookie(
+    name=COOKIE, scheme_name="session", auto_error=False, description="The session cookie set by sign-in."
 )
-_bearer = HTTPBearer(auto_error=False, description="A sensor token from `minewatch tokens add`.")
+_csrf = APIKeyHeader(
+    name="X-CSRF-Token",
+    scheme_name="csrf",
+    auto_error=False,
+    description="The csrf value that sign-in returned.",
+)
+_bearer = HTTPBearer(
+    scheme_name="sensor", auto_error=False, description="A sensor token from `minewatch tokens add`."
+)
 
 
 def signed_in(session: Db, token: Annotated[str | None, Depends(_cookie)]) -> LoginSession:

@@ -7,7 +7,7 @@ import ipaddress
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 __all__ = [
     "ActionIn",
@@ -39,6 +39,26 @@ StatusFilter = Literal[
 VerdictName = Literal["false_positive", "duplicate", "not_in_jurisdiction"]
 
 
+def _text_time(value: object) -> object:
+    """JSON gives times as text: a number is not a time here (pydantic would read it as
+    seconds since 1970)."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("a time must be RFC 3339 text, e.g. 2026-11-24T18:00:00Z")
+    return value
+
+
+def _json_number(value: object) -> object:
+    """A whole number as JSON may write it (2 or 2.0), never as text or true."""
+    if isinstance(value, str | bool):
+        raise ValueError("expected a number")
+    return value
+
+
+# Models are strict (no "1" for 1, no "yes" for true); times come as text.
+Time = Annotated[datetime, Field(strict=False), BeforeValidator(_text_time)]
+Id = Annotated[int, Field(strict=False, ge=1, le=2**31 - 1), BeforeValidator(_json_number)]
+
+
 def _utc(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
@@ -46,7 +66,7 @@ def _utc(t: datetime) -> datetime:
 class AttributionIn(BaseModel):
     """The owner a sensor already knows; `region_code` places the case."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     organisation: Short | None = None
     sector: Short | None = None
     region: list[Short] | None = Field(default=None, max_length=3)
@@ -57,11 +77,16 @@ class AttributionIn(BaseModel):
 class FindingIn(BaseModel):
     """A finding as `minewatch scan --json` writes it; fields beyond these are kept as sent."""
 
-    model_config = ConfigDict(extra="allow")
-    host: Annotated[str, Field(max_length=45, pattern=NO_NUL)]
+    model_config = ConfigDict(extra="allow", strict=True)
+    host: Annotated[
+        str,
+        WithJsonSchema(
+            {"anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]}
+        ),
+    ]
     activity: Literal["mining", "web-miner", "pool-server", "node", "exchange"]
-    first_seen: datetime
-    last_seen: datetime
+    first_seen: Time
+    last_seen: Time
     confidence: Annotated[float, Field(ge=0, le=1)]
     coin: Short | None = None
     algorithm: Short | None = None
@@ -149,13 +174,13 @@ class CaseDetail(CaseSummary):
 
 
 class ActionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     action: Action
-    deadline: datetime | None = None
+    deadline: Time | None = None
     verdict: VerdictName | None = None
     unit_code: Code | None = None
     assignee: Annotated[str, Field(max_length=64, pattern=NO_NUL)] | None = None
-    into: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    into: Id | None = None
     note: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] = ""
 
     @field_validator("deadline")
@@ -165,12 +190,12 @@ class ActionIn(BaseModel):
 
 
 class LinkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    case_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    model_config = ConfigDict(extra="forbid", strict=True)
+    case_id: Id
 
 
 class TipIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     location: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
     description: Annotated[str, Field(min_length=1, max_length=4000, pattern=NO_NUL)]
     organisation: Short = ""
