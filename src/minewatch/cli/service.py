@@ -67,13 +67,24 @@ def register(app: typer.Typer) -> None:
         ] = False,
         tips_per_10min: Annotated[int, typer.Option("--tips-per-10min", min=1)] = 5,
         workers: Annotated[int, typer.Option("--workers", min=1, max=64)] = 1,
+        timezone: Annotated[
+            str, typer.Option("--timezone", help="The offices' time zone, for pages and deadlines.")
+        ] = "Asia/Shanghai",
     ) -> None:
         """The HTTP API, the console and the public tip page (one process per worker)."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
         import uvicorn
 
         from minewatch.web.app import create_app
         from minewatch.web.deps import ServiceSettings
 
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise typer.BadParameter(
+                f"--timezone {timezone!r}: not a time zone, e.g. Asia/Shanghai"
+            ) from None
         settings = ServiceSettings(
             db_url=_default_db(store, db),
             quiet=timedelta(days=quiet),
@@ -81,6 +92,7 @@ def register(app: typer.Typer) -> None:
             tips_per_window=tips_per_10min,
             tip_window_s=600.0,
             attribution_dir=store / "attribution",
+            timezone=timezone,
         )
         err.print(f"minewatch: serving on http://{host}:{port}/ (API at /docs)", markup=False)
         uvicorn.run(
@@ -189,6 +201,7 @@ def _many(settings: Any, host: str, port: int, workers: int) -> None:
             "secure_cookies": settings.secure_cookies,
             "tips_per_window": settings.tips_per_window,
             "attribution_dir": str(settings.attribution_dir) if settings.attribution_dir else None,
+            "timezone": settings.timezone,
         }
     )
     uvicorn.run(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -55,7 +56,22 @@ def _lang(request: Request) -> str:
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = _lang(request)
-    context.update(request=request, lang=lang, t=TEXT[lang], langs=LANGS, path=request.url.path)
+    zone = ZoneInfo(_settings(request).timezone)
+
+    def local(t: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        if t is None:
+            return ""
+        return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(zone).strftime(fmt)
+
+    context.update(
+        request=request,
+        lang=lang,
+        t=TEXT[lang],
+        langs=LANGS,
+        path=request.url.path,
+        local=local,
+        zone=zone.key,
+    )
     response = templates.TemplateResponse(request, name, context, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -227,7 +243,10 @@ def _case_page(
         children=children,
         sector_names=SECTOR_NAMES.get(_lang(request), {}),
         num=human_number,
-        default_deadline=(now() + timedelta(days=7)).date().isoformat(),
+        default_deadline=(now() + timedelta(days=7))
+        .astimezone(ZoneInfo(_settings(request).timezone))
+        .date()
+        .isoformat(),
         **extra,
     )
 
@@ -248,12 +267,12 @@ def case_page(request: Request, case_id: int) -> Response:
             )
 
 
-def _deadline(value: str) -> datetime | None:
-    """A date from the form is the end of that day, UTC+8 (the offices' own time)."""
+def _deadline(value: str, zone: str) -> datetime | None:
+    """A date from the form is the end of that day in the offices' time zone."""
     if not value:
         return None
     day = datetime.strptime(value[:10], "%Y-%m-%d").date()
-    return datetime.combine(day, time(23, 59), tzinfo=UTC) - timedelta(hours=8)
+    return datetime.combine(day, time(23, 59), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 @router.post("/cases/{case_id}")
@@ -272,7 +291,7 @@ async def case_action(request: Request, case_id: int) -> Response:
         try:
             act = ActionIn(
                 action=fields["action"],  # type: ignore[arg-type]  # checked by pydantic
-                deadline=_deadline(str(form.get("deadline") or "")),
+                deadline=_deadline(str(form.get("deadline") or ""), _settings(request).timezone),
                 verdict=fields["verdict"] or None,  # type: ignore[arg-type]
                 unit_code=fields["unit_code"] or None,
                 assignee=fields["assignee"] or None,
@@ -280,7 +299,7 @@ async def case_action(request: Request, case_id: int) -> Response:
                 note=fields["note"],
             )
             case = visible_case(session, login.user, case_id)
-            done = actions.apply_action(session, login.user, case, act, now(), _settings(request).quiet)
+            actions.apply_action(session, login.user, case, act, now(), _settings(request).quiet)
             session.commit()
         except NotFound:
             return _page(request, "error.html", status=404, login=login, message=t["not_found"])
@@ -291,7 +310,7 @@ async def case_action(request: Request, case_id: int) -> Response:
             session.rollback()
             message = str(e) if isinstance(e, WorkflowError) else _invalid(e)
             return _case_page(request, session, login, case_id, status=409, error=message)
-        return RedirectResponse(f"/cases/{case_id}?" + urlencode({"done": done[:40]}), status_code=303)
+        return RedirectResponse(f"/cases/{case_id}?" + urlencode({"done": act.action}), status_code=303)
 
 
 def _invalid(e: Exception) -> str:
@@ -394,8 +413,19 @@ def _download(body: str, media_type: str, filename: str) -> Response:
     )
 
 
-def _tip_units(session: Session) -> list[Unit]:
-    return list(session.scalars(select(Unit).order_by(Unit.code)))
+def _tip_units(session: Session) -> list[tuple[str, str]]:
+    """Every unit as (code, its place written out: 江苏省 无锡市 梁溪区)."""
+    units = list(session.scalars(select(Unit).order_by(Unit.code)))
+    by_id = {u.id: u for u in units}
+
+    def path(u: Unit) -> str:
+        names = [u.name]
+        while u.parent_id is not None and u.parent_id in by_id and len(names) < 5:
+            u = by_id[u.parent_id]
+            names.append(u.name)
+        return " ".join(reversed(names))
+
+    return [(u.code, path(u)) for u in units]
 
 
 @router.get("/tip")
