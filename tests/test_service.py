@@ -6,6 +6,7 @@ as text; SQL metacharacters in any field are just characters."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -377,3 +378,32 @@ def test_pages_and_language(sqlite_service: Service) -> None:
     assert rows[0].startswith("host,") and [r.split(",")[0] for r in rows[1:]] == ["10.20.0.1"]
     assert lx.get("/report?format=json").json()["mining_hosts"] == 1
     assert "<svg" in lx.get("/report?format=html").text
+
+
+def test_the_service_escalates_overdue_cases_by_itself(tmp_path: Path) -> None:
+    """While it runs, the service's tick moves a case past its deadline up a level."""
+    service = make_service(tmp_path, f"sqlite:///{tmp_path / 'c.sqlite'}", tick_s=0.1)
+    ids = seed(service)
+    case = ids["10.20.0.1"]
+    with TestClient(service.app) as lx:
+        r = lx.post("/api/v1/sign-in", json={"name": "lx", "password": PASSWORD})
+        csrf = r.json()["csrf"]
+
+        def act(**body: Any) -> Any:
+            return lx.post(f"/api/v1/cases/{case}/actions", json=body, headers={"X-CSRF-Token": csrf})
+
+        act(action="triage")
+        act(action="notify")
+        past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+        assert act(action="rectify", deadline=past).status_code == 409, "a deadline already passed"
+        soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+        assert act(action="rectify", deadline=soon).status_code == 200
+        deadline = time.monotonic() + 10
+        while lx.get(f"/api/v1/cases/{case}").status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # Now the city's: out of the county's sight, in the supervisor's, with the trail.
+        assert lx.get(f"/api/v1/cases/{case}").status_code == 404
+    wuxi, _ = sign_in(service.app, "wuxi")
+    detail = wuxi.get(f"/api/v1/cases/{case}").json()
+    assert detail["unit"] == "无锡市" and detail["events"][-1]["action"] == "escalated"
+    service.close()

@@ -110,6 +110,7 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_open", "host", "activity", "status"),
         Index("ix_cases_queue", "unit_id", "status"),
+        Index("ix_cases_updated", "updated_at", "id"),
     )
 
 

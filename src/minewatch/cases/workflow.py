@@ -26,6 +26,7 @@ __all__ = [
     "merge",
     "move",
     "open_from_findings",
+    "tick",
     "unit_for_code",
     "verify",
 ]
@@ -148,6 +149,8 @@ def move(
         raise WorkflowError(f"case {case.id}", f"cannot go from {current.value} to {to.value}")
     if to == Status.RECTIFICATION_ORDERED and deadline is None:
         raise WorkflowError(f"case {case.id}", "ordering rectification needs a deadline")
+    if to == Status.RECTIFICATION_ORDERED and deadline is not None and deadline <= now:
+        raise WorkflowError(f"case {case.id}", f"the deadline {deadline.isoformat()} has already passed")
     case.status = to.value
     case.deadline = deadline if to == Status.RECTIFICATION_ORDERED else case.deadline
     case.verifying_since = now if to == Status.VERIFYING else None
@@ -224,3 +227,12 @@ def merge(session: Session, duplicate: Case, into: Case, actor: str, now: dateti
     duplicate.merged_into = into.id
     close(session, duplicate, Verdict.DUPLICATE, actor, now, f"merged into case {into.id}")
     _event(session, into, now, actor, "merged", f"case {duplicate.id} merged in")
+
+
+def tick(session: Session, now: datetime, quiet: timedelta, actor: str = "minewatch") -> tuple[int, int]:
+    """What time alone decides: overdue cases go up a level, verified ones close as stopped.
+    Returns how many of each."""
+    escalated = escalate_overdue(session, now, actor)
+    verifying = session.scalars(select(Case).where(Case.status == Status.VERIFYING.value)).all()
+    closed = sum(verify(session, c, now, quiet, actor) for c in verifying)
+    return len(escalated), closed

@@ -508,19 +508,14 @@ def cases_tick(
     ] = "7",
 ) -> None:
     """Escalate overdue cases and close verified ones (run it from cron)."""
-    from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from minewatch.cases.models import Case, Status
-    from minewatch.cases.workflow import escalate_overdue, verify
+    from minewatch.cases.workflow import tick
 
-    now = datetime.now(UTC)
     with Session(_cases_db(store, db)) as session:
-        escalated = escalate_overdue(session, now)
-        verifying = session.scalars(select(Case).where(Case.status == Status.VERIFYING.value)).all()
-        closed = sum(verify(session, c, now, timedelta(days=float(quiet))) for c in verifying)
+        escalated, closed = tick(session, datetime.now(UTC), timedelta(days=float(quiet)))
         session.commit()
-    err.print(f"minewatch: {len(escalated)} escalated, {closed} closed as stopped", markup=False)
+    err.print(f"minewatch: {escalated} escalated, {closed} closed as stopped", markup=False)
 
 
 @cases_app.command("export")

@@ -66,7 +66,12 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--secure-cookies", help="Mark cookies Secure (behind a TLS proxy).")
         ] = False,
         tips_per_10min: Annotated[int, typer.Option("--tips-per-10min", min=1)] = 5,
-        workers: Annotated[int, typer.Option("--workers", min=1, max=64)] = 1,
+        workers: Annotated[
+            int,
+            typer.Option(
+                "--workers", min=1, max=64, help="Processes; with more than one, run `cases tick` from cron."
+            ),
+        ] = 1,
         timezone: Annotated[
             str, typer.Option("--timezone", help="The offices' time zone, for pages and deadlines.")
         ] = "Asia/Shanghai",

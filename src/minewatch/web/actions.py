@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from minewatch.attribute.attributor import Attributor
 from minewatch.cases.models import (
@@ -38,7 +38,7 @@ from minewatch.cases.workflow import (
 )
 from minewatch.report.jsonl import attribution_to_json
 from minewatch.web.schemas import ActionIn, CaseDetail, CaseSummary, EventOut, FindingIn, PushResult, TipOut
-from minewatch.web.scope import Denied, NotFound, may, subtree, visible_case
+from minewatch.web.scope import Denied, NotFound, may, subtree, subtree_or_all, visible_case
 
 __all__ = [
     "QueueFilter",
@@ -96,10 +96,12 @@ class QueueFilter:
 
 def queue(
     session: Session, user: User, want: QueueFilter, now: datetime, limit: int = 50, offset: int = 0
-) -> tuple[int, list[Case]]:
-    """The user's cases, most recently changed first, and how many match in all."""
-    units = subtree(session, user.unit_id)
-    query = select(Case).where(Case.unit_id.in_(units))
+) -> tuple[int, list[tuple[Case, int]]]:
+    """A page of the user's cases, most recently changed first, each with its number of
+    findings; and how many match in all."""
+    scope = subtree_or_all(session, user.unit_id)
+    units = scope if scope is not None else subtree(session, user.unit_id)
+    query = select(Case) if scope is None else select(Case).where(Case.unit_id.in_(scope))
     if want.status == "open":
         query = query.where(Case.status != Status.CLOSED.value)
     elif want.status:
@@ -114,8 +116,21 @@ def queue(
     if want.overdue:
         query = query.where(Case.status != Status.CLOSED.value, Case.deadline < now)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.scalars(query.order_by(Case.updated_at.desc(), Case.id.desc()).limit(limit).offset(offset))
-    return total, list(page)
+    # The page's ids first (an index walk), then just those cases with their units and
+    # their findings counted: never a count per case over the whole subtree.
+    ids = list(
+        session.scalars(
+            query.with_only_columns(Case.id)
+            .order_by(Case.updated_at.desc(), Case.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    linked = select(func.count(CaseFinding.id)).where(CaseFinding.case_id == Case.id).scalar_subquery()
+    rows = session.execute(select(Case, linked).where(Case.id.in_(ids)).options(joinedload(Case.unit)))
+    found = {case.id: (case, n) for case, n in rows}
+    page = [found[i] for i in ids if i in found]
+    return total, page
 
 
 def status_counts(session: Session, user: User) -> Counter[str]:

@@ -170,7 +170,7 @@ def list_cases(
     """The cases of your unit and the units below it, most recently changed first."""
     want = actions.QueueFilter(status, severity, unit_code, host, overdue)
     total, cases = actions.queue(session, login.user, want, now(), limit, offset)
-    return CaseList(total=total, cases=[actions.case_summary(c) for c in cases])
+    return CaseList(total=total, cases=[actions.case_summary(c, n) for c, n in cases])
 
 
 @router.get("/cases/{case_id}", tags=["cases"], responses={401: _ERRORS[401], 404: _ERRORS[404]})

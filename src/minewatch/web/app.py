@@ -3,6 +3,12 @@ public tip page, the limits and the headers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +20,16 @@ from sqlalchemy.orm import sessionmaker
 from minewatch import __version__
 from minewatch.attribute.attributor import Attributor
 from minewatch.cases.db import connect
+from minewatch.cases.workflow import tick
 from minewatch.web import api, console
 from minewatch.web.auth import LoginThrottle
 from minewatch.web.deps import ServiceSettings
 from minewatch.web.headers import SecurityHeaders
 from minewatch.web.limits import BodyLimit, RateLimiter
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "from_environment"]
+
+log = logging.getLogger(__name__)
 
 # Bytes a request may carry: a sensor's batch of up to 1,000 findings; a tip's form; the rest.
 BODY_LIMITS = {"/api/v1/findings": 8 << 20, "/api/v1/public/tips": 16 << 10, "/tip": 16 << 10}
@@ -30,6 +39,7 @@ BODY_DEFAULT = 64 << 10
 def create_app(settings: ServiceSettings) -> FastAPI:
     engine = connect(settings.db_url)
     app = FastAPI(
+        lifespan=_ticking,
         title="minewatch",
         version=__version__,
         description="Cases of cryptocurrency mining, from findings to their close.",
@@ -50,6 +60,34 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+@asynccontextmanager
+async def _ticking(app: FastAPI) -> AsyncIterator[None]:
+    """While serving, every `tick_s` seconds: escalate overdue cases, close verified ones."""
+    settings: ServiceSettings = app.state.settings
+    task = asyncio.create_task(_tick_forever(app, settings.tick_s)) if settings.tick_s else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _tick_forever(app: FastAPI, every_s: float) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(_tick_once, app)
+        except Exception:  # a failed tick must not stop the next: it is logged and retried
+            log.exception("minewatch: the workflow tick failed")
+        await asyncio.sleep(every_s)
+
+
+def _tick_once(app: FastAPI) -> tuple[int, int]:
+    with app.state.sessions() as session:
+        done = tick(session, datetime.now(UTC), app.state.settings.quiet)
+        session.commit()
+    return done
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -84,5 +122,6 @@ def from_environment() -> FastAPI:
             tips_per_window=given["tips_per_window"],
             attribution_dir=Path(given["attribution_dir"]) if given["attribution_dir"] else None,
             timezone=given["timezone"],
+            tick_s=None,
         )
     )

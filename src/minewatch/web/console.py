@@ -197,7 +197,7 @@ def queue_page(request: Request) -> Response:
             request,
             "queue.html",
             login=login,
-            cases=[actions.case_summary(c) for c in cases],
+            cases=[actions.case_summary(c, n) for c, n in cases],
             total=total,
             page=page,
             pages=max(1, -(-total // PAGE)),

@@ -47,6 +47,9 @@ class ServiceSettings:
     attribution_dir: Path | None = None
     # The offices' time zone: pages show times in it, and a deadline date ends at its midnight.
     timezone: str = "Asia/Shanghai"
+    # Seconds between escalating overdue cases and closing verified ones; None: not here
+    # (several workers leave it to `minewatch cases tick` from cron).
+    tick_s: float | None = 300.0
 
 
 def now() -> datetime:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from minewatch.cases.models import Case, Role, Tip, Unit, User
 from minewatch.errors import MinewatchError
 
-__all__ = ["ACTIONS", "Denied", "NotFound", "may", "subtree", "visible_case", "visible_tip"]
+__all__ = ["ACTIONS", "Denied", "NotFound", "may", "subtree", "subtree_or_all", "visible_case", "visible_tip"]
 
 # The least role for each action.
 ACTIONS: dict[str, Role] = {
@@ -46,16 +46,28 @@ def may(user: User, action: str) -> bool:
 
 def subtree(session: Session, unit_id: int) -> set[int]:
     """The unit and every unit below it."""
+    return _subtree(session, unit_id)[0]
+
+
+def subtree_or_all(session: Session, unit_id: int) -> set[int] | None:
+    """The unit's subtree, or None when it is every unit (no filter is needed)."""
+    below, everything = _subtree(session, unit_id)
+    return None if below == everything else below
+
+
+def _subtree(session: Session, unit_id: int) -> tuple[set[int], set[int]]:
     children: dict[int | None, list[int]] = {}
+    everything = set()
     for uid, parent in session.execute(select(Unit.id, Unit.parent_id)):
         children.setdefault(parent, []).append(uid)
+        everything.add(uid)
     found, todo = {unit_id}, [unit_id]
     while todo:
         for child in children.get(todo.pop(), []):
             if child not in found:
                 found.add(child)
                 todo.append(child)
-    return found
+    return found, everything
 
 
 def visible_case(session: Session, user: User, case_id: int) -> Case:
