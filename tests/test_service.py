@@ -253,8 +253,11 @@ def test_a_public_tip(sqlite_service: Service) -> None:
     assert [t["receipt"] for t in case["tips"]] == [receipt.group(1)]
     assert case["events"][-1]["action"] == "tip linked"
     # The Nanjing analyst never sees it; the province's admin sees the unplaced one.
-    xw, _ = sign_in(service.app, "xw")
+    xw, xcsrf = sign_in(service.app, "xw")
     assert xw.get("/api/v1/tips?all=true").json() == []
+    other = {"X-CSRF-Token": xcsrf}
+    assert xw.post(f"/api/v1/tips/{tip['id']}/dismiss", headers=other).status_code == 404
+    assert xw.post(f"/tips/{tip['id']}", data={"action": "dismiss", "csrf": xcsrf}).status_code == 404
     admin, _ = sign_in(service.app, "admin")
     assert [t["location"] for t in admin.get("/api/v1/tips").json()] == ["不详"]
 
