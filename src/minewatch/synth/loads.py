@@ -1,0 +1,111 @@
+"""Meter series for testing the power detector: normal sites from the BDEW standard load
+profiles shipped by demandlib (household H25, commercial G25, agriculture L25), each with
+its own size and the irregularities of real use (day-to-day weather, 15-minute noise,
+holidays away, a new appliance now and then); and mining loads laid on top of some: a
+flat draw of a realistic size for a number of ASICs or GPUs, from a known day, with the
+odd hour of downtime."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+__all__ = ["ASIC_KW", "GPU_KW", "SyntheticMeter", "make_meters"]
+
+ASIC_KW = 3.25  # an Antminer S19-class ASIC at the wall (PROTOCOLS.md's power table)
+GPU_KW = 0.22  # one mid-range GPU mining, with its share of the rig
+STEP_S = 900
+# Kind -> (profile, annual kWh: log-mean, log-sd), household sizes to small businesses.
+KINDS = {
+    "household": ("H25", np.log(3_500), 0.45),
+    "commercial": ("G25", np.log(60_000), 0.9),
+    "agriculture": ("L25", np.log(25_000), 0.7),
+}
+
+
+@dataclass(frozen=True)
+class SyntheticMeter:
+    meter_id: str
+    business_type: str
+    kwh: np.ndarray  # per 15-minute interval, local time from `start`
+    mining_kw: float  # 0: none
+    mining_from_day: int | None
+    rigs: str  # what the mining is, in words
+
+
+@dataclass(frozen=True)
+class _Profiles:
+    shapes: dict[str, np.ndarray]  # 15-min power over the year, mean 1
+
+
+def _profiles(year: int) -> _Profiles:
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from demandlib import bdew
+
+        index = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="15min", inclusive="left")
+        shapes = {}
+        for profile, _, _ in KINDS.values():
+            values = getattr(bdew, profile)(index).to_numpy(dtype=float)
+            shapes[profile] = values / values.mean()
+    return _Profiles(shapes)
+
+
+def make_meters(
+    normal: int, mining: int, year: int = 2025, days: int = 365, seed: int = 7
+) -> tuple[list[SyntheticMeter], datetime]:
+    """`normal` plain meters and `mining` meters with a mining load from a known day, mixed
+    in kind as 60% households, 30% businesses, 10% farms. Returns them and the local start."""
+    rng = np.random.default_rng(seed)
+    profiles = _profiles(year)
+    n = days * 96
+    meters = []
+    kinds = rng.choice(list(KINDS), size=normal + mining, p=[0.6, 0.3, 0.1])
+    for i, kind in enumerate(kinds):
+        profile, log_mean, log_sd = KINDS[kind]
+        annual = float(np.exp(rng.normal(log_mean, log_sd)))
+        mean_kw = annual / 8760
+        shape = profiles.shapes[profile][:n]
+        # Weather and habits: a slow day-to-day factor, and 15-minute noise.
+        day_factor = np.repeat(
+            np.exp(np.cumsum(rng.normal(0, 0.04, days)) * 0.3 + rng.normal(0, 0.08, days)), 96
+        )
+        noise = rng.lognormal(0, 0.25 if kind == "household" else 0.12, n)
+        load = mean_kw * shape * day_factor * noise
+        if kind == "household" and rng.random() < 0.5:  # away for one or two weeks
+            a = int(rng.integers(0, days - 14)) * 96
+            load[a : a + int(rng.integers(7, 15)) * 96] *= 0.3
+        if rng.random() < 0.15:  # a new appliance or machine, running on and off
+            a = int(rng.integers(30, days - 30)) * 96
+            extra = mean_kw * rng.uniform(0.1, 0.4) * (rng.random(n - a) < 0.5)
+            load[a:] += extra
+        if kind == "household" and rng.random() < 0.1:  # something left on for good (a server, a pump)
+            a = int(rng.integers(30, days - 30)) * 96
+            load[a:] += rng.uniform(0.05, 0.3)
+        if kind != "household" and rng.random() < 0.05:  # a new cold store, round the clock
+            a = int(rng.integers(30, days - 30)) * 96
+            # Compressors cycle: each quarter hour runs between a third and all of the time.
+            load[a:] += mean_kw * rng.uniform(0.2, 0.6) * rng.uniform(0.33, 1.0, n - a)
+        mining_kw, from_day, rigs = 0.0, None, ""
+        if i >= normal:
+            if kind == "household":
+                if rng.random() < 0.6:
+                    count = int(rng.integers(1, 3))
+                    mining_kw, rigs = count * ASIC_KW, f"{count} ASIC"
+                else:
+                    count = int(rng.integers(1, 13))
+                    mining_kw, rigs = count * GPU_KW, f"{count} GPUs"
+            else:
+                count = int(rng.integers(1, 41))
+                mining_kw, rigs = count * ASIC_KW, f"{count} ASICs"
+            from_day = int(rng.integers(45, days - 45))
+            draw = mining_kw * rng.normal(1, 0.02, n - from_day * 96)
+            draw[rng.random(len(draw)) < 0.01] = 0  # the odd interval down
+            load[from_day * 96 :] += draw
+        meters.append(SyntheticMeter(f"M{i:05d}", kind, load * STEP_S / 3600, mining_kw, from_day, rigs))
+    return meters, datetime(year, 1, 1, tzinfo=UTC)
