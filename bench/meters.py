@@ -33,6 +33,7 @@ def evaluate(normal: int, mining: int, seed: int) -> dict[str, Any]:
     scores, hits, errors = [], defaultdict(lambda: [0, 0]), []
     false_alarms = 0
     false_by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    false_by_change: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for m in meters:
         ts = first + np.arange(len(m.kwh), dtype=np.int64) * STEP_S
         site = MeterSite(m.meter_id, m.meter_id, "", m.business_type, (), None, (), None)
@@ -49,6 +50,9 @@ def evaluate(normal: int, mining: int, seed: int) -> dict[str, Any]:
             false_alarms += flagged
             false_by_kind[m.business_type][0] += flagged
             false_by_kind[m.business_type][1] += 1
+            for change in m.changes or ("none",):
+                false_by_change[change][0] += flagged
+                false_by_change[change][1] += 1
         scores.append(a.score if a else 0.0)
     took = time.perf_counter() - t0
     detected = sum(h[0] for h in hits.values())
@@ -59,6 +63,7 @@ def evaluate(normal: int, mining: int, seed: int) -> dict[str, Any]:
         "false_alarms": false_alarms,
         "by_kind": dict(hits),
         "false_by_kind": dict(false_by_kind),
+        "false_by_change": dict(false_by_change),
         "start_errors": errors,
         "seconds_per_meter": took / len(meters),
         "generate_s": made,
@@ -82,6 +87,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"  found, {kind}: {hit}/{total}")
     for kind, (hit, total) in sorted(r["false_by_kind"].items()):
         print(f"  flagged, normal {kind}: {hit}/{total}")
+    for change, (hit, total) in sorted(r["false_by_change"].items()):
+        print(f"  flagged, normal meters with change '{change}': {hit}/{total}")
     print(
         f"start date error, days: median {np.median(errors):.1f}, 90th percentile {np.percentile(errors, 90):.1f}, "
         f"max {errors.max():.0f} (over {len(r['start_errors'])} detections with a start)"

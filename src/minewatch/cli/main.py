@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
+from minewatch.cli.meters import register as register_meters
 from minewatch.cli.options import DbOption, StoreOption
 from minewatch.cli.options import when as _when
 from minewatch.cli.service import register as register_service
@@ -679,6 +680,7 @@ def _owner(a: dict[str, object] | None) -> str:
 
 
 register_service(app)
+register_meters(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,7 +79,8 @@ def _hourly(ts: np.ndarray, kwh: np.ndarray, step: int, offset_s: int) -> tuple[
         counted >= need, energy * (3600 / max(step, 1)) / np.maximum(counted, 1) * (counted / need), np.nan
     )
     # (energy over the hour) = mean interval energy * intervals per hour; as kW.
-    power = np.where(counted >= need, energy / (counted * step / 3600), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        power = np.where(counted >= need, energy / (counted * step / 3600), np.nan)
     return power, first * 3600
 
 
@@ -157,14 +158,24 @@ def assess(
     mining_kw = None
     if step_found is not None:
         i, rise, rel = step_found
-        part = _sig((rel - 0.5) / 0.12) * _sig((rise - 0.4) / 0.1)
         when = first_day + timedelta(days=i)
+        unsteadiness = _added_unsteadiness(days, i, rise)
+        steady_part = _sig((0.25 - unsteadiness) / 0.06)
+        part = _sig((rel - 0.5) / 0.12) * _sig((rise - 0.4) / 0.1) * steady_part
         reasons.append(
             Reason(
                 "baseload_step_kw",
                 round(rise, 3),
                 part,
                 f"baseload rose by {rise:,.2f} kW (+{rel:.0%}) from {when:%Y-%m-%d} and stayed",
+            )
+        )
+        reasons.append(
+            Reason(
+                "step_unsteadiness",
+                round(unsteadiness, 3),
+                steady_part,
+                f"the added load varies by {unsteadiness:.0%} of its size at night (a mining rig: a few %)",
             )
         )
         if part > 0.5:
@@ -294,7 +305,8 @@ def assess_all(
     """Every meter of a series table, highest score first."""
     out = []
     ids = series["meter_id"].to_numpy(zero_copy_only=False)
-    ts = series["ts"].cast(pa.int64()).to_numpy()
+    # Parquet keeps times in ms: back to seconds, whatever the file held.
+    ts = series["ts"].cast(pa.timestamp("s", tz="UTC")).cast(pa.int64()).to_numpy()
     kwh = series["kwh"].to_numpy(zero_copy_only=False)
     phases = np.column_stack(
         [series[p].to_numpy(zero_copy_only=False) for p in ("phase_a", "phase_b", "phase_c")]

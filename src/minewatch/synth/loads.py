@@ -34,6 +34,7 @@ class SyntheticMeter:
     mining_kw: float  # 0: none
     mining_from_day: int | None
     rigs: str  # what the mining is, in words
+    changes: tuple[str, ...] = ()  # the normal changes laid on: away, appliance, always-on, cold store
 
 
 @dataclass(frozen=True)
@@ -77,17 +78,22 @@ def make_meters(
         )
         noise = rng.lognormal(0, 0.25 if kind == "household" else 0.12, n)
         load = mean_kw * shape * day_factor * noise
+        changes = []
         if kind == "household" and rng.random() < 0.5:  # away for one or two weeks
+            changes.append("away")
             a = int(rng.integers(0, days - 14)) * 96
             load[a : a + int(rng.integers(7, 15)) * 96] *= 0.3
         if rng.random() < 0.15:  # a new appliance or machine, running on and off
+            changes.append("appliance")
             a = int(rng.integers(30, days - 30)) * 96
             extra = mean_kw * rng.uniform(0.1, 0.4) * (rng.random(n - a) < 0.5)
             load[a:] += extra
         if kind == "household" and rng.random() < 0.1:  # something left on for good (a server, a pump)
+            changes.append("always-on")
             a = int(rng.integers(30, days - 30)) * 96
             load[a:] += rng.uniform(0.05, 0.3)
         if kind != "household" and rng.random() < 0.05:  # a new cold store, round the clock
+            changes.append("cold store")
             a = int(rng.integers(30, days - 30)) * 96
             # Compressors cycle: each quarter hour runs between a third and all of the time.
             load[a:] += mean_kw * rng.uniform(0.2, 0.6) * rng.uniform(0.33, 1.0, n - a)
@@ -107,5 +113,7 @@ def make_meters(
             draw = mining_kw * rng.normal(1, 0.02, n - from_day * 96)
             draw[rng.random(len(draw)) < 0.01] = 0  # the odd interval down
             load[from_day * 96 :] += draw
-        meters.append(SyntheticMeter(f"M{i:05d}", kind, load * STEP_S / 3600, mining_kw, from_day, rigs))
+        meters.append(
+            SyntheticMeter(f"M{i:05d}", kind, load * STEP_S / 3600, mining_kw, from_day, rigs, tuple(changes))
+        )
     return meters, datetime(year, 1, 1, tzinfo=UTC)
