@@ -58,6 +58,7 @@ def server(tmp_path: Path) -> Iterator[str]:
         capture_output=True,
         text=True,
     ).stdout.strip()
+    _meters(tmp_path, store)
     port = _port()
     url = f"http://127.0.0.1:{port}"
     log = (tmp_path / "serve.log").open("wb")
@@ -86,6 +87,31 @@ def server(tmp_path: Path) -> Iterator[str]:
         serve.terminate()
         serve.wait(timeout=20)
         log.close()
+
+
+def _meters(tmp_path: Path, store: Path) -> None:
+    """Two meters on the BDEW household profile with two ASICs arriving: one in the
+    analyst's county, one in Hangzhou's."""
+    from datetime import timedelta
+
+    from minewatch.synth.loads import STEP_S, make_meters
+
+    meters, start = make_meters(0, 30, seed=5, days=150)
+    miners = [m for m in meters if m.business_type == "household" and "ASIC" in m.rigs][:2]
+    first = start - timedelta(hours=8)
+    with (tmp_path / "meters.csv").open("w") as f:
+        f.write("meter_id,timestamp,kwh\n")
+        for name, m in zip(("LX-0001", "XH-0001"), miners, strict=True):
+            for i, e in enumerate(m.kwh):
+                f.write(f"{name},{(first + timedelta(seconds=i * STEP_S)).isoformat()},{e:.5f}\n")
+    (tmp_path / "registry.csv").write_text(
+        "meter_id,site,organisation,business_type,region,region_code,networks,capacity_kw\n"
+        "LX-0001,某小区12栋302,住户甲,household,江苏省/无锡市/梁溪区,320213,,\n"
+        "XH-0001,某小区3栋101,住户乙,household,浙江省/杭州市/西湖区,330106,,\n"
+    )
+    assert main(["meters", "registry", str(tmp_path / "registry.csv"), "--store", str(store)]) == 0
+    assert main(["meters", "import", str(tmp_path / "meters.csv"), "--store", str(store)]) == 0
+    assert main(["meters", "detect", "--store", str(store)]) == 0
 
 
 def test_a_county_analyst_works_a_case_to_its_close(server: str) -> None:
@@ -187,6 +213,13 @@ def test_a_county_analyst_works_a_case_to_its_close(server: str) -> None:
                 raise AssertionError(f"case {other} of another county is shown")
         assert all("404" in e for e in errors[before:])
         del errors[before:]
+
+        # The county's meters: its own, ranked, with the load curve; not Hangzhou's.
+        page.goto(server + "/meters")
+        expect(page.locator(".meters")).to_contain_text("LX-0001")
+        assert "XH-0001" not in page.content()
+        assert page.locator(".meters svg polyline").count() >= 2
+        page.screenshot(path=str(SHOTS / "console-meters.png"), full_page=True)
 
         page.goto(server + "/dashboard")
         expect(page.locator("#mining-hosts")).to_have_text("1")

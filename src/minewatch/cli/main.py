@@ -604,8 +604,14 @@ def report(
     period = [rfc3339(t) if t is not None else None for t in (start, end)]
     bulletin = make_bulletin(rows, period[0], period[1], region, lang)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bulletin.json").write_text(json.dumps(bulletin.to_json(), ensure_ascii=False, indent=1) + "\n")
-    (out / "bulletin.html").write_text(render_html(bulletin, lang), encoding="utf-8")
+    from minewatch.store.meters import MeterStore
+
+    meters = MeterStore(store).assessments() if (store / "meters").is_dir() else []
+    if region:
+        meters = [m for m in meters if any(region in p for p in m.get("region") or [])]
+    whole = {**bulletin.to_json(), "meters": meters}
+    (out / "bulletin.json").write_text(json.dumps(whole, ensure_ascii=False, indent=1) + "\n")
+    (out / "bulletin.html").write_text(render_html(bulletin, lang, meters), encoding="utf-8")
     with (out / "bulletin.csv").open("w", newline="", encoding="utf-8") as f:
         write_csv(rows, region, f)
     from minewatch.report.pdf import PdfError, print_pdf

@@ -97,6 +97,7 @@ def register(app: typer.Typer) -> None:
             tips_per_window=tips_per_10min,
             tip_window_s=600.0,
             attribution_dir=store / "attribution",
+            meters_dir=store / "meters",
             timezone=timezone,
         )
         err.print(f"minewatch: serving on http://{host}:{port}/ (API at /docs)", markup=False)
@@ -206,6 +207,7 @@ def _many(settings: Any, host: str, port: int, workers: int) -> None:
             "secure_cookies": settings.secure_cookies,
             "tips_per_window": settings.tips_per_window,
             "attribution_dir": str(settings.attribution_dir) if settings.attribution_dir else None,
+            "meters_dir": str(settings.meters_dir) if settings.meters_dir else None,
             "timezone": settings.timezone,
         }
     )

@@ -4,10 +4,11 @@ script and no request to anywhere, so it opens the same offline. Chinese or Engl
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from minewatch.report.bulletin import Bulletin, Count
 
-__all__ = ["LABELS", "SECTOR_NAMES", "bars_svg", "human_number", "render_html"]
+__all__ = ["LABELS", "SECTOR_NAMES", "bars_svg", "curve_svg", "human_number", "meters_section", "render_html"]
 
 LABELS = {
     "en": {
@@ -35,6 +36,14 @@ LABELS = {
         "method": "How the figures are made",
         "unknown": "unknown",
         "none": "none measured",
+        "meters": "Meters by mining score",
+        "meter": "Meter",
+        "site": "Site",
+        "business": "Declared business",
+        "score": "Score",
+        "since": "Since",
+        "load": "Daily energy (red: from the suspect rise)",
+        "why": "Why",
     },
     "zh": {
         "title": "加密货币挖矿通报",
@@ -61,6 +70,14 @@ LABELS = {
         "method": "数据说明",
         "unknown": "未知",
         "none": "未测得",
+        "meters": "电表挖矿可疑度排名",
+        "meter": "电表",
+        "site": "站点",
+        "business": "申报行业",
+        "score": "可疑度",
+        "since": "起始",
+        "load": "日用电量（红色：可疑上升之后）",
+        "why": "依据",
     },
 }
 # Sector names as the page shows them (the JSON keeps the codes).
@@ -154,7 +171,70 @@ def _trend(rows: tuple[Count, ...], unknown: str) -> str:
     return "".join(parts)
 
 
-def render_html(b: Bulletin, lang: str = "en") -> str:
+def curve_svg(daily: list[float | None], first_day: str | None, start: str | None, width: int = 360) -> str:
+    """A meter's daily energy as a small inline SVG line; days from the suspect rise in red."""
+    values = [v for v in daily if v is not None]
+    if not values:
+        return ""
+    top = max(values) or 1.0
+    h = 48
+    step = width / max(len(daily) - 1, 1)
+    cut = len(daily)
+    if start and first_day:
+        from datetime import datetime
+
+        cut = (
+            datetime.fromisoformat(start.replace("Z", "+00:00"))
+            - datetime.fromisoformat(first_day.replace("Z", "+00:00"))
+        ).days
+
+    def line(lo: int, hi: int, colour: str) -> str:
+        points = " ".join(
+            f"{i * step:.1f},{h - 2 - (v / top) * (h - 4):.1f}"
+            for i, v in enumerate(daily)
+            if lo <= i < hi and v is not None
+        )
+        return (
+            f'<polyline fill="none" stroke="{colour}" stroke-width="1.2" points="{points}"/>'
+            if points
+            else ""
+        )
+
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" role="img">'
+        f"{line(0, cut + 1, '#5b7fa8')}{line(cut, len(daily), '#c0504d')}</svg>"
+    )
+
+
+def meters_section(rows: list[dict[str, Any]], lang: str, limit: int = 20) -> str:
+    """The meters ranked by score, each with its reasons and its load curve."""
+    if not rows:
+        return ""
+    t = LABELS[lang]
+    body = []
+    for r in rows[:limit]:
+        # The rise and its date first: the finding a person can check on the curve.
+        reasons = sorted(
+            r.get("reasons") or [], key=lambda x: (x["feature"] != "baseload_step_kw", -x["part"])
+        )
+        why = "; ".join(str(x["sentence"]) for x in reasons[:3] if x["part"] > 0.3)
+        score = float(r["score"])
+        body.append(
+            f"<tr><td>{escape(str(r['meter']))}</td><td>{escape(str(r.get('site') or ''))}<br>"
+            f"<small>{escape(str(r.get('organisation') or ''))}</small></td>"
+            f"<td>{escape(str(r.get('business_type') or ''))}</td><td class=n><b>{score:.2f}</b></td>"
+            f"<td>{escape(str(r.get('start') or '')[:10])}</td>"
+            f"<td>{curve_svg(r.get('daily_kwh') or [], r.get('first_day'), r.get('start'))}</td>"
+            f"<td><small>{escape(why)}</small></td></tr>"
+        )
+    return (
+        f"<h2>{escape(t['meters'])}</h2><table><tr><th>{escape(t['meter'])}</th><th>{escape(t['site'])}</th>"
+        f"<th>{escape(t['business'])}</th><th>{escape(t['score'])}</th><th>{escape(t['since'])}</th>"
+        f"<th>{escape(t['load'])}</th><th>{escape(t['why'])}</th></tr>{''.join(body)}</table>"
+    )
+
+
+def render_html(b: Bulletin, lang: str = "en", meters: list[dict[str, Any]] | None = None) -> str:
     t = LABELS[lang]
     unknown = t["unknown"]
     share = f"{b.compromised / b.mining_hosts:.0%}" if b.mining_hosts else "–"
@@ -206,6 +286,7 @@ def render_html(b: Bulletin, lang: str = "en") -> str:
         f"<h2>{escape(t['hashrate'])}</h2><table><tr><th>{escape(t['algorithm'])}</th><th>IP</th>"
         f"<th>{escape(t['measured'])}</th><th>H/s</th><th>{escape(t['interval'])}</th></tr>{algo_rows}</table>",
         *(f"<h2>{escape(title)}</h2>{body}" for title, body in sections),
+        meters_section(meters or [], lang),
         f"<h2>{escape(t['method'])}</h2><ul class=notes>",
         *(f"<li>{escape(n)}</li>" for n in b.notes),
         "</ul></body></html>",

@@ -121,6 +121,7 @@ def from_environment() -> FastAPI:
             secure_cookies=given["secure_cookies"],
             tips_per_window=given["tips_per_window"],
             attribution_dir=Path(given["attribution_dir"]) if given["attribution_dir"] else None,
+            meters_dir=Path(given["meters_dir"]) if given.get("meters_dir") else None,
             timezone=given["timezone"],
             tick_s=None,
         )

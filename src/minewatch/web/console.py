@@ -20,11 +20,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from minewatch.cases.db import root_unit
 from minewatch.cases.models import LoginSession, Status, Unit
 from minewatch.cases.tips import TipForm, dismiss_tip, link_tip
-from minewatch.cases.workflow import TRANSITIONS, WorkflowError
+from minewatch.cases.workflow import TRANSITIONS, WorkflowError, unit_for_code
 from minewatch.report.bulletin import make_bulletin
-from minewatch.report.html import SECTOR_NAMES, bars_svg, human_number, render_html
+from minewatch.report.html import SECTOR_NAMES, bars_svg, human_number, meters_section, render_html
 from minewatch.report.table import write_csv
 from minewatch.web import actions
 from minewatch.web.auth import authenticate, end_session, session_for, start_session
@@ -378,6 +379,40 @@ def dashboard_page(request: Request) -> Response:
             by_county=bars_svg(bulletin.by_county, unknown),
             by_sector=bars_svg(bulletin.by_sector, unknown, names=SECTOR_NAMES.get(lang, {})),
         )
+
+
+@router.get("/meters")
+def meters_page(request: Request) -> Response:
+    with _db(request) as session:
+        login = _login(request, session)
+        if login is None:
+            return _to_login()
+        lang = _lang(request)
+        rows = _scoped_meters(request, session, login.user.unit_id)
+        return _page(
+            request,
+            "meters.html",
+            login=login,
+            meters=meters_section(rows, lang, limit=100) if rows else "",
+        )
+
+
+def _scoped_meters(request: Request, session: Session, unit_id: int) -> list[dict[str, Any]]:
+    """The last assessment's meters whose site lies in the user's units (a meter with no
+    place belongs to the root)."""
+    folder = _settings(request).meters_dir
+    path = folder / "assessments.json" if folder else None
+    if path is None or not path.is_file():
+        return []
+    rows: list[dict[str, Any]] = json.loads(path.read_text())
+    mine = subtree(session, unit_id)
+    root = root_unit(session)
+    out = []
+    for row in rows:
+        unit = unit_for_code(session, row.get("region_code")) or root
+        if unit.id in mine:
+            out.append(row)
+    return out
 
 
 @router.get("/report")

@@ -45,6 +45,8 @@ class ServiceSettings:
     tip_window_s: float = 600.0
     # The store's attribution folder: findings pushed without an owner are attributed here.
     attribution_dir: Path | None = None
+    # The store's meter folder: the meters page shows its last assessment.
+    meters_dir: Path | None = None
     # The offices' time zone: pages show times in it, and a deadline date ends at its midnight.
     timezone: str = "Asia/Shanghai"
     # Seconds between escalating overdue cases and closing verified ones; None: not here

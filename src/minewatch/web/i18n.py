@@ -12,6 +12,11 @@ TEXT: dict[str, dict[str, str]] = {
         "app": "minewatch",
         "queue": "Cases",
         "dashboard": "Dashboard",
+        "meters": "Meters",
+        "no_meters": "No meter data: import it with `minewatch meters import` "
+        "and run `minewatch meters detect`.",
+        "meters_intro": "Meters in your units, by how much their load looks like mining. "
+        "A score from 0.6 on is evidence; a meter alone cannot tell what draws the power.",
         "tips": "Tips",
         "report": "Report",
         "logout": "Sign out",
@@ -132,6 +137,10 @@ TEXT: dict[str, dict[str, str]] = {
         "app": "minewatch 挖矿监测",
         "queue": "案件",
         "dashboard": "总览",
+        "meters": "电表",
+        "no_meters": "暂无电表数据：请用 minewatch meters import 导入并运行 minewatch meters detect。",
+        "meters_intro": "本辖区电表按用电特征与挖矿的相似程度排序。"
+        "可疑度0.6及以上视为证据；仅凭电表无法确定用电设备。",
         "tips": "举报",
         "report": "通报",
         "logout": "退出",
