@@ -127,6 +127,21 @@ def _added_unsteadiness(days: np.ndarray, i: int, rise: float) -> float:
     return math.sqrt(added) / rise
 
 
+def _added_evenness(days: np.ndarray, i: int) -> float:
+    """How evenly the load added at day `i` spreads over the hours of the day: the 10th
+    percentile of the hourly rise (four weeks each side) over its mean."""
+    before = days[max(0, i - 28) : i]
+    after = days[i : i + 28]
+    if np.isfinite(before).sum() < 24 * 7 or np.isfinite(after).sum() < 24 * 7:
+        return 0.0
+    with np.errstate(all="ignore"):
+        added = np.nanmean(after, axis=0) - np.nanmean(before, axis=0)
+    mean = float(np.nanmean(added))
+    if not mean > 0:
+        return 0.0
+    return float(np.nanpercentile(added, 10)) / mean
+
+
 def assess(
     meter: str,
     ts: np.ndarray,
@@ -161,13 +176,36 @@ def assess(
         when = first_day + timedelta(days=i)
         unsteadiness = _added_unsteadiness(days, i, rise)
         steady_part = _sig((0.25 - unsteadiness) / 0.06)
-        part = _sig((rel - 0.5) / 0.12) * _sig((rise - 0.4) / 0.1) * steady_part
+        evenness = _added_evenness(days, i)
+        even_part = _sig((evenness - 0.6) / 0.1)
+        # A season (heating switched on in winter) also steps up evenly; it has to have
+        # held about six weeks to count fully.
+        held = int(np.isfinite(base[i:]).sum())
+        held_part = _sig((held - 35) / 5)
+        part = _sig((rel - 0.5) / 0.12) * _sig((rise - 0.4) / 0.1) * steady_part * even_part * held_part
         reasons.append(
             Reason(
                 "baseload_step_kw",
                 round(rise, 3),
                 part,
                 f"baseload rose by {rise:,.2f} kW (+{rel:.0%}) from {when:%Y-%m-%d} and stayed",
+            )
+        )
+        reasons.append(
+            Reason(
+                "step_held_days",
+                float(held),
+                held_part,
+                f"the rise has held for {held} days (six weeks count fully)",
+            )
+        )
+        reasons.append(
+            Reason(
+                "step_evenness",
+                round(evenness, 3),
+                even_part,
+                f"the added load is {evenness:.0%} as large in its lowest hours as on average over the day "
+                "(a mining rig: the same at every hour; heating or a season: not)",
             )
         )
         reasons.append(
@@ -257,14 +295,24 @@ def assess(
                 week[d * 24 : d * 24 + 24] = np.nanmean(rows, axis=0)
         shape = week_shape(site.profile, first_day.year)
         ok = np.isfinite(week)
-        corr = float(np.corrcoef(week[ok], shape[ok])[0, 1]) if ok.sum() > 24 and np.nanstd(week) > 0 else 0.0
-        profile_part = _sig((0.5 - corr) / 0.1)
+        if ok.sum() > 24 and np.nanstd(week) > 0:
+            # The week as (flat part) + (scale x the declared business's profile): a site
+            # that follows its profile has no flat part; mining is all flat part. (A
+            # correlation would not see it: adding a constant leaves it unchanged.)
+            design = np.column_stack([np.ones(int(ok.sum())), shape[ok]])
+            (flat_kw, scale), *_ = np.linalg.lstsq(design, week[ok], rcond=None)
+            flat_share = float(flat_kw) / max(float(np.nanmean(week)), 1e-9)
+            corr = float(np.corrcoef(week[ok], shape[ok])[0, 1])
+        else:
+            flat_kw, flat_share, corr = 0.0, 0.0, 0.0
+        profile_part = _sig((flat_share - 0.6) / 0.08)
         reasons.append(
             Reason(
-                "profile_correlation",
-                round(corr, 3),
+                "profile_flat_share",
+                round(flat_share, 3),
                 profile_part,
-                f"correlation {corr:.2f} with the standard {site.profile} profile of a {site.business_type}",
+                f"{max(flat_share, 0):.0%} of the load ({max(float(flat_kw), 0):,.2f} kW) is flat beyond the "
+                f"standard {site.profile} profile of a {site.business_type} (shape correlation {corr:.2f})",
             )
         )
     phase_part = 0.0
