@@ -209,3 +209,33 @@ def test_measured_load_profiles_are_not_taken_for_mining() -> None:
             else:
                 missed += 1
     assert found >= 0.85 * (found + missed), (found, missed)
+
+
+def test_phase_currents_and_a_chosen_period(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two ASICs on one phase unbalance a three-phase site; `--since/--until` scores the
+    chosen period only."""
+    meters, start = make_meters(0, 12, seed=9, days=150)
+    m = next(x for x in meters if x.business_type == "commercial" and x.mining_kw and x.mining_from_day < 90)
+    first = start - timedelta(hours=8)
+    rng = np.random.default_rng(1)
+    path = tmp_path / "phases.csv"
+    with path.open("w") as f:
+        f.write("meter_id,timestamp,kwh,phase_a,phase_b,phase_c\n")
+        for i, e in enumerate(m.kwh):
+            base = (e - (m.mining_kw * STEP_S / 3600 if i >= m.mining_from_day * 96 else 0)) * 4 / 3 / 0.23
+            extra = m.mining_kw / 0.23 if i >= m.mining_from_day * 96 else 0.0
+            a, b, c = (base * rng.uniform(0.9, 1.1) for _ in range(3))
+            when = (first + timedelta(seconds=i * STEP_S)).isoformat()
+            f.write(f"P1,{when},{e:.5f},{a + extra:.2f},{b:.2f},{c:.2f}\n")
+    store = tmp_path / "store"
+    assert main(["meters", "import", str(path), "--store", str(store)]) == 0
+    capsys.readouterr()
+    assert main(["meters", "detect", "--store", str(store), "--json"]) == 0
+    [row] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    phase = next(r for r in row["reasons"] if r["feature"] == "phase_imbalance")
+    assert phase["value"] > 0.5 and phase["part"] > 0.9
+    # Only the weeks before the mining: nothing to see.
+    until = (start + timedelta(days=m.mining_from_day - 1)).isoformat()
+    assert main(["meters", "detect", "--store", str(store), "--json", "--until", until]) == 0
+    [before] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert before["period_end"] <= until.replace("+00:00", "Z") and before["score"] < 0.6

@@ -4,11 +4,13 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from minewatch.cli.options import StoreOption
+from minewatch.cli.options import StoreOption, when
 
 __all__ = ["register"]
 
@@ -88,6 +90,10 @@ def register(app: typer.Typer) -> None:
             float, typer.Option("--utc-offset", help="The sites' local time, hours.")
         ] = 8.0,
         top: Annotated[int, typer.Option("--top", min=1, help="Rows in the table.")] = 20,
+        since: Annotated[
+            str | None, typer.Option("--since", help="Score this period: from (time or age).")
+        ] = None,
+        until: Annotated[str | None, typer.Option("--until", help="Score this period: up to.")] = None,
     ) -> None:
         """Score every meter for mining load; join suspect sites to the network's findings."""
         from minewatch.detect.fuse_power import assessment_to_json, fuse_sites
@@ -101,6 +107,13 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(
                 f"{store}: no meter series (minewatch meters import FILE --store {store})"
             )
+        # The period to score: the readings in [since, until).
+        stamp = pa.timestamp("s", tz="UTC")
+        start, end = when(since), when(until)
+        if start is not None:
+            series = series.filter(pc.greater_equal(series["ts"].cast(stamp), pa.scalar(start, stamp)))
+        if end is not None:
+            series = series.filter(pc.less(series["ts"].cast(stamp), pa.scalar(end, stamp)))
         assessments = assess_all(series, intervals, source.registry(), utc_offset)
         rows = [assessment_to_json(a) for a in assessments]
         source.write_assessments(rows)

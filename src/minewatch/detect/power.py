@@ -351,7 +351,9 @@ def assess_all(
     utc_offset_h: float = 8.0,
 ) -> list[PowerAssessment]:
     """Every meter of a series table, highest score first."""
-    out = []
+    out: list[PowerAssessment] = []
+    if series.num_rows == 0:
+        return out
     ids = series["meter_id"].to_numpy(zero_copy_only=False)
     # Parquet keeps times in ms: back to seconds, whatever the file held.
     ts = series["ts"].cast(pa.timestamp("s", tz="UTC")).cast(pa.int64()).to_numpy()
