@@ -179,6 +179,12 @@ def test_meter_and_network_make_one_site_finding(tmp_path: Path, capsys: pytest.
     assert site["energy_kwh_day"]["high"] <= max(daily)
     assert site["energy_kwh_day"]["low"] <= site["energy_kwh_day"]["best"] <= site["energy_kwh_day"]["high"]
     assert site["hashrate"]["unit"] == "H/s" and site["hashrate"]["value"] > 0
+    # The bulletin ranks the meters with their curves.
+    assert main(["report", "--store", str(store), "--out", str(tmp_path / "bulletin"), "--lang", "zh"]) == 0
+    page = (tmp_path / "bulletin" / "bulletin.html").read_text()
+    assert "电表挖矿可疑度排名" in page and "某小区12栋" in page and "<polyline" in page
+    whole = json.loads((tmp_path / "bulletin" / "bulletin.json").read_text())
+    assert [m["meter"] for m in whole["meters"]] == ["S1"] and whole["meters"][0]["suspect"]
 
 
 def test_measured_load_profiles_are_not_taken_for_mining() -> None:
