@@ -410,3 +410,40 @@ def test_the_service_escalates_overdue_cases_by_itself(tmp_path: Path) -> None:
     detail = wuxi.get(f"/api/v1/cases/{case}").json()
     assert detail["unit"] == "无锡市" and detail["events"][-1]["action"] == "escalated"
     service.close()
+
+
+def test_people_are_managed_by_admins_within_their_units(service: Service) -> None:
+    admin, acsrf = sign_in(service.app, "admin")
+    changes = {"X-CSRF-Token": acsrf}
+    assert {p["name"] for p in admin.get("/api/v1/users").json()} == {"lx", "xinwu", "xw", "wuxi", "admin"}
+    # The province's admin makes a city admin for Wuxi.
+    body = {"name": "wuxi-admin", "unit_code": "320200", "role": "admin", "password": PASSWORD}
+    assert admin.post("/api/v1/users", json=body, headers=changes).status_code == 201
+    assert admin.post("/api/v1/users", json={**body, "password": "short"}, headers=changes).status_code == 422
+    wa, wcsrf = sign_in(service.app, "wuxi-admin")
+    wchanges = {"X-CSRF-Token": wcsrf}
+    assert {p["name"] for p in wa.get("/api/v1/users").json()} == {"lx", "xinwu", "wuxi", "wuxi-admin"}
+    # Not in Nanjing's units, not over Nanjing's people, not a name someone else holds.
+    elsewhere = {"name": "nj-new", "unit_code": "320102", "role": "analyst", "password": PASSWORD}
+    assert wa.post("/api/v1/users", json=elsewhere, headers=wchanges).status_code == 404
+    xw_id = next(p["id"] for p in admin.get("/api/v1/users").json() if p["name"] == "xw")
+    assert wa.post(f"/api/v1/users/{xw_id}/active", json={"active": False}, headers=wchanges).status_code == 404
+    taken = {"name": "xw", "unit_code": "320213", "role": "admin", "password": PASSWORD}
+    assert wa.post("/api/v1/users", json=taken, headers=wchanges).status_code == 409
+    # Switching a person off ends their sessions at once.
+    xinwu, _ = sign_in(service.app, "xinwu")
+    xinwu_id = next(p["id"] for p in wa.get("/api/v1/users").json() if p["name"] == "xinwu")
+    r = wa.post(f"/api/v1/users/{xinwu_id}/active", json={"active": False}, headers=wchanges)
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert xinwu.get("/api/v1/cases").status_code == 401
+    assert xinwu.post("/api/v1/sign-in", json={"name": "xinwu", "password": PASSWORD}).status_code == 401
+    # Analysts and supervisors manage nobody, by API or page; the form needs its token.
+    lx, lcsrf = sign_in(service.app, "lx")
+    assert lx.get("/api/v1/users").status_code == 403
+    assert lx.post("/api/v1/users", json=elsewhere, headers={"X-CSRF-Token": lcsrf}).status_code == 403
+    assert lx.get("/users").status_code == 403 and "/users" not in lx.get("/").text
+    assert admin.post("/users", data={"action": "add", **elsewhere}).status_code == 403
+    form = {**elsewhere, "action": "add", "csrf": acsrf}
+    assert admin.post("/users", data=form, follow_redirects=False).status_code == 303
+    assert "nj-new" in admin.get("/users").text
+    assert sign_in(service.app, "nj-new")[0].get("/api/v1/cases").status_code == 200

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from minewatch.attribute.attributor import Attributor
@@ -19,6 +19,8 @@ from minewatch.cases.models import (
     Case,
     CaseEvent,
     CaseFinding,
+    LoginSession,
+    Role,
     Status,
     Tip,
     TipStatus,
@@ -45,7 +47,10 @@ __all__ = [
     "apply_action",
     "case_detail",
     "case_summary",
+    "add_person",
+    "people",
     "push_findings",
+    "set_active",
     "queue",
     "scoped_findings",
     "status_counts",
@@ -287,3 +292,47 @@ def scoped_findings(session: Session, user: User, since: datetime | None = None)
             row["attribution"] = json.loads(attribution)
         out.append(row)
     return out
+
+
+def people(session: Session, admin: User) -> list[User]:
+    """The people of the admin's units, by unit and name."""
+    if not may(admin, "manage_users"):
+        raise Denied("users", f"a {admin.role} may not manage people")
+    units = subtree(session, admin.unit_id)
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.unit_id.in_(units))
+            .options(joinedload(User.unit))
+            .order_by(User.unit_id, User.name)
+        )
+    )
+
+
+def add_person(session: Session, admin: User, name: str, unit_code: str, role: Role, password: str) -> User:
+    """A new person (or new unit, role and password for one) in the admin's units."""
+    from minewatch.web.auth import create_user
+
+    if not may(admin, "manage_users"):
+        raise Denied("users", f"a {admin.role} may not manage people")
+    unit = session.scalar(select(Unit).where(Unit.code == unit_code))
+    if unit is None or unit.id not in subtree(session, admin.unit_id):
+        raise NotFound(f"unit {unit_code}", "not found")
+    existing = session.scalar(select(User).where(User.name == name))
+    if existing is not None and existing.unit_id not in subtree(session, admin.unit_id):
+        raise WorkflowError(f"user {name}", "the name is taken")  # by someone outside: say no more
+    return create_user(session, name, unit, role, password)
+
+
+def set_active(session: Session, admin: User, user_id: int, active: bool) -> User:
+    if not may(admin, "manage_users"):
+        raise Denied("users", f"a {admin.role} may not manage people")
+    user = session.get(User, user_id)
+    if user is None or user.unit_id not in subtree(session, admin.unit_id):
+        raise NotFound(f"user {user_id}", "not found")
+    if user.id == admin.id and not active:
+        raise WorkflowError(f"user {user.name}", "cannot switch yourself off")
+    user.active = active
+    if not active:  # their sessions end now
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    return user

@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from minewatch.cases.models import ApiToken, LoginSession
+from minewatch.cases.models import ApiToken, LoginSession, Role, User
 from minewatch.cases.tips import TipForm, dismiss_tip, link_tip
 from minewatch.cases.workflow import WorkflowError
 from minewatch.report.bulletin import make_bulletin
 from minewatch.web import actions
-from minewatch.web.auth import authenticate, end_session, session_for, start_session
+from minewatch.web.auth import AccountError, authenticate, end_session, session_for, start_session
 from minewatch.web.deps import (
     COOKIE,
     Db,
@@ -26,10 +26,13 @@ from minewatch.web.deps import (
 )
 from minewatch.web.schemas import (
     ActionIn,
+    ActiveIn,
     CaseDetail,
     CaseList,
     FindingsPush,
     LinkIn,
+    PersonIn,
+    PersonOut,
     PushResult,
     StatusFilter,
     TipIn,
@@ -254,3 +257,49 @@ def public_tip(body: TipIn, request: Request, session: Db) -> TipReceipt:
 def dashboard(login: SignedIn, session: Db) -> dict[str, Any]:
     """The bulletin's figures over the findings of your units' cases."""
     return make_bulletin(actions.scoped_findings(session, login.user)).to_json()
+
+
+def _person(user: User) -> PersonOut:
+    return PersonOut(
+        id=user.id,
+        name=user.name,
+        role=user.role,
+        unit=user.unit.name,
+        unit_code=user.unit.code,
+        active=user.active,
+    )
+
+
+@router.get("/users", tags=["people"], responses={401: _ERRORS[401], 403: _ERRORS[403]})
+def list_people(login: SignedIn, session: Db) -> list[PersonOut]:
+    """The people of your units (admins only)."""
+    try:
+        return [_person(u) for u in actions.people(session, login.user)]
+    except Denied as e:
+        raise _http(e) from e
+
+
+@router.post("/users", tags=["people"], status_code=201, responses=_ERRORS)
+def add_person(body: PersonIn, login: Changing, session: Db) -> PersonOut:
+    """Add a person to one of your units, or give one a new unit, role and password."""
+    try:
+        user = actions.add_person(
+            session, login.user, body.name, body.unit_code, Role(body.role), body.password
+        )
+    except (NotFound, Denied, WorkflowError, AccountError) as e:
+        session.rollback()
+        raise _http(e) from e
+    session.commit()
+    return _person(user)
+
+
+@router.post("/users/{user_id}/active", tags=["people"], responses=_ERRORS)
+def set_active(user_id: CaseId, body: ActiveIn, login: Changing, session: Db) -> PersonOut:
+    """Switch a person of your units on or off (off ends their sessions)."""
+    try:
+        user = actions.set_active(session, login.user, user_id, body.active)
+    except (NotFound, Denied, WorkflowError) as e:
+        session.rollback()
+        raise _http(e) from e
+    session.commit()
+    return _person(user)

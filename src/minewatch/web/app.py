@@ -12,10 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from minewatch import __version__
 from minewatch.attribute.attributor import Attributor
@@ -59,7 +62,25 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.add_middleware(BodyLimit, limits=BODY_LIMITS, default=BODY_DEFAULT)
     app.add_middleware(SecurityHeaders)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_exception_handler(StarletteHTTPException, _with_allow)
     return app
+
+
+async def _with_allow(request: Request, exc: Exception) -> Response:
+    """Starlette's 405 names the methods of one route only; a path served by several
+    (GET and POST /api/v1/users) should name them all, as HTTP asks. They are read from
+    the app's own OpenAPI paths."""
+    assert isinstance(exc, StarletteHTTPException)
+    response = await http_exception_handler(request, exc)
+    if exc.status_code == 405:
+        methods: set[str] = set()
+        for template, operations in request.app.openapi()["paths"].items():
+            pattern, _, _ = compile_path(template)
+            if pattern.match(request.url.path):
+                methods |= {m.upper() for m in operations}
+        if methods:
+            response.headers["Allow"] = ", ".join(sorted(methods))
+    return response
 
 
 @asynccontextmanager

@@ -21,17 +21,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minewatch.cases.db import root_unit
-from minewatch.cases.models import LoginSession, Status, Unit
+from minewatch.cases.models import LoginSession, Role, Status, Unit
 from minewatch.cases.tips import TipForm, dismiss_tip, link_tip
 from minewatch.cases.workflow import TRANSITIONS, WorkflowError, unit_for_code
 from minewatch.report.bulletin import make_bulletin
 from minewatch.report.html import SECTOR_NAMES, bars_svg, human_number, meters_section, render_html
 from minewatch.report.table import write_csv
 from minewatch.web import actions
-from minewatch.web.auth import authenticate, end_session, session_for, start_session
+from minewatch.web.auth import AccountError, authenticate, end_session, session_for, start_session
 from minewatch.web.deps import COOKIE, ServiceSettings, csrf_ok, now
 from minewatch.web.i18n import LANGS, TEXT, pick_lang
-from minewatch.web.schemas import ActionIn, TipIn
+from minewatch.web.schemas import ActionIn, PersonIn, TipIn
 from minewatch.web.scope import Denied, NotFound, may, subtree, visible_case, visible_tip
 from minewatch.web.tipbox import TipRefused, receive_tip
 
@@ -413,6 +413,69 @@ def _scoped_meters(request: Request, session: Session, unit_id: int) -> list[dic
         if unit.id in mine:
             out.append(row)
     return out
+
+
+@router.get("/users")
+def people_page(request: Request) -> Response:
+    with _db(request) as session:
+        login = _login(request, session)
+        if login is None:
+            return _to_login()
+        return _people_page(request, session, login)
+
+
+def _people_page(
+    request: Request, session: Session, login: LoginSession, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    t = TEXT[_lang(request)]
+    try:
+        listed = actions.people(session, login.user)
+    except Denied:
+        return _page(request, "error.html", status=403, login=login, message=t["denied"])
+    units = _units_below(session, login.user.unit_id)
+    return _page(request, "users.html", status=status, login=login, people=listed, units=units, **extra)
+
+
+@router.post("/users")
+async def people_action(request: Request) -> Response:
+    form = await request.form()
+    with _db(request) as session:
+        login = _login(request, session)
+        if login is None:
+            return _to_login()
+        t = TEXT[_lang(request)]
+        if not csrf_ok(login, str(form.get("csrf") or "")):
+            return _page(request, "error.html", status=403, login=login, message=t["csrf"])
+        fields = {
+            k: str(form.get(k) or "") for k in ("action", "name", "unit_code", "role", "password", "user_id")
+        }
+        try:
+            if fields["action"] == "add":
+                checked = PersonIn(
+                    name=fields["name"].strip(),
+                    unit_code=fields["unit_code"],
+                    role=fields["role"],  # type: ignore[arg-type]  # checked by pydantic
+                    password=fields["password"],
+                )
+                actions.add_person(
+                    session, login.user, checked.name, checked.unit_code, Role(checked.role), checked.password
+                )
+            else:
+                raw = fields["user_id"]
+                user_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+                actions.set_active(session, login.user, user_id, fields["action"] == "activate")
+            session.commit()
+        except Denied:
+            session.rollback()
+            return _page(request, "error.html", status=403, login=login, message=t["denied"])
+        except NotFound:
+            session.rollback()
+            return _page(request, "error.html", status=404, login=login, message=t["not_found"])
+        except (ValidationError, WorkflowError, AccountError) as e:
+            session.rollback()
+            message = _invalid(e) if isinstance(e, ValidationError) else str(e)
+            return _people_page(request, session, login, status=409, error=message)
+        return RedirectResponse("/users", status_code=303)
 
 
 @router.get("/report")

@@ -19,6 +19,9 @@ __all__ = [
     "FindingIn",
     "FindingsPush",
     "LinkIn",
+    "ActiveIn",
+    "PersonIn",
+    "PersonOut",
     "PushResult",
     "StatusFilter",
     "TipIn",
@@ -201,6 +204,28 @@ class TipIn(BaseModel):
     organisation: Short = ""
     contact: Short = ""
     unit_code: Code | None = None
+
+
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    unit_code: Code
+    role: Literal["analyst", "supervisor", "admin"]
+    password: Annotated[str, Field(min_length=10, max_length=1024, pattern=NO_NUL)]
+
+
+class PersonOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    unit: str
+    unit_code: str
+    active: bool
+
+
+class ActiveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    active: bool
 
 
 class TipReceipt(BaseModel):

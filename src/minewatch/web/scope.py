@@ -26,7 +26,7 @@ ACTIONS: dict[str, Role] = {
     "assign": Role.SUPERVISOR,
     "delegate": Role.SUPERVISOR,
     "merge": Role.SUPERVISOR,
-    "add_user": Role.ADMIN,
+    "manage_users": Role.ADMIN,
 }
 _RANK = {Role.ANALYST: 0, Role.SUPERVISOR: 1, Role.ADMIN: 2}
 
