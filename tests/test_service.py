@@ -427,7 +427,8 @@ def test_people_are_managed_by_admins_within_their_units(service: Service) -> No
     elsewhere = {"name": "nj-new", "unit_code": "320102", "role": "analyst", "password": PASSWORD}
     assert wa.post("/api/v1/users", json=elsewhere, headers=wchanges).status_code == 404
     xw_id = next(p["id"] for p in admin.get("/api/v1/users").json() if p["name"] == "xw")
-    assert wa.post(f"/api/v1/users/{xw_id}/active", json={"active": False}, headers=wchanges).status_code == 404
+    off = {"active": False}
+    assert wa.post(f"/api/v1/users/{xw_id}/active", json=off, headers=wchanges).status_code == 404
     taken = {"name": "xw", "unit_code": "320213", "role": "admin", "password": PASSWORD}
     assert wa.post("/api/v1/users", json=taken, headers=wchanges).status_code == 409
     # Switching a person off ends their sessions at once.
