@@ -76,6 +76,38 @@ def evaluate(normal: int, mining: int, seed: int, source: str = "bdew") -> dict[
     }
 
 
+def import_speed(meters: int = 100) -> tuple[int, float]:
+    """Readings and seconds for `minewatch meters import`'s reader on a CSV of `meters`
+    meter-years (written to a temporary folder)."""
+    import tempfile
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from minewatch.sources.meters import read_meters
+
+    made, start = make_meters(meters, 0, seed=1)
+    first = int(start.timestamp()) - 8 * 3600
+    n = len(made[0].kwh)
+    stamps = pa.array(
+        np.tile(first + np.arange(n) * STEP_S, meters) * 1_000_000, pa.timestamp("us", tz="UTC")
+    )
+    table = pa.table(
+        {
+            "meter_id": np.repeat([m.meter_id for m in made], n),
+            "timestamp": stamps.cast(pa.string()),
+            "kwh": np.concatenate([m.kwh for m in made]),
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "meters.csv"
+        pacsv.write_csv(table, path)
+        t0 = time.perf_counter()
+        read = read_meters(path)
+        return read.series.num_rows, time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--normal", type=int, default=1000)
@@ -106,6 +138,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"max {errors.max():.0f} (over {len(r['start_errors'])} detections with a start)"
     )
     print(f"{r['seconds_per_meter'] * 1000:.1f} ms per meter-year; generating took {r['generate_s']:.1f} s")
+    readings, seconds = import_speed()
+    print(
+        f"import: {readings:,} readings (100 meter-years, CSV) checked in {seconds:.2f} s, {readings / seconds / 1e6:.2f} M/s"
+    )
     return r
 
 

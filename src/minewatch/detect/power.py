@@ -75,10 +75,7 @@ def _hourly(ts: np.ndarray, kwh: np.ndarray, step: int, offset_s: int) -> tuple[
     np.add.at(energy, hours[ok] - first, kwh[ok])
     np.add.at(counted, hours[ok] - first, 1)
     need = max(1, 3600 // step)
-    power = np.where(
-        counted >= need, energy * (3600 / max(step, 1)) / np.maximum(counted, 1) * (counted / need), np.nan
-    )
-    # (energy over the hour) = mean interval energy * intervals per hour; as kW.
+    # The hour's energy over the time its readings cover, as kW.
     with np.errstate(divide="ignore", invalid="ignore"):
         power = np.where(counted >= need, energy / (counted * step / 3600), np.nan)
     return power, first * 3600
@@ -223,9 +220,8 @@ def assess(
     # Flatness, over the time since the suspect load began (else the whole series).
     after = days[start_i:][enough[start_i:]]
     hourly = after[np.isfinite(after)]
-    flat_expected = (
-        site is not None and site.profile is None and site.business_type in ("datacenter", "continuous")
-    )
+    # A site declared to run round the clock (no standard profile) is expected to be flat.
+    flat_expected = site is not None and site.profile is None
     if len(hourly) >= 24 * 7:
         mean = float(hourly.mean())
         load_factor = mean / max(float(np.percentile(hourly, 99)), 1e-9)
@@ -248,31 +244,18 @@ def assess(
         weekly = site is None or site.profile == "G25"
         if not weekly:
             parts[3] = 0.0
-        flat = float(np.mean(parts[:3] + parts[3:] * weekly)) * (0.0 if flat_expected else 1.0)
-        why = " (expected of a " + site.business_type + ")" if flat_expected and site else ""
+        if flat_expected:
+            parts = [0.0] * 4
+        flat = float(np.mean(parts if weekly else parts[:3]))
+        why = f" (expected of a {site.business_type})" if flat_expected and site else ""
         reasons += [
-            Reason(
-                "load_factor",
-                round(load_factor, 3),
-                parts[0] if not flat_expected else 0.0,
-                f"load factor {load_factor:.2f}{why}",
-            ),
-            Reason(
-                "night_day",
-                round(night_day, 3),
-                parts[1] if not flat_expected else 0.0,
-                f"night/day power {night_day:.2f}",
-            ),
-            Reason(
-                "daily_cv",
-                round(cv, 3),
-                parts[2] if not flat_expected else 0.0,
-                f"day-to-day variation {cv:.0%}",
-            ),
+            Reason("load_factor", round(load_factor, 3), parts[0], f"load factor {load_factor:.2f}{why}"),
+            Reason("night_day", round(night_day, 3), parts[1], f"night/day power {night_day:.2f}"),
+            Reason("daily_cv", round(cv, 3), parts[2], f"day-to-day variation {cv:.0%}"),
             Reason(
                 "weekend_weekday",
                 round(weekend_ratio, 3),
-                parts[3] if not flat_expected else 0.0,
+                parts[3],
                 f"weekend/weekday energy {weekend_ratio:.2f}",
             ),
             Reason(

@@ -80,7 +80,15 @@ def _times(column: pa.ChunkedArray, path: Path) -> np.ndarray:
         unit_s = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[column.type.unit]
         values = column.cast(pa.int64()).to_numpy(zero_copy_only=False)
         return values // unit_s  # type: ignore[no-any-return]
-    texts = column.cast(pa.string()).to_pylist()
+    text = column.cast(pa.string())
+    # Arrow parses ISO times in C, with a zone or (taken as UTC) without; the row loop is
+    # only for what it cannot read, to name the row.
+    for target in (pa.timestamp("s", tz="UTC"), pa.timestamp("s")):
+        try:
+            return text.cast(target).cast(pa.int64()).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    texts = text.to_pylist()
     out = np.empty(len(texts), dtype=np.int64)
     for i, text in enumerate(texts):
         try:

@@ -28,6 +28,7 @@ from minewatch.cases.models import (
     User,
     Verdict,
 )
+from minewatch.cases.tips import dismiss_tip, link_tip
 from minewatch.cases.workflow import (
     CASE_ACTIVITIES,
     WorkflowError,
@@ -40,7 +41,7 @@ from minewatch.cases.workflow import (
 )
 from minewatch.report.jsonl import attribution_to_json
 from minewatch.web.schemas import ActionIn, CaseDetail, CaseSummary, EventOut, FindingIn, PushResult, TipOut
-from minewatch.web.scope import Denied, NotFound, may, subtree, subtree_or_all, visible_case
+from minewatch.web.scope import Denied, NotFound, may, subtree, subtree_or_all, visible_case, visible_tip
 
 __all__ = [
     "QueueFilter",
@@ -54,6 +55,7 @@ __all__ = [
     "queue",
     "scoped_findings",
     "status_counts",
+    "tip_action",
     "tip_out",
     "tips_queue",
 ]
@@ -78,9 +80,8 @@ def push_findings(
         if row.get("attribution") is None and attributor is not None:
             row["attribution"] = attribution_to_json(attributor.attribute(row["host"]))
         rows.append(row)
-    before = session.scalar(select(func.count(Case.id))) or 0
     touched = open_from_findings(session, rows, now, token.unit, actor=f"sensor:{token.name}")
-    opened = (session.scalar(select(func.count(Case.id))) or 0) - before
+    opened = len({c.id for c in touched if _utc(c.opened_at) == now})
     token.pushed += len(rows)
     return PushResult(
         received=len(rows),
@@ -336,3 +337,18 @@ def set_active(session: Session, admin: User, user_id: int, active: bool) -> Use
     if not active:  # their sessions end now
         session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     return user
+
+
+def tip_action(
+    session: Session, user: User, tip_id: int, action: str, case_id: int | None, now: datetime
+) -> Tip:
+    """Link a tip of the user's units to one of their cases, or dismiss it; raises
+    Denied, NotFound or WorkflowError."""
+    if action not in ("link", "dismiss") or not may(user, f"{action}_tip"):
+        raise Denied(f"tip {tip_id}", f"a {user.role} may not {action} tips")
+    tip = visible_tip(session, user, tip_id)
+    if action == "link":
+        link_tip(session, tip, visible_case(session, user, case_id or 0), user.name, now)
+    else:
+        dismiss_tip(tip)
+    return tip

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import BaseModel, ConfigDict, Field
 
 from minewatch.cases.models import ApiToken, LoginSession, Role, User
-from minewatch.cases.tips import TipForm, dismiss_tip, link_tip
+from minewatch.cases.tips import TipForm
 from minewatch.cases.workflow import WorkflowError
 from minewatch.report.bulletin import make_bulletin
 from minewatch.web import actions
-from minewatch.web.auth import AccountError, authenticate, end_session, session_for, start_session
+from minewatch.web.auth import AccountError, SignInRefused, end_session, session_for, sign_in
 from minewatch.web.deps import (
     COOKIE,
     Db,
@@ -22,6 +22,7 @@ from minewatch.web.deps import (
     SignedIn,
     now,
     sensor,
+    set_session_cookie,
     signed_in_csrf,
 )
 from minewatch.web.schemas import (
@@ -39,7 +40,7 @@ from minewatch.web.schemas import (
     TipOut,
     TipReceipt,
 )
-from minewatch.web.scope import Denied, NotFound, may, visible_case, visible_tip
+from minewatch.web.scope import Denied, NotFound, visible_case
 from minewatch.web.tipbox import TipRefused, receive_tip
 
 __all__ = ["router"]
@@ -99,30 +100,25 @@ def health() -> dict[str, str]:
     tags=["people"],
     responses={400: _ERRORS[400], 401: _ERRORS[401], 429: {"description": "Throttled"}},
 )
-def sign_in(body: SignIn, request: Request, response: Response, session: Db) -> Me:
+def sign_in_route(body: SignIn, request: Request, response: Response, session: Db) -> Me:
     """Sign in: sets the session cookie and returns the CSRF token for changes."""
-    app = request.app
-    t = now()
-    keys = (f"name:{body.name}", f"addr:{request.client.host if request.client else '?'}")
-    wait = app.state.throttle.wait(keys, t)
-    if wait.total_seconds() > 0:
-        raise HTTPException(429, f"too many failed sign-ins: wait {int(wait.total_seconds()) + 1} s")
-    user = authenticate(session, body.name, body.password)
-    if user is None:
-        app.state.throttle.failed(keys, t)
-        raise HTTPException(401, "wrong name or password")
-    app.state.throttle.succeeded(keys[0])
     settings = _settings(request)
-    token, _ = start_session(session, user, t, settings.session_lifetime)
+    address = request.client.host if request.client else "?"
+    t = now()
+    try:
+        token = sign_in(
+            session,
+            request.app.state.throttle,
+            body.name,
+            body.password,
+            address,
+            t,
+            settings.session_lifetime,
+        )
+    except SignInRefused as e:
+        raise HTTPException(429 if e.wait else 401, e.reason) from e
     session.commit()
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=settings.secure_cookies,
-        max_age=int(settings.session_lifetime.total_seconds()),
-    )
+    set_session_cookie(response, token, settings)
     login = session_for(session, token, t)
     assert login is not None  # just made
     return _me(login)
@@ -205,32 +201,24 @@ def list_tips(login: SignedIn, session: Db, all: bool = False) -> list[TipOut]:
     return [actions.tip_out(t) for t in actions.tips_queue(session, login.user, only_new=not all, limit=200)]
 
 
-@router.post("/tips/{tip_id}/link", tags=["tips"], responses=_ERRORS)
-def link(tip_id: CaseId, body: LinkIn, login: Changing, session: Db) -> TipOut:
+def _tip_step(session: Db, login: LoginSession, tip_id: int, action: str, case_id: int | None) -> TipOut:
     try:
-        if not may(login.user, "link_tip"):
-            raise Denied(f"tip {tip_id}", "not allowed")
-        tip = visible_tip(session, login.user, tip_id)
-        link_tip(session, tip, visible_case(session, login.user, body.case_id), login.user.name, now())
+        tip = actions.tip_action(session, login.user, tip_id, action, case_id, now())
     except (NotFound, Denied, WorkflowError) as e:
         session.rollback()
         raise _http(e) from e
     session.commit()
     return actions.tip_out(tip)
+
+
+@router.post("/tips/{tip_id}/link", tags=["tips"], responses=_ERRORS)
+def link(tip_id: CaseId, body: LinkIn, login: Changing, session: Db) -> TipOut:
+    return _tip_step(session, login, tip_id, "link", body.case_id)
 
 
 @router.post("/tips/{tip_id}/dismiss", tags=["tips"], responses=_ERRORS)
 def dismiss(tip_id: CaseId, login: Changing, session: Db) -> TipOut:
-    try:
-        if not may(login.user, "dismiss_tip"):
-            raise Denied(f"tip {tip_id}", "not allowed")
-        tip = visible_tip(session, login.user, tip_id)
-        dismiss_tip(tip)
-    except (NotFound, Denied, WorkflowError) as e:
-        session.rollback()
-        raise _http(e) from e
-    session.commit()
-    return actions.tip_out(tip)
+    return _tip_step(session, login, tip_id, "dismiss", None)
 
 
 @router.post(

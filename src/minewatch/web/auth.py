@@ -26,7 +26,9 @@ __all__ = [
     "create_user",
     "end_session",
     "issue_token",
+    "SignInRefused",
     "session_for",
+    "sign_in",
     "start_session",
     "token_for",
 ]
@@ -39,6 +41,43 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 class AccountError(MinewatchError):
     """A user or token that cannot be made, with why."""
+
+
+class SignInRefused(MinewatchError):
+    """A sign-in refused: `wait` is how long the throttle holds it (zero: wrong password)."""
+
+    def __init__(self, wait: timedelta) -> None:
+        reason = (
+            f"too many failed sign-ins: wait {int(wait.total_seconds()) + 1} s"
+            if wait
+            else "wrong name or password"
+        )
+        super().__init__("sign-in", reason)
+        self.wait = wait
+
+
+def sign_in(
+    session: Session,
+    throttle: LoginThrottle,
+    name: str,
+    password: str,
+    address: str,
+    now: datetime,
+    lifetime: timedelta,
+) -> str:
+    """Check the password under the throttle and start a session; its cookie token, or
+    SignInRefused."""
+    keys = (f"name:{name[:64]}", f"addr:{address}")
+    wait = throttle.wait(keys, now)
+    if wait > timedelta(0):
+        raise SignInRefused(wait)
+    user = authenticate(session, name[:64], password[:1024])
+    if user is None:
+        throttle.failed(keys, now)
+        raise SignInRefused(timedelta(0))
+    throttle.succeeded(keys[0])
+    token, _ = start_session(session, user, now, lifetime)
+    return token
 
 
 def _digest(token: str) -> str:

@@ -19,20 +19,21 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from minewatch.cases.db import root_unit
 from minewatch.cases.models import LoginSession, Role, Status, Unit
-from minewatch.cases.tips import TipForm, dismiss_tip, link_tip
+from minewatch.cases.tips import TipForm
 from minewatch.cases.workflow import TRANSITIONS, WorkflowError, unit_for_code
 from minewatch.report.bulletin import make_bulletin
 from minewatch.report.html import SECTOR_NAMES, bars_svg, human_number, meters_section, render_html
 from minewatch.report.table import write_csv
 from minewatch.web import actions
-from minewatch.web.auth import AccountError, authenticate, end_session, session_for, start_session
-from minewatch.web.deps import COOKIE, ServiceSettings, csrf_ok, now
+from minewatch.web.auth import AccountError, SignInRefused, end_session, session_for, sign_in
+from minewatch.web.deps import COOKIE, ServiceSettings, csrf_ok, now, set_session_cookie
 from minewatch.web.i18n import LANGS, TEXT, pick_lang
 from minewatch.web.schemas import ActionIn, PersonIn, TipIn
-from minewatch.web.scope import Denied, NotFound, may, subtree, visible_case, visible_tip
+from minewatch.web.scope import Denied, NotFound, may, subtree, visible_case
 from minewatch.web.tipbox import TipRefused, receive_tip
 
 __all__ = ["router"]
@@ -86,6 +87,35 @@ def _to_login() -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
 
 
+def _error(request: Request, login: LoginSession | None, status: int, message: str) -> HTMLResponse:
+    return _page(request, "error.html", status=status, login=login, message=message)
+
+
+def _refused(request: Request, login: LoginSession, e: Denied | NotFound) -> HTMLResponse:
+    t = TEXT[_lang(request)]
+    return (
+        _error(request, login, 403, t["denied"])
+        if isinstance(e, Denied)
+        else _error(request, login, 404, t["not_found"])
+    )
+
+
+def _changing(request: Request, session: Session, form: FormData) -> LoginSession | Response:
+    """The signed-in person asking for a change with the form's CSRF token; else the
+    answer to give instead (sign in first, or 403)."""
+    login = _login(request, session)
+    if login is None:
+        return _to_login()
+    if not csrf_ok(login, str(form.get("csrf") or "")):
+        return _error(request, login, 403, TEXT[_lang(request)]["csrf"])
+    return login
+
+
+def _whole(value: str) -> int | None:
+    """A form's number, or None for anything else."""
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
 def _settings(request: Request) -> ServiceSettings:
     settings: ServiceSettings = request.app.state.settings
     return settings
@@ -113,32 +143,21 @@ async def login_submit(request: Request) -> Response:
     cookie = request.cookies.get(PRE_COOKIE) or ""
     if not pre or not secrets.compare_digest(pre.encode()[:64], cookie.encode()[:64]):
         return RedirectResponse("/login?failed=csrf", status_code=303)
-    throttle = request.app.state.throttle
-    t = now()
-    keys = (f"name:{name[:64]}", f"addr:{request.client.host if request.client else '?'}")
-    wait = throttle.wait(keys, t)
-    if wait.total_seconds() > 0:
-        minutes = int(wait.total_seconds() // 60) + 1
-        return _page(request, "login.html", status=429, pre=cookie, failed="throttled", minutes=minutes)
     settings = _settings(request)
+    address = request.client.host if request.client else "?"
     with _db(request) as session:
-        user = authenticate(session, name[:64], password[:1024])
-        if user is None:
-            throttle.failed(keys, t)
-            session.commit()
-            return RedirectResponse("/login?failed=password", status_code=303)
-        throttle.succeeded(keys[0])
-        token, _ = start_session(session, user, t, settings.session_lifetime)
+        try:
+            token = sign_in(
+                session, request.app.state.throttle, name, password, address, now(), settings.session_lifetime
+            )
+        except SignInRefused as e:
+            if not e.wait:
+                return RedirectResponse("/login?failed=password", status_code=303)
+            minutes = int(e.wait.total_seconds() // 60) + 1
+            return _page(request, "login.html", status=429, pre=cookie, failed="throttled", minutes=minutes)
         session.commit()
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=settings.secure_cookies,
-        max_age=int(settings.session_lifetime.total_seconds()),
-    )
+    set_session_cookie(response, token, settings)
     response.delete_cookie(PRE_COOKIE)
     return response
 
@@ -263,9 +282,7 @@ def case_page(request: Request, case_id: int) -> Response:
                 request, session, login, case_id, done=request.query_params.get("done", "")[:40]
             )
         except NotFound:
-            return _page(
-                request, "error.html", status=404, login=login, message=TEXT[_lang(request)]["not_found"]
-            )
+            return _error(request, login, 404, TEXT[_lang(request)]["not_found"])
 
 
 def _deadline(value: str, zone: str) -> datetime | None:
@@ -280,12 +297,9 @@ def _deadline(value: str, zone: str) -> datetime | None:
 async def case_action(request: Request, case_id: int) -> Response:
     form = await request.form()
     with _db(request) as session:
-        login = _login(request, session)
-        if login is None:
-            return _to_login()
-        t = TEXT[_lang(request)]
-        if not csrf_ok(login, str(form.get("csrf") or "")):
-            return _page(request, "error.html", status=403, login=login, message=t["csrf"])
+        login = _changing(request, session, form)
+        if not isinstance(login, LoginSession):
+            return login
         fields = {
             k: str(form.get(k) or "") for k in ("action", "verdict", "unit_code", "assignee", "into", "note")
         }
@@ -296,17 +310,15 @@ async def case_action(request: Request, case_id: int) -> Response:
                 verdict=fields["verdict"] or None,  # type: ignore[arg-type]
                 unit_code=fields["unit_code"] or None,
                 assignee=fields["assignee"] or None,
-                into=int(fields["into"]) if fields["into"].isdigit() and len(fields["into"]) < 10 else None,
+                into=_whole(fields["into"]),
                 note=fields["note"],
             )
             case = visible_case(session, login.user, case_id)
             actions.apply_action(session, login.user, case, act, now(), _settings(request).quiet)
             session.commit()
-        except NotFound:
-            return _page(request, "error.html", status=404, login=login, message=t["not_found"])
-        except Denied:
+        except (Denied, NotFound) as e:
             session.rollback()
-            return _page(request, "error.html", status=403, login=login, message=t["denied"])
+            return _refused(request, login, e)
         except (WorkflowError, ValidationError, ValueError) as e:
             session.rollback()
             message = str(e) if isinstance(e, WorkflowError) else _invalid(e)
@@ -321,34 +333,22 @@ def _invalid(e: Exception) -> str:
 
 
 @router.post("/tips/{tip_id}")
-async def tip_action(request: Request, tip_id: int) -> Response:
+async def tip_step(request: Request, tip_id: int) -> Response:
     form = await request.form()
     with _db(request) as session:
-        login = _login(request, session)
-        if login is None:
-            return _to_login()
-        t = TEXT[_lang(request)]
-        if not csrf_ok(login, str(form.get("csrf") or "")):
-            return _page(request, "error.html", status=403, login=login, message=t["csrf"])
-        action = str(form.get("action") or "")
+        login = _changing(request, session, form)
+        if not isinstance(login, LoginSession):
+            return login
+        action, case_id = str(form.get("action") or ""), _whole(str(form.get("case_id") or ""))
         try:
-            if not may(login.user, f"{action}_tip"):
-                raise Denied(f"tip {tip_id}", "not allowed")
-            tip = visible_tip(session, login.user, tip_id)
-            if action == "link":
-                raw = str(form.get("case_id") or "")
-                target = int(raw) if raw.isdigit() and len(raw) < 10 else 0
-                link_tip(session, tip, visible_case(session, login.user, target), login.user.name, now())
-            else:
-                dismiss_tip(tip)
+            actions.tip_action(session, login.user, tip_id, action, case_id, now())
             session.commit()
-        except NotFound:
-            return _page(request, "error.html", status=404, login=login, message=t["not_found"])
-        except Denied:
-            return _page(request, "error.html", status=403, login=login, message=t["denied"])
+        except (Denied, NotFound) as e:
+            session.rollback()
+            return _refused(request, login, e)
         except WorkflowError as e:
             session.rollback()
-            return _page(request, "error.html", status=409, login=login, message=str(e))
+            return _error(request, login, 409, str(e))
         return RedirectResponse("/", status_code=303)
 
 
@@ -427,11 +427,10 @@ def people_page(request: Request) -> Response:
 def _people_page(
     request: Request, session: Session, login: LoginSession, status: int = 200, **extra: Any
 ) -> HTMLResponse:
-    t = TEXT[_lang(request)]
     try:
         listed = actions.people(session, login.user)
-    except Denied:
-        return _page(request, "error.html", status=403, login=login, message=t["denied"])
+    except Denied as e:
+        return _refused(request, login, e)
     units = _units_below(session, login.user.unit_id)
     return _page(request, "users.html", status=status, login=login, people=listed, units=units, **extra)
 
@@ -440,12 +439,9 @@ def _people_page(
 async def people_action(request: Request) -> Response:
     form = await request.form()
     with _db(request) as session:
-        login = _login(request, session)
-        if login is None:
-            return _to_login()
-        t = TEXT[_lang(request)]
-        if not csrf_ok(login, str(form.get("csrf") or "")):
-            return _page(request, "error.html", status=403, login=login, message=t["csrf"])
+        login = _changing(request, session, form)
+        if not isinstance(login, LoginSession):
+            return login
         fields = {
             k: str(form.get(k) or "") for k in ("action", "name", "unit_code", "role", "password", "user_id")
         }
@@ -461,16 +457,12 @@ async def people_action(request: Request) -> Response:
                     session, login.user, checked.name, checked.unit_code, Role(checked.role), checked.password
                 )
             else:
-                raw = fields["user_id"]
-                user_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
-                actions.set_active(session, login.user, user_id, fields["action"] == "activate")
+                active = fields["action"] == "activate"
+                actions.set_active(session, login.user, _whole(fields["user_id"]) or 0, active)
             session.commit()
-        except Denied:
+        except (Denied, NotFound) as e:
             session.rollback()
-            return _page(request, "error.html", status=403, login=login, message=t["denied"])
-        except NotFound:
-            session.rollback()
-            return _page(request, "error.html", status=404, login=login, message=t["not_found"])
+            return _refused(request, login, e)
         except (ValidationError, WorkflowError, AccountError) as e:
             session.rollback()
             message = _invalid(e) if isinstance(e, ValidationError) else str(e)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ __all__ = [
     "ServiceSettings",
     "SignedIn",
     "csrf_ok",
+    "set_session_cookie",
     "db",
     "now",
     "sensor",
@@ -106,3 +107,14 @@ def sensor(
     if found is None:
         raise HTTPException(401, "a valid sensor token is needed", headers={"WWW-Authenticate": "Bearer"})
     return found
+
+
+def set_session_cookie(response: Response, token: str, settings: ServiceSettings) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        max_age=int(settings.session_lifetime.total_seconds()),
+    )
