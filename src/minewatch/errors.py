@@ -3,7 +3,8 @@
     MinewatchError
     ├── InputError            an input could not be read (the run goes on without it)
     │   ├── CaptureReadError  a capture file or interface
-    │   └── IntelFileError    an indicator list (with line number)
+    │   ├── IntelFileError    an indicator list (with line number)
+    │   └── FindingFormatError  a finding's JSON that does not read as one (field named)
     └── UsageError            the caller asked for something impossible
 
 Every error carries its `source` (a path, an interface, a URL) so one line can name it.
@@ -11,7 +12,14 @@ Every error carries its `source` (a path, an interface, a URL) so one line can n
 
 from __future__ import annotations
 
-__all__ = ["CaptureReadError", "InputError", "IntelFileError", "MinewatchError", "UsageError"]
+__all__ = [
+    "CaptureReadError",
+    "FindingFormatError",
+    "InputError",
+    "IntelFileError",
+    "MinewatchError",
+    "UsageError",
+]
 
 
 class MinewatchError(Exception):
@@ -38,6 +46,11 @@ class IntelFileError(InputError):
         where = f"{source}:{line}" if line is not None else source
         super().__init__(where, reason)
         self.line = line
+
+
+class FindingFormatError(InputError):
+    """A finding's JSON (a stored row, a pushed finding, a JSON Lines file) with a field
+    that is missing or of the wrong kind; `source` names the field."""
 
 
 class UsageError(MinewatchError):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from minewatch.model.attribution import Attribution
+
 __all__ = [
     "Activity",
+    "combined_confidence",
     "Endpoint",
     "Evidence",
     "EvidenceKind",
@@ -16,13 +20,18 @@ __all__ = [
     "Hashrate",
     "InputReport",
     "Bounds",
+    "Exposure",
+    "FINDING_VERSION",
     "Power",
     "ScanResult",
     "Shares",
     "RESULT_VERSION",
 ]
 
-RESULT_VERSION = 1
+RESULT_VERSION = 2
+# The version of one finding's JSON (`"version"` in each line). 1: no version field, no
+# exposures, windows or evidence times; 2: the typed document of issue 14.
+FINDING_VERSION = 2
 
 
 class Activity(StrEnum):
@@ -73,12 +82,30 @@ class Evidence:
     protocol: str | None = None
     coin: str | None = None
     algorithm: str | None = None
-    conn_id: int | None = None
+    # The connection it came from, an id local to one run (not part of the value).
+    conn_id: int | None = field(default=None, compare=False)
     source: str | None = None
-    # The flow record it came from and its bytes (both directions, IP layer); for a
-    # dissected session, the bytes of the whole connection.
-    flow_id: int | None = None
+    # The flow record it came from (also local to one run) and its bytes (both
+    # directions, IP layer); for a dissected session, the bytes of the whole connection.
+    flow_id: int | None = field(default=None, compare=False)
     bytes: int = 0
+    # How many records (or, in a host episode, windows) gave this same reason.
+    count: int = 1
+
+
+MAX_CONFIDENCE = 0.995
+
+
+def combined_confidence(evidence: Iterable[Evidence]) -> float:
+    """The strongest evidence of each kind taken as independent reasons (noisy-OR): many
+    flows to the same pool are one reason, not fifty."""
+    best: dict[str, float] = {}
+    for ev in evidence:
+        best[ev.kind] = max(best.get(ev.kind, 0.0), ev.strength)
+    miss = 1.0
+    for s in best.values():
+        miss *= 1.0 - s
+    return round(min(MAX_CONFIDENCE, 1.0 - miss), 3)
 
 
 @dataclass(frozen=True)
@@ -105,6 +132,19 @@ class Hashrate:
     method: str
     shares: int = 0
     window_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One connection's share exposure, from which hashrates are estimated
+    (estimate/hashrate.py): `accepted` shares over `exposure` = sum of seconds / hashes
+    per share over its difficulty periods, between `start` and `end`. A finding keeps
+    these so that a host's windows merge into the estimate of the whole session."""
+
+    start: datetime
+    end: datetime
+    accepted: int
+    exposure: float
 
 
 @dataclass(frozen=True)
@@ -153,6 +193,24 @@ class Finding:
     estimate_notes: tuple[str, ...] = ()
     bytes_total: int = 0
     sources: tuple[str, ...] = ()
+    exposures: tuple[Exposure, ...] = ()
+    # How many windows' findings this one merges (1 for a single scan or window).
+    windows: int = 1
+    attribution: Attribution | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON contract object (DESIGN.md), versioned; `from_json` reads it back."""
+        from minewatch.model._json import finding_to_json
+
+        return finding_to_json(self)
+
+    @classmethod
+    def from_json(cls, data: object, where: str = "finding") -> Finding:
+        """A finding from its JSON contract object (any version); raises
+        `FindingFormatError` naming the field that is wrong, under `where`."""
+        from minewatch.model._json import finding_from_json
+
+        return finding_from_json(data, where)
 
 
 @dataclass(frozen=True)
