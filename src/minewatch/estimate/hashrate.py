@@ -14,14 +14,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from scipy.special import gammaincinv
 
-from minewatch.model.findings import Hashrate
+from minewatch.model.findings import Exposure, Hashrate
 from minewatch.protocols.base import MiningSession
 from minewatch.protocols.session import DifficultyUnit
 
-__all__ = ["SessionRate", "garwood", "host_hashrate", "session_rate"]
+__all__ = [
+    "SessionRate",
+    "exposure_of",
+    "garwood",
+    "hashrate_from_exposures",
+    "host_hashrate",
+    "session_rate",
+]
 
 LEVEL = 0.95
 
@@ -71,6 +79,34 @@ def session_rate(s: MiningSession, hashes_per_difficulty: float | None) -> Sessi
     return SessionRate(n / exposure, n / exposure**2, n, work[0][0], end, exposure)
 
 
+def exposure_of(rate: SessionRate) -> Exposure:
+    """The connection's exposure as a finding keeps it (times to the microsecond)."""
+    return Exposure(
+        datetime.fromtimestamp(rate.start, UTC),
+        datetime.fromtimestamp(rate.end, UTC),
+        rate.accepted,
+        rate.exposure,
+    )
+
+
+def hashrate_from_exposures(exposures: Sequence[Exposure]) -> Hashrate | None:
+    """A host's hashrate from the exposures of its connections: the estimate of one scan,
+    and of a host's windows merged (the same connection seen twice counts once)."""
+    rates = [
+        SessionRate(
+            x.accepted / x.exposure,
+            x.accepted / x.exposure**2,
+            x.accepted,
+            x.start.timestamp(),
+            x.end.timestamp(),
+            x.exposure,
+        )
+        for x in sorted(set(exposures), key=lambda x: (x.start, x.end, x.exposure))
+        if x.exposure > 0
+    ]
+    return host_hashrate(rates)
+
+
 def host_hashrate(rates: Sequence[SessionRate]) -> Hashrate | None:
     """A host's hashrate over the union of its sessions' windows: each connection
     contributes its rate for the share of the window it covered."""
@@ -92,6 +128,29 @@ def host_hashrate(rates: Sequence[SessionRate]) -> Hashrate | None:
     n_eff = value**2 / variance
     low, high = garwood(n_eff)
     return Hashrate(value, value * low / n_eff, value * high / n_eff, "H/s", method, accepted, span)
+
+
+def joint_hashrate(rates: Sequence[Hashrate]) -> Hashrate | None:
+    """The sum of several hosts' hashrates (one algorithm) with a joint 95% interval: each
+    estimate has relative variance 1/shares, and the sum is read as a Poisson count with the
+    same relative variance. Hosts with no share add only to the ceiling."""
+    if not rates:
+        return None
+    value = sum(r.value for r in rates)
+    variance = sum(r.value**2 / r.shares for r in rates if r.shares > 0)
+    ceiling_only = sum(r.high for r in rates if r.shares == 0)
+    if value <= 0 or variance <= 0:
+        return Hashrate(0.0, 0.0, ceiling_only, rates[0].unit, "no accepted share: upper bound only", 0, 0.0)
+    n_eff = value**2 / variance
+    low, high = garwood(n_eff)
+    shares = sum(r.shares for r in rates)
+    method = (
+        f"sum over {len(rates)} hosts of accepted-share estimates ({shares} shares); "
+        f"95% interval from the Poisson count with the same relative variance ({n_eff:.1f})"
+    )
+    return Hashrate(
+        value, value * low / n_eff, value * high / n_eff + ceiling_only, rates[0].unit, method, shares
+    )
 
 
 def _union_length(spans: list[tuple[float, float]]) -> float:

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from minewatch.estimate.coins import algorithm_info, decide_coin, session_algorithm
-from minewatch.estimate.hashrate import host_hashrate, session_rate
+from minewatch.estimate.hashrate import exposure_of, hashrate_from_exposures, session_rate
 from minewatch.estimate.power import DEFAULT_GRID, GridFactor, hardware_class, power_for
 from minewatch.estimate.tables import families
-from minewatch.model.findings import Evidence, Finding
+from minewatch.model.findings import Evidence, Exposure, Finding
 from minewatch.protocols.base import MiningSession
 
-__all__ = ["EstimateOptions", "measure"]
+__all__ = ["EstimateOptions", "measure", "with_power"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ def measure(
     info = algorithm_info(coin.algorithm)
     family = info.family if info else None
     hashrate = None
+    exposures: tuple[Exposure, ...] = ()
     if not sessions:
         notes.append(
             "hashrate: none, no mining session could be read (encrypted or flow-only); "
@@ -49,8 +50,8 @@ def measure(
         others = Counter(a for s in sessions if (a := session_algorithm(s)) not in (coin.algorithm, None))
         for algo, count in sorted(others.items()):
             notes.append(f"also mines {algo} on {count} connection(s), not in this hashrate")
-        rates = [r for s in same if (r := session_rate(s, per_difficulty)) is not None]
-        hashrate = host_hashrate(rates)
+        exposures = tuple(exposure_of(r) for s in same if (r := session_rate(s, per_difficulty)) is not None)
+        hashrate = hashrate_from_exposures(exposures)
         if hashrate is not None and family == "equihash":
             # An Equihash share target counts solutions, not hashes.
             hashrate = dataclasses.replace(hashrate, unit="Sol/s")
@@ -71,21 +72,29 @@ def measure(
         algorithm=coin.algorithm or finding.algorithm,
         coin_basis=coin.basis,
         hashrate=hashrate,
+        exposures=exposures if hashrate is not None else (),
     )
     if hashrate is None or family is None:
         return dataclasses.replace(result, estimate_notes=tuple(notes))
-    hardware = hardware_class(family, finding.agent, hashrate.value)
+    return with_power(result, family, notes, options.grid)
+
+
+def with_power(finding: Finding, family: str, notes: list[str], grid: GridFactor) -> Finding:
+    """The finding, whose hashrate is known, with hardware, power, energy and CO2, and
+    `notes` plus the basis of each as its estimate notes."""
+    assert finding.hashrate is not None
+    hardware = hardware_class(family, finding.agent, finding.hashrate.value)
     if hardware is None:
         notes.append(f"power: none, no hardware class is known for {family}")
-        return dataclasses.replace(result, estimate_notes=tuple(notes))
-    power = power_for(hashrate, family, hardware.hardware, options.grid)
+        return dataclasses.replace(finding, estimate_notes=tuple(notes))
+    power = power_for(finding.hashrate, family, hardware.hardware, grid)
     if power is None:
         notes.append(f"power: none, the efficiency table has no row for {family} on {hardware.hardware}")
-        return dataclasses.replace(result, hardware=hardware.hardware, estimate_notes=tuple(notes))
+        return dataclasses.replace(finding, hardware=hardware.hardware, estimate_notes=tuple(notes))
     notes.append(f"hardware {hardware.hardware}: {hardware.basis}")
     notes.append(f"power: {power.basis}")
     return dataclasses.replace(
-        result,
+        finding,
         hardware=hardware.hardware,
         power_w=power.power_w,
         energy_kwh_day=power.energy_kwh_day.best,
