@@ -24,6 +24,7 @@ from minewatch.cases.workflow import (
     open_from_findings,
     verify,
 )
+from minewatch.model.findings import Finding
 
 T0 = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 
@@ -45,6 +46,12 @@ def session(db_url: str) -> Iterator[Session]:
 
 
 def finding(
+    host: str, code: str | None, start: datetime, minutes: int = 10, compromised: bool = True
+) -> Finding:
+    return Finding.from_json(finding_json(host, code, start, minutes, compromised))
+
+
+def finding_json(
     host: str, code: str | None, start: datetime, minutes: int = 10, compromised: bool = True
 ) -> dict[str, Any]:
     end = start + timedelta(minutes=minutes)
@@ -161,7 +168,7 @@ def test_unit_from_the_code_or_up_the_tree_and_merging(session: Session) -> None
 
 
 def _blocked_case(session: Session, host: str, pools: list[dict[str, Any]], deadline: datetime) -> Any:
-    f = finding(host, "320102", T0) | {"pools": pools}
+    f = Finding.from_json(finding_json(host, "320102", T0) | {"pools": pools})
     [case] = open_from_findings(session, [f], T0, province(session))
     for step in (Status.TRIAGED, Status.OWNER_NOTIFIED):
         move(session, case, step, "x", T0)

@@ -82,7 +82,7 @@ def test_softflowd_export_finds_the_sessions_flow_data_can_show(tmp_path: Path, 
     collector = collect(POOL_PORT_CAPTURES + NOT_MINING, version, tmp_path)
     status = collector.status()
     assert status.malformed == 0 and status.no_template == 0 and status.missing == 0
-    findings = Store(tmp_path).findings()
+    findings = [f.to_json() for f in Store(tmp_path).findings()]
     flow_side = mining_pools(findings)
     # Every session claimed from flow records is one the packets confirm, and the
     # sessions to pool ports are all among them.
@@ -110,7 +110,7 @@ def test_listed_pool_addresses_are_found_as_a_scan_finds_them(tmp_path: Path, ve
     assert collector.status().flows > 0
     flow_side = {
         (f["host"], p["ip"])
-        for f in Store(tmp_path / "store").findings()
+        for f in (f.to_json() for f in Store(tmp_path / "store").findings())
         if any(e["kind"] == "intel" for e in f["evidence"])
         for p in f["pools"]
     }

@@ -26,6 +26,7 @@ from minewatch.cli.main import main
 from minewatch.detect.context import HomeNetworks, ScanContext
 from minewatch.detect.detectors import COLUMNS_READ, run_detectors
 from minewatch.intel.indicators import load_default
+from minewatch.model.findings import Finding
 from minewatch.scan import InputAnalysis, ScanOptions, scan_paths
 from minewatch.sources.base import EngineOptions
 from minewatch.sources.pcap import FileCapture, read_tables
@@ -319,14 +320,15 @@ def test_findings_since_an_age(tmp_path: Path, capsys: pytest.CaptureFixture[str
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     store.write_findings(
         [
-            {
-                "host": "10.0.0.1",
-                "activity": "mining",
-                "first_seen": now,
-                "last_seen": now,
-                "confidence": 0.5,
-                "pools": [],
-            }
+            Finding.from_json(
+                {
+                    "host": "10.0.0.1",
+                    "activity": "mining",
+                    "first_seen": now,
+                    "last_seen": now,
+                    "confidence": 0.5,
+                }
+            )
         ]
     )
     assert main(["findings", "--store", str(tmp_path), "--since", "1h", "--json"]) == 0
@@ -362,7 +364,7 @@ def test_detection_over_the_store_finds_what_every_row_gives(nfcapd_file: Path, 
     assert {"connects", "flow", "TLS", "Bitcoin"} <= kinds, kinds
     before = len(Store(store).findings())
     assert main(["detect", "--store", str(store), "--intel", str(listed), "--json"]) == 0
-    after = Store(store).findings()
+    after = [f.to_json() for f in Store(store).findings()]
     assert len(after) > before
     listed_hits = {
         (f["host"], p["ip"])

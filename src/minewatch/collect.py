@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from minewatch import _engine  # type: ignore[attr-defined]
-from minewatch.report.jsonl import finding_to_json
 from minewatch.scan import InputAnalysis, ScanOptions, fuse_results
 from minewatch.sources.flowexport import Pairer
 from minewatch.store import Store
@@ -147,7 +146,7 @@ class Collector:
     def _close(self, analysis: InputAnalysis) -> None:
         self._write_pending()
         result = fuse_results([analysis.result], self.options.scan)
-        self.findings += self.store.write_findings(finding_to_json(f) for f in result.findings)
+        self.findings += self.store.write_findings(result.findings)
 
     def run(
         self, duration_s: float | None = None, on_status: Callable[[CollectStatus], None] | None = None

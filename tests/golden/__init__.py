@@ -28,6 +28,9 @@ def normalised(capture: Path) -> list[dict[str, Any]]:
     findings = scan_json(capture)
     for f in findings:
         f["sources"] = [Path(s).relative_to(CAPTURES).as_posix() for s in f["sources"]]
+        for e in f["evidence"]:
+            if e["source"]:
+                e["source"] = Path(e["source"]).relative_to(CAPTURES).as_posix()
     return findings
 
 

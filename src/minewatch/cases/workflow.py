@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minewatch.cases.models import Case, CaseEvent, CaseFinding, Status, Unit, Verdict
 from minewatch.errors import MinewatchError
+from minewatch.model._json import attribution_to_json, rfc3339
+from minewatch.model.findings import Finding
 
 __all__ = [
     "TRANSITIONS",
@@ -67,38 +68,38 @@ def unit_for_code(session: Session, code: str | None) -> Unit | None:
     return None
 
 
-def _severity(finding: dict[str, Any]) -> str:
-    attribution = finding.get("attribution") or {}
-    if attribution.get("likely_compromised") or finding.get("confidence", 0) >= 0.9:
+def _severity(finding: Finding) -> str:
+    a = finding.attribution
+    if (a is not None and a.likely_compromised) or finding.confidence >= 0.9:
         return "high"
-    return "medium" if finding.get("confidence", 0) >= 0.6 else "low"
+    return "medium" if finding.confidence >= 0.6 else "low"
 
 
 def open_from_findings(
     session: Session,
-    findings: Iterable[dict[str, Any]],
+    findings: Iterable[Finding],
     now: datetime,
     default_unit: Unit,
     actor: str = "minewatch",
 ) -> list[Case]:
-    """Open a case per host and activity, or add the finding to the open one. Mining seen
-    again while a case is being verified sends it back to rectification."""
+    """Open a case per host and activity, or add the finding (best a host's episode) to
+    the open one. Mining seen again while a case is being verified sends it back to
+    rectification."""
     touched: list[Case] = []
     for f in findings:
-        if f["activity"] not in CASE_ACTIVITIES:
+        if f.activity.value not in CASE_ACTIVITIES:
             continue
-        first, last = _parse(f["first_seen"]), _parse(f["last_seen"])
+        first, last = f.first_seen, f.last_seen
+        activity = f.activity.value
         case = session.scalar(
-            select(Case).where(
-                Case.host == f["host"], Case.activity == f["activity"], Case.status != Status.CLOSED
-            )
+            select(Case).where(Case.host == f.host, Case.activity == activity, Case.status != Status.CLOSED)
         )
         if case is None:
-            attribution = f.get("attribution") or {}
-            unit = unit_for_code(session, attribution.get("region_code")) or default_unit
+            a = f.attribution
+            unit = unit_for_code(session, a.region_code if a else None) or default_unit
             case = Case(
-                host=f["host"],
-                activity=f["activity"],
+                host=f.host,
+                activity=activity,
                 unit=unit,
                 severity=_severity(f),
                 status=Status.NEW.value,
@@ -106,14 +107,14 @@ def open_from_findings(
                 updated_at=now,
                 first_seen=first,
                 last_seen=last,
-                attribution=json.dumps(attribution, ensure_ascii=False) if attribution else None,
+                attribution=json.dumps(attribution_to_json(a), ensure_ascii=False) if a else None,
             )
             session.add(case)
-            _event(session, case, now, actor, "opened", f"{f['activity']} by {f['host']}, for {unit.name}")
+            _event(session, case, now, actor, "opened", f"{activity} by {f.host}, for {unit.name}")
         else:
             case.first_seen = min(_aware(case.first_seen), first)
             case.last_seen = max(_aware(case.last_seen), last)
-            _event(session, case, now, actor, "finding linked", f"seen {f['first_seen']} to {f['last_seen']}")
+            _event(session, case, now, actor, "finding linked", f"seen {rfc3339(first)} to {rfc3339(last)}")
             since = case.verifying_since
             if case.status == Status.VERIFYING.value and since is not None and last > _aware(since):
                 case.status = Status.RECTIFICATION_ORDERED.value
@@ -121,7 +122,10 @@ def open_from_findings(
                 _event(session, case, now, actor, "reopened", "mining seen again during verification")
         session.add(
             CaseFinding(
-                case=case, first_seen=first, last_seen=last, finding=json.dumps(f, ensure_ascii=False)
+                case=case,
+                first_seen=first,
+                last_seen=last,
+                finding=json.dumps(f.to_json(), ensure_ascii=False),
             )
         )
         touched.append(case)

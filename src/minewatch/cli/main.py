@@ -3,13 +3,16 @@ status: 0 run completed, 1 some input could not be read, 2 usage error."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import sys
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -22,10 +25,10 @@ from minewatch.cli.service import register as register_service
 from minewatch.detect.context import DEFAULT_HOME_NETWORKS, HomeNetworks
 from minewatch.errors import CaptureReadError, MinewatchError
 from minewatch.estimate import DEFAULT_GRID, EstimateOptions, GridFactor
-from minewatch.estimate.totals import summarise
 from minewatch.intel.indicators import load_default
 from minewatch.intel.update import update as update_intel
-from minewatch.model.findings import InputReport, ScanResult
+from minewatch.model.attribution import Attribution
+from minewatch.model.findings import Finding, InputReport, ScanResult
 from minewatch.report.jsonl import summary_to_json
 from minewatch.scan import ScanOptions, scan_captures, scan_paths
 from minewatch.sources.base import EngineOptions
@@ -34,6 +37,9 @@ from minewatch.sources.pcap import expand_paths
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from minewatch.report.figures import Figures
+    from minewatch.store import Store
 
 __all__ = ["app", "main", "run"]
 
@@ -156,7 +162,7 @@ def scan(
         result = _scan_files(paths or [], options)
     _report_inputs(result.inputs)
     if summary:
-        figures = summarise(result.findings, result.inputs)
+        figures = _summary(result)
         if json_lines:
             sys.stdout.write(json.dumps(summary_to_json(figures), ensure_ascii=False) + "\n")
         else:
@@ -299,7 +305,6 @@ def import_logs(
     ] = None,
 ) -> None:
     """Import flow logs into the store and record what the detectors find in them."""
-    from minewatch.report.jsonl import finding_to_json
     from minewatch.store import Store
 
     target = Store(store)
@@ -309,7 +314,7 @@ def import_logs(
     )
     result = scan_paths(paths, options)
     _report_inputs(result.inputs)
-    written = target.write_findings(finding_to_json(f) for f in result.findings)
+    written = target.write_findings(result.findings)
     flows = sum(r.flows for r in result.inputs)
     err.print(
         f"minewatch: imported {flows} flows from {len(result.inputs)} inputs; {written} findings",
@@ -383,7 +388,7 @@ def cases_sync(
     from minewatch.cases.db import root_unit
     from minewatch.cases.workflow import open_from_findings
 
-    rows = _attributed_findings(store, _when(since), None)
+    rows = _attributed_episodes(store, _when(since), None)
     with Session(_cases_db(store, db)) as session:
         touched = open_from_findings(session, rows, datetime.now(UTC), root_unit(session))
         session.commit()
@@ -554,7 +559,6 @@ def detect(
     from minewatch.detect import fuse
     from minewatch.detect.stored import detect_stored
     from minewatch.model.findings import ScanResult
-    from minewatch.report.jsonl import finding_to_json
     from minewatch.store import Store
 
     if not store.is_dir():
@@ -571,7 +575,7 @@ def detect(
         files, load_default(intel or []), source=str(store), where=" AND ".join(where) or None
     )
     result = ScanResult(findings=tuple(fuse(evidence, {})), inputs=())
-    written = target.write_findings(finding_to_json(f) for f in result.findings)
+    written = target.write_findings(result.findings)
     err.print(f"minewatch: {len(files)} flow files, {written} findings recorded", markup=False)
     from minewatch.cli.render import print_jsonl, print_table
 
@@ -589,20 +593,23 @@ def report(
     until: Annotated[str | None, typer.Option("--until", help="Up to this time.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="Only hosts placed here, e.g. 江苏.")] = None,
     lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "en",
+    timezone: Annotated[
+        str, typer.Option("--timezone", help="The office's time zone, for times and days.")
+    ] = "Asia/Shanghai",
 ) -> None:
-    """The regional bulletin from the store's findings: HTML (self-contained), PDF (with
-    Chromium), JSON, CSV."""
+    """The regional bulletin from the store's findings, each host once (its windows
+    merged): HTML (self-contained), PDF (with Chromium), JSON, CSV."""
     from minewatch.report.bulletin import make_bulletin
     from minewatch.report.html import LABELS, render_html
-    from minewatch.report.jsonl import rfc3339
     from minewatch.report.table import write_csv
 
     if lang not in LABELS:
         raise typer.BadParameter(f"--lang {lang!r}: expected one of {', '.join(LABELS)}")
+    zone = _zone(timezone)
     start, end = _when(since), _when(until)
-    rows = _attributed_findings(store, start, end)
-    period = [rfc3339(t) if t is not None else None for t in (start, end)]
-    bulletin = make_bulletin(rows, period[0], period[1], region, lang)
+    rows = _attributed_episodes(store, start, end)
+    previous = _attributed_episodes(store, start - (end - start), start) if start and end else None
+    bulletin = make_bulletin(rows, start, end, region, lang, zone, previous)
     out.mkdir(parents=True, exist_ok=True)
     from minewatch.store.meters import MeterStore
 
@@ -629,60 +636,90 @@ def findings(
     since: Annotated[str | None, typer.Option("--since", help="From this time or age (24h, 7d).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Up to this time.")] = None,
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per finding per line.")] = False,
+    hosts: Annotated[
+        bool, typer.Option("--hosts", help="One line per host and activity: its windows merged (episodes).")
+    ] = False,
 ) -> None:
-    """The findings in the store, oldest first."""
-
-    rows = _attributed_findings(store, _when(since), _when(until))
+    """The findings in the store, oldest first: each window's, or with --hosts each host's
+    episode."""
+    read = _attributed_episodes if hosts else _attributed_findings
+    found = sorted(read(store, _when(since), _when(until)), key=lambda f: (f.first_seen, f.host))
     if json_lines:
-        for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        for f in found:
+            sys.stdout.write(json.dumps(f.to_json(), ensure_ascii=False) + "\n")
         return
     from rich.table import Table
 
     table = Table("host", "activity", "pools", "from (UTC)", "to", "confidence", "evidence", "owner")
     for name in ("host", "pools", "from (UTC)", "to"):
         table.columns[[c.header for c in table.columns].index(name)].no_wrap = True
-    for r in rows:
-        pools = ", ".join(f"{p['ip']}:{p['port']}" for p in r.get("pools", []))
-        kinds = ", ".join(sorted({e["kind"] for e in r.get("evidence", [])}))
+    for f in found:
         table.add_row(
-            r["host"],
-            r["activity"],
-            pools,
-            r["first_seen"][:16].replace("T", " "),
-            r["last_seen"][:16].replace("T", " "),
-            f"{r['confidence']:.2f}",
-            kinds,
-            _owner(r.get("attribution")),
+            f.host,
+            f.activity.value,
+            ", ".join(f"{p.ip}:{p.port}" for p in f.pools),
+            f"{f.first_seen.astimezone(UTC):%Y-%m-%d %H:%M}",
+            f"{f.last_seen.astimezone(UTC):%Y-%m-%d %H:%M}",
+            f"{f.confidence:.2f}",
+            ", ".join(sorted({e.kind.value for e in f.evidence})),
+            _owner(f.attribution),
         )
     out = Console(highlight=False)
     # Piped output has no width to follow: give the table room rather than cut addresses.
     Console(highlight=False, width=None if out.is_terminal else 132).print(table)
 
 
-def _attributed_findings(store: Path, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
-    """The store's findings in [since, until), each with its `attribution` when the store
-    has an inventory or a fallback."""
+def _summary(result: ScanResult) -> Figures:
+    """The figures of a scan: its hosts' episodes over the span of its inputs."""
+    from minewatch.estimate.episodes import consolidate
+    from minewatch.report.figures import compute
+
+    firsts = [i.first_seen for i in result.inputs if i.first_seen is not None]
+    lasts = [i.last_seen for i in result.inputs if i.last_seen is not None]
+    span = (min(firsts), max(lasts)) if firsts and lasts else (None, None)
+    return compute(consolidate(result.findings), *span)
+
+
+def _attributed(store: Path, read: Callable[[Store], list[Finding]]) -> list[Finding]:
+    """Findings read from the store, each with its attribution when the store has an
+    inventory or a fallback."""
     from minewatch.attribute.attributor import Attributor
-    from minewatch.report.jsonl import attribution_to_json
     from minewatch.store import Store
 
     if not store.is_dir():
         raise typer.BadParameter(f"{store}: no such store directory")
     source = Store(store)
-    rows = source.findings(since, until)
+    found = read(source)
     attributor = Attributor.from_dir(source.attribution_dir)
-    if attributor:
-        for row in rows:
-            row["attribution"] = attribution_to_json(attributor.attribute(row["host"]))
-    return rows
+    if not attributor:
+        return found
+    return [dataclasses.replace(f, attribution=attributor.attribute(f.host)) for f in found]
 
 
-def _owner(a: dict[str, object] | None) -> str:
-    if not a:
+def _attributed_findings(store: Path, since: datetime | None, until: datetime | None) -> list[Finding]:
+    """The store's window findings in [since, until), attributed."""
+    return _attributed(store, lambda s: s.findings(since, until))
+
+
+def _attributed_episodes(store: Path, since: datetime | None, until: datetime | None) -> list[Finding]:
+    """The store's host episodes in [since, until) (windows merged), attributed."""
+    return _attributed(store, lambda s: s.episodes(since, until))
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError) as e:
+        raise typer.BadParameter(
+            f"cannot parse --timezone {name!r}: expected a zone such as Asia/Shanghai"
+        ) from e
+
+
+def _owner(a: Attribution | None) -> str:
+    if a is None:
         return ""
-    flag = " (likely compromised)" if a.get("likely_compromised") is True else ""
-    return f"{a['organisation'] or '?'} · {a['sector']}{flag}"
+    flag = " (likely compromised)" if a.likely_compromised is True else ""
+    return f"{a.organisation or '?'} · {a.sector.value}{flag}"
 
 
 register_service(app)

@@ -8,8 +8,8 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
-from minewatch.estimate.totals import Summary
 from minewatch.model.findings import Bounds, Finding, Hashrate, ScanResult
+from minewatch.report.figures import Figures
 from minewatch.report.jsonl import finding_to_json
 
 __all__ = ["format_rate", "print_jsonl", "print_summary", "print_table"]
@@ -85,26 +85,33 @@ def print_table(result: ScanResult, console: Console) -> None:
     console.print(table)
 
 
-def print_summary(summary: Summary, console: Console) -> None:
-    """The bulletin figures for the whole input."""
+def print_summary(summary: Figures, console: Console) -> None:
+    """The figures of the whole input, each host once."""
     table = Table(title="Summary", title_justify="left", show_header=False)
     table.add_column("figure")
     table.add_column("value", overflow="fold")
-    when = (
-        f"{summary.first_seen:%Y-%m-%d %H:%M:%S} to {summary.last_seen:%Y-%m-%d %H:%M:%S} UTC"
-        if summary.first_seen and summary.last_seen
-        else "-"
-    )
+    start, end = summary.since or summary.first_seen, summary.until or summary.last_seen
+    when = f"{start[:19].replace('T', ' ')} to {end[:19].replace('T', ' ')} UTC" if start and end else "-"
     table.add_row("window", when)
     table.add_row("mining hosts", str(summary.mining_hosts))
-    rate = f"{summary.mining_mbit_s:.4g} Mbit/s" if summary.mining_mbit_s is not None else "-"
-    table.add_row("mining traffic", f"{rate} ({_si(summary.mining_bytes, 'B')})")
+    rate = f"{summary.mbit_s_period:.4g} Mbit/s" if summary.mbit_s_period is not None else "-"
+    working = f"; {summary.mbit_s:.4g} Mbit/s while mining" if summary.mbit_s is not None else ""
+    table.add_row("mining traffic", f"{rate} ({_si(summary.mining_bytes, 'B')}){working}")
     for a in summary.algorithms:
         measured = f"{a.hosts_measured} of {a.hosts} hosts measured"
-        table.add_row(f"hashrate {a.algorithm}", f"{format_rate(a.hashrate) or '-'}; {measured}")
+        rated = (
+            _range(a.hashrate, a.low or 0.0, a.high or 0.0, a.unit.removesuffix("/s")) + "/s"
+            if a.hashrate is not None
+            else "-"
+        )
+        table.add_row(f"hashrate {a.algorithm}", f"{rated}; {measured}")
     table.add_row("power", _bounds(summary.power_w, "W") or "-")
     table.add_row("energy per day", _bounds(summary.energy_kwh_day, "kWh") or "-")
     table.add_row("CO2 per day", _bounds(summary.co2_kg_day, "kg") or "-")
     console.print(table)
-    for note in summary.notes:
-        console.print(f"note: {note}", markup=False)
+    if summary.hosts_without_estimate:
+        console.print(
+            f"note: {summary.hosts_without_estimate} of {summary.mining_hosts} mining hosts have no hashrate "
+            "(encrypted, flow-only or unknown algorithm): the totals are lower bounds of what they describe",
+            markup=False,
+        )

@@ -9,7 +9,8 @@ import ipaddress
 from typing import Any
 
 from minewatch.detect.power import THRESHOLD, PowerAssessment, power_evidence
-from minewatch.report.jsonl import rfc3339
+from minewatch.model._json import rfc3339
+from minewatch.model.findings import Activity, Finding
 
 __all__ = ["assessment_to_json", "fuse_sites"]
 
@@ -46,34 +47,26 @@ def _inside(host: str, networks: tuple[str, ...]) -> bool:
     return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
 
 
-def fuse_sites(assessments: list[PowerAssessment], findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A finding per suspect site with mining hosts seen by the network in its ranges."""
+def fuse_sites(assessments: list[PowerAssessment], findings: list[Finding]) -> list[dict[str, Any]]:
+    """A finding per suspect site with mining hosts (episodes) seen by the network in its
+    ranges, as the `"type": "site"` JSON lines of `meters detect --json`."""
     out = []
     for a in assessments:
         if a.score < THRESHOLD or a.site is None or not a.site.networks:
             continue
-        hosts = [f for f in findings if f["activity"] == "mining" and _inside(f["host"], a.site.networks)]
+        hosts = [f for f in findings if f.activity == Activity.MINING and _inside(f.host, a.site.networks)]
         if not hosts:
             continue
-        evidence = [e for f in hosts for e in f.get("evidence") or []]
-        evidence += [
-            {
-                "kind": "power",
-                "detail": power_evidence(a, f["host"]).detail,
-                "strength": power_evidence(a, f["host"]).strength,
-            }
-            for f in hosts[:1]
-        ]
+        reasons = [e for f in hosts for e in f.evidence] + [power_evidence(a, hosts[0].host)]
+        evidence = [{"kind": e.kind.value, "detail": e.detail, "strength": e.strength} for e in reasons]
         finite = [x for x in a.daily_kwh if x == x]
         site_max = max(finite) if finite else None
-        network: list[dict[str, float]] = [
-            f["energy_kwh_day_bounds"] for f in hosts if f.get("energy_kwh_day_bounds")
-        ]
-        low = float(sum(b["low"] for b in network)) if network else 0.0
-        high: float | None = float(sum(b["high"] for b in network)) if network else None
+        network = [f.energy_kwh_day_bounds for f in hosts if f.energy_kwh_day_bounds is not None]
+        low = float(sum(b.low for b in network)) if network else 0.0
+        high: float | None = float(sum(b.high for b in network)) if network else None
         if site_max is not None:
             high = min(high, site_max) if high is not None else site_max
-        best = float(sum(b["best"] for b in network)) if network else None
+        best = float(sum(b.best for b in network)) if network else None
         if best is not None and high is not None:
             best = min(best, high)
         low = min(low, high) if high is not None else low
@@ -85,7 +78,7 @@ def fuse_sites(assessments: list[PowerAssessment], findings: list[dict[str, Any]
                 f"the meter shows {metered:,.0f} kWh/day of steady new load, more than the network's hosts "
                 f"explain ({high:,.1f} at most): machines the network does not see, or other new equipment"
             )
-        rates = [f["hashrate"] for f in hosts if f.get("hashrate") and f["hashrate"].get("value") is not None]
+        rates = [f.hashrate for f in hosts if f.hashrate is not None]
         out.append(
             {
                 "site": a.site.site,
@@ -93,9 +86,9 @@ def fuse_sites(assessments: list[PowerAssessment], findings: list[dict[str, Any]
                 "organisation": a.site.organisation,
                 "region": list(a.site.region),
                 "region_code": a.site.region_code,
-                "hosts": sorted({f["host"] for f in hosts}),
-                "first_seen": min([f["first_seen"] for f in hosts] + ([rfc3339(a.start)] if a.start else [])),
-                "last_seen": max(f["last_seen"] for f in hosts),
+                "hosts": sorted({f.host for f in hosts}),
+                "first_seen": rfc3339(min([f.first_seen for f in hosts] + ([a.start] if a.start else []))),
+                "last_seen": rfc3339(max(f.last_seen for f in hosts)),
                 "power_score": a.score,
                 "mining_kw": a.mining_kw,
                 "energy_kwh_day": {"low": round(low, 3), "best": best, "high": high},
@@ -103,10 +96,10 @@ def fuse_sites(assessments: list[PowerAssessment], findings: list[dict[str, Any]
                 "metered_kwh_day": metered,
                 "notes": notes,
                 "hashrate": {
-                    "value": sum(r["value"] for r in rates) if rates else None,
-                    "low": sum(r["low"] for r in rates) if rates else None,
-                    "high": sum(r["high"] for r in rates) if rates else None,
-                    "unit": rates[0]["unit"] if rates else None,
+                    "value": sum(r.value for r in rates) if rates else None,
+                    "low": sum(r.low for r in rates) if rates else None,
+                    "high": sum(r.high for r in rates) if rates else None,
+                    "unit": rates[0].unit if rates else None,
                     "basis": "network (shares); a meter cannot tell hashrate",
                 },
                 "evidence": evidence,

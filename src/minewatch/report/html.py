@@ -3,9 +3,12 @@ script and no request to anywhere, so it opens the same offline. Chinese or Engl
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from minewatch.model._json import parse_time
 from minewatch.report.bulletin import Bulletin, Count
 
 __all__ = ["LABELS", "SECTOR_NAMES", "bars_svg", "curve_svg", "human_number", "meters_section", "render_html"]
@@ -18,7 +21,9 @@ LABELS = {
         "all": "all regions",
         "headline": "Headline figures",
         "hosts": "Mining IP addresses",
-        "traffic": "Mining traffic",
+        "traffic": "Mining traffic (period average)",
+        "traffic_mining": "Mining traffic while mining",
+        "before": "previous period",
         "energy": "Energy per day",
         "co2": "CO2 per day",
         "compromised": "On machines likely compromised",
@@ -52,7 +57,9 @@ LABELS = {
         "all": "全部地区",
         "headline": "主要数据",
         "hosts": "挖矿IP数",
-        "traffic": "挖矿流量",
+        "traffic": "挖矿流量（时段平均）",
+        "traffic_mining": "挖矿时流量",
+        "before": "上一时段",
         "energy": "日耗电量",
         "co2": "日二氧化碳排放",
         "compromised": "疑似被入侵的机器",
@@ -234,28 +241,62 @@ def meters_section(rows: list[dict[str, Any]], lang: str, limit: int = 20) -> st
     )
 
 
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return UTC
+
+
+def local_time(text: str, zone: tzinfo, lang: str) -> str:
+    """An RFC 3339 time as the office reads it: its zone, its language, to the minute."""
+    t = parse_time(text).astimezone(zone)
+    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}" if lang == "zh" else f"{t.day} {t:%b %Y %H:%M}"
+
+
+def _versus(now: float | None, before: float | None, t: dict[str, str]) -> str:
+    """The change against the period before, as a reader says it."""
+    if now is None or before is None:
+        return ""
+    if before == 0:
+        return f"{t['before']}: 0"
+    return f"{t['before']}: {human_number(before)} ({(now - before) / before:+.0%})"
+
+
 def render_html(b: Bulletin, lang: str = "en", meters: list[dict[str, Any]] | None = None) -> str:
     t = LABELS[lang]
     unknown = t["unknown"]
     share = f"{b.compromised / b.mining_hosts:.0%}" if b.mining_hosts else "–"
     energy = b.energy_kwh_day
     co2 = b.co2_kg_day
+    before = b.previous
     figures = [
-        (t["hosts"], f"{b.mining_hosts:,}", ""),
-        (t["traffic"], f"{human_number(b.mbit_s, 3) if b.mbit_s is not None else '–'} Mbit/s", ""),
+        (
+            t["hosts"],
+            f"{b.mining_hosts:,}",
+            _versus(b.mining_hosts, before.mining_hosts if before else None, t),
+        ),
+        (
+            t["traffic"],
+            f"{human_number(b.mbit_s_period, 3) if b.mbit_s_period is not None else '–'} Mbit/s",
+            _versus(b.mbit_s_period, before.mbit_s_period if before else None, t),
+        ),
+        (t["traffic_mining"], f"{human_number(b.mbit_s, 3) if b.mbit_s is not None else '–'} Mbit/s", ""),
         (
             t["energy"],
-            f"{human_number(energy[1])} kWh" if energy else "–",
-            f"{human_number(energy[0])}–{human_number(energy[2])}" if energy else "",
+            f"{human_number(energy.best)} kWh" if energy else "–",
+            f"{human_number(energy.low)}–{human_number(energy.high)}" if energy else "",
         ),
         (
             t["co2"],
-            f"{human_number(co2[1])} kg" if co2 else "–",
-            f"{human_number(co2[0])}–{human_number(co2[2])}" if co2 else "",
+            f"{human_number(co2.best)} kg" if co2 else "–",
+            f"{human_number(co2.low)}–{human_number(co2.high)}" if co2 else "",
         ),
         (t["compromised"], share, f"{b.compromised} / {b.mining_hosts}"),
     ]
-    period = f"{b.first_seen or '–'} — {b.last_seen or '–'}"
+    zone = _zone(b.timezone)
+    shown = (b.since or b.first_seen, b.until or b.last_seen)
+    period = " — ".join(local_time(x, zone, lang) if x else "–" for x in shown) + f" ({b.timezone})"
     algo_rows = "".join(
         f"<tr><td>{escape(a.algorithm)}</td><td class=n>{a.hosts}</td><td class=n>{a.hosts_measured}</td>"
         f"<td class=n>{_rate(a.hashrate, a.unit, t['none'])}</td>"

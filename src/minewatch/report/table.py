@@ -1,11 +1,14 @@
-"""The bulletin's hosts as CSV rows: one per mining finding, with its owner."""
+"""The bulletin's hosts as CSV rows: one per mining episode (a host once), with its owner."""
 
 from __future__ import annotations
 
 import csv
-from typing import Any, TextIO
+from collections.abc import Iterable
+from typing import TextIO
 
-from minewatch.report.bulletin import bulletin_findings
+from minewatch.model._json import rfc3339
+from minewatch.model.findings import Finding
+from minewatch.report.figures import in_region
 
 __all__ = ["FIELDS", "write_csv"]
 
@@ -17,6 +20,8 @@ FIELDS = (
     "algorithm",
     "pools",
     "confidence",
+    "bytes",
+    "windows",
     "organisation",
     "sector",
     "region",
@@ -26,26 +31,35 @@ FIELDS = (
 )
 
 
-def write_csv(findings: list[dict[str, Any]], region: str | None, out: TextIO) -> None:
+def _cell(value: object) -> object:
+    # A spreadsheet runs a cell that starts with = + - @ as a formula: names come from
+    # pushed findings and inventories, so such text is quoted.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def write_csv(episodes: Iterable[Finding], region: str | None, out: TextIO) -> None:
     writer = csv.writer(out)
     writer.writerow(FIELDS)
-    for r in bulletin_findings(findings, region):
-        a = r.get("attribution") or {}
-        pools = " ".join(f"{p['ip']}:{p['port']}" for p in r.get("pools") or [])
-        writer.writerow(
-            [
-                r["host"],
-                r["first_seen"],
-                r["last_seen"],
-                r.get("coin"),
-                r.get("algorithm"),
-                pools,
-                r["confidence"],
-                a.get("organisation"),
-                a.get("sector"),
-                "/".join(a.get("region") or []),
-                a.get("region_code"),
-                a.get("likely_compromised"),
-                a.get("source"),
-            ]
-        )
+    for f in sorted(in_region(episodes, region), key=lambda f: (f.first_seen, f.host)):
+        a = f.attribution
+        pools = " ".join(f"{p.ip}:{p.port}" for p in f.pools)
+        row = [
+            f.host,
+            rfc3339(f.first_seen),
+            rfc3339(f.last_seen),
+            f.coin,
+            f.algorithm,
+            pools,
+            f.confidence,
+            f.bytes_total,
+            f.windows,
+            a.organisation if a else None,
+            a.sector.value if a else None,
+            "/".join(a.region) if a else None,
+            a.region_code if a else None,
+            a.likely_compromised if a else None,
+            a.source if a else None,
+        ]
+        writer.writerow([_cell(v) for v in row])

@@ -2,7 +2,8 @@
 JSON, and a DuckDB database whose views read them. No setup: a directory is a store.
 
     DIR/flows/hour=2026-11-24T18/part-*.parquet     FLOW_SCHEMA
-    DIR/findings/day=2026-11-24/part-*.parquet       host, activity, times, confidence, json
+    DIR/findings/day=2026-11-24/part-*.parquet       host, activity, times, confidence, bytes,
+                                                     json (the finding's JSON contract object)
     DIR/minewatch.duckdb                             views: flows, findings, estimates
 
 Queries are plain SQL over those views, so the same files serve a cluster engine.
@@ -13,10 +14,9 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from minewatch.model.addresses import ipv4_numbers
+from minewatch.model.findings import Finding
 from minewatch.model.schema import FLOW_SCHEMA
 
 __all__ = ["ADDRESS_COLUMNS", "FINDING_SCHEMA", "STORED_FLOW_SCHEMA", "Store", "with_address_numbers"]
@@ -62,13 +63,9 @@ FINDING_SCHEMA = pa.schema(
         pa.field("confidence", pa.float64(), nullable=False),
         pa.field("recorded", _TS, nullable=False),
         pa.field("json", pa.string(), nullable=False),
+        pa.field("bytes", pa.int64()),
     ]
 )
-
-
-def _parse_time(text: str) -> datetime:
-    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 class Store:
@@ -93,21 +90,22 @@ class Store:
                 # lz4: reading back is what detection waits on (zstd is a third smaller, half as fast).
                 pq.write_table(part, folder / f"part-{uuid.uuid4().hex}.parquet", compression="lz4")
 
-    def write_findings(self, findings: Iterable[dict[str, Any]]) -> int:
-        """Append findings in the JSON contract's form; returns how many."""
+    def write_findings(self, findings: Iterable[Finding]) -> int:
+        """Append findings (each kept as its JSON contract object); returns how many."""
         rows = list(findings)
         if not rows:
             return 0
         now = datetime.now(UTC)
         table = pa.table(
             {
-                "host": [f["host"] for f in rows],
-                "activity": [f["activity"] for f in rows],
-                "first_seen": [_parse_time(f["first_seen"]) for f in rows],
-                "last_seen": [_parse_time(f["last_seen"]) for f in rows],
-                "confidence": [float(f["confidence"]) for f in rows],
+                "host": [f.host for f in rows],
+                "activity": [f.activity.value for f in rows],
+                "first_seen": [f.first_seen for f in rows],
+                "last_seen": [f.last_seen for f in rows],
+                "confidence": [f.confidence for f in rows],
                 "recorded": [now] * len(rows),
-                "json": [json.dumps(f, ensure_ascii=False) for f in rows],
+                "json": [json.dumps(f.to_json(), ensure_ascii=False) for f in rows],
+                "bytes": [f.bytes_total for f in rows],
             },
             schema=FINDING_SCHEMA,
         )
@@ -152,7 +150,7 @@ class Store:
             )
         findings = self.root / "findings"
         source = (
-            f"read_parquet('{findings}/*/*.parquet', hive_partitioning = true)"
+            f"read_parquet('{findings}/*/*.parquet', hive_partitioning = true, union_by_name = true)"
             if any(findings.rglob("*.parquet"))
             else "(SELECT * FROM (SELECT NULL::VARCHAR host, NULL::VARCHAR activity, NULL::TIMESTAMPTZ "
             "first_seen, NULL::TIMESTAMPTZ last_seen, NULL::DOUBLE confidence, NULL::TIMESTAMPTZ recorded, "
@@ -168,12 +166,25 @@ class Store:
         )
         return db
 
-    def findings(self, since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
-        """Findings active in [since, until), oldest first, as JSON-contract objects."""
+    def findings(self, since: datetime | None = None, until: datetime | None = None) -> list[Finding]:
+        """The window findings active in [since, until), oldest first."""
+        return list(self._read("ORDER BY first_seen, host", since, until))
+
+    def episodes(self, since: datetime | None = None, until: datetime | None = None) -> list[Finding]:
+        """One finding per host and activity active in [since, until): its windows merged
+        (estimate/episodes.py), read host by host so memory follows the hosts, not the
+        windows."""
+        from minewatch.estimate.episodes import consolidate_sorted
+
+        return consolidate_sorted(self._read("ORDER BY host, activity, first_seen", since, until))
+
+    def _read(self, order: str, since: datetime | None, until: datetime | None) -> Iterator[Finding]:
         with self.connect() as db:
-            rows = db.execute(
+            db.execute(
                 "SELECT json FROM findings WHERE (? IS NULL OR last_seen >= ?) "
-                "AND (? IS NULL OR first_seen < ?) ORDER BY first_seen, host",
+                f"AND (? IS NULL OR first_seen < ?) {order}",
                 [since, since, until, until],
-            ).fetchall()
-        return [json.loads(r[0]) for r in rows]
+            )
+            while batch := db.fetchmany(10_000):
+                for (text,) in batch:
+                    yield Finding.from_json(json.loads(text), where=f"{self.root}/findings")

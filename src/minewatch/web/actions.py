@@ -4,6 +4,7 @@ call checks scope and role itself."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ from minewatch.cases.workflow import (
     open_from_findings,
     verify,
 )
-from minewatch.report.jsonl import attribution_to_json
+from minewatch.estimate.episodes import consolidate, merge_windows
+from minewatch.model._json import attribution_from_json
+from minewatch.model.findings import Finding
 from minewatch.web.schemas import ActionIn, CaseDetail, CaseSummary, EventOut, FindingIn, PushResult, TipOut
 from minewatch.web.scope import Denied, NotFound, may, subtree, subtree_or_all, visible_case, visible_tip
 
@@ -75,11 +78,11 @@ def push_findings(
     """A sensor's findings: attributed here when the sensor did not and the service can,
     then into cases; a finding with no place goes to the sensor's unit."""
     rows = []
-    for f in findings:
-        row = f.contract()
-        if row.get("attribution") is None and attributor is not None:
-            row["attribution"] = attribution_to_json(attributor.attribute(row["host"]))
-        rows.append(row)
+    for body in findings:
+        f = body.finding()
+        if f.attribution is None and attributor is not None:
+            f = dataclasses.replace(f, attribution=attributor.attribute(f.host))
+        rows.append(f)
     touched = open_from_findings(session, rows, now, token.unit, actor=f"sensor:{token.name}")
     opened = len({c.id for c in touched if _utc(c.opened_at) == now})
     token.pushed += len(rows)
@@ -87,7 +90,7 @@ def push_findings(
         received=len(rows),
         cases_opened=opened,
         cases_updated=len(touched) - opened,
-        not_cases=sum(1 for r in rows if r["activity"] not in CASE_ACTIVITIES),
+        not_cases=sum(1 for r in rows if r.activity.value not in CASE_ACTIVITIES),
     )
 
 
@@ -200,20 +203,18 @@ def tip_out(tip: Tip) -> TipOut:
 
 
 def case_detail(case: Case) -> CaseDetail:
-    """The case with its evidence (each distinct sentence once, strongest first), its
-    latest finding for the estimate, its trail and its tips."""
-    findings = [json.loads(link.finding) for link in case.findings]
-    evidence: dict[tuple[str, str], dict[str, Any]] = {}
-    for f in findings:
-        for e in f.get("evidence") or []:
-            key = (str(e.get("kind")), str(e.get("detail")))
-            if key not in evidence or e.get("strength", 0) > evidence[key].get("strength", 0):
-                evidence[key] = e
+    """The case with its host's episode (all its findings merged: evidence with counts,
+    strongest first, and the estimate from all its shares), its trail and its tips."""
+    findings = [Finding.from_json(json.loads(link.finding)) for link in case.findings]
+    episode = merge_windows(findings) if findings else None
     return CaseDetail(
         **case_summary(case, len(findings)).model_dump(),
         attribution=_attribution(case),
-        evidence=sorted(evidence.values(), key=lambda e: -float(e.get("strength") or 0))[:50],
-        latest_finding=max(findings, key=lambda f: f["last_seen"]) if findings else None,
+        evidence=[
+            {"kind": e.kind.value, "detail": e.detail, "strength": e.strength, "count": e.count}
+            for e in (episode.evidence if episode else ())
+        ],
+        latest_finding=episode.to_json() if episode else None,
         events=[
             EventOut(at=_utc(e.at), actor=e.actor, action=e.action, detail=e.detail) for e in case.events
         ],
@@ -269,9 +270,9 @@ def _note(session: Session, case: Case, actor: str, now: datetime, action: str, 
     case.updated_at = now
 
 
-def scoped_findings(session: Session, user: User, since: datetime | None = None) -> list[dict[str, Any]]:
-    """The findings of the user's cases (false positives and duplicates left out), each
-    with its case's attribution: what the dashboard and the bulletin count."""
+def scoped_findings(session: Session, user: User, since: datetime | None = None) -> list[Finding]:
+    """The host episodes of the user's cases (false positives and duplicates left out),
+    each with its case's attribution: what the dashboard and the bulletin count."""
     units = subtree(session, user.unit_id)
     query = (
         select(CaseFinding.finding, Case.attribution)
@@ -288,11 +289,11 @@ def scoped_findings(session: Session, user: User, since: datetime | None = None)
         query = query.where(CaseFinding.last_seen >= since)
     out = []
     for finding, attribution in session.execute(query):
-        row = json.loads(finding)
+        f = Finding.from_json(json.loads(finding))
         if attribution:
-            row["attribution"] = json.loads(attribution)
-        out.append(row)
-    return out
+            f = dataclasses.replace(f, attribution=attribution_from_json(json.loads(attribution)))
+        out.append(f)
+    return consolidate(out)
 
 
 def people(session: Session, admin: User) -> list[User]:

@@ -7,7 +7,19 @@ import ipaddress
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from minewatch.errors import FindingFormatError
+from minewatch.model.findings import Activity, Finding
 
 __all__ = [
     "ActionIn",
@@ -78,7 +90,10 @@ class AttributionIn(BaseModel):
 
 
 class FindingIn(BaseModel):
-    """A finding as `minewatch scan --json` writes it; fields beyond these are kept as sent."""
+    """A finding as `minewatch scan --json` writes it (any version): the fields below are
+    checked here, then the whole object is read as the typed `Finding` (model/findings.py),
+    so the API takes every finding the product emits and refuses, naming the field, what
+    is not one."""
 
     model_config = ConfigDict(extra="allow", strict=True)
     host: Annotated[
@@ -87,13 +102,34 @@ class FindingIn(BaseModel):
             {"anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]}
         ),
     ]
-    activity: Literal["mining", "web-miner", "pool-server", "node", "exchange"]
+    activity: Annotated[str, WithJsonSchema({"type": "string", "enum": [a.value for a in Activity]})]
     first_seen: Time
     last_seen: Time
     confidence: Annotated[float, Field(ge=0, le=1)]
     coin: Short | None = None
     algorithm: Short | None = None
     attribution: AttributionIn | None = None
+    _finding: Finding | None = PrivateAttr(default=None)
+
+    @field_validator("activity")
+    @classmethod
+    def _activity(cls, value: str) -> str:
+        if value not in {a.value for a in Activity}:
+            raise ValueError("expected one of " + ", ".join(a.value for a in Activity))
+        return value
+
+    @model_validator(mode="after")
+    def _typed(self) -> FindingIn:
+        try:
+            self._finding = Finding.from_json(self.contract())
+        except FindingFormatError as e:
+            raise ValueError(str(e)) from None
+        return self
+
+    def finding(self) -> Finding:
+        """The typed finding this body carries."""
+        assert self._finding is not None
+        return self._finding
 
     @field_validator("host")
     @classmethod
