@@ -144,7 +144,9 @@ def main() -> int:
         print(f"ratio minewatch / peer: {merge_s / peer_s:.1f}x the time")
         measured = [a for a in figures.algorithms if a.hashrate]
         for a in measured:
-            print(f"hashrate {a.algorithm}: {a.hashrate:.4g} {a.unit} ({a.low:.4g}-{a.high:.4g}), {a.hosts_measured} hosts")
+            print(
+                f"hashrate {a.algorithm}: {a.hashrate:.4g} {a.unit} ({a.low:.4g}-{a.high:.4g}), {a.hosts_measured} hosts"
+            )
     return 0
 
 

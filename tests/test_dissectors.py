@@ -6,17 +6,19 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.model.schema import Direction, MessageKind
 from minewatch.protocols import WireMessage, dissect_connection
+from minewatch.protocols.session import BlobShape
 from minewatch.scan import ScanOptions, dissect_messages, scan_paths
 from minewatch.sources import EngineOptions, read_tables
 from minewatch.synth.generator import TcpConv
 from minewatch.synth.packets import ipv4
-from tests.conftest import REAL
+from tests.conftest import NDPI, REAL, ZEEK
 
 
 def _real_messages(name: str) -> list[tuple[int, bytes]]:
@@ -128,3 +130,35 @@ def test_engine_schema_matches_model() -> None:
     flows, messages = _engine.schemas()
     assert flows.schema.equals(ENGINE_FLOW_SCHEMA)
     assert messages.schema.equals(MESSAGE_SCHEMA)
+
+
+# XMRig/CryptoNote sessions of real captures: the algorithm the jobs name, and the shapes
+# of the jobs that name none (blob bytes, blob major version, target hex characters).
+BLOB_SHAPES = [
+    (NDPI / "mining.pcapng", None, {BlobShape(76, 6, 8)}),  # xmr-stak-cpu, 2017
+    (ZEEK / "coinhive-stratum.pcap", None, {BlobShape(76, 7, 8)}),  # Coinhive, 2018
+    (REAL / "xmr_xmrig_rx0_tcp_t1.pcap", "rx/0", set()),  # algo and seed hash named
+    (REAL / "xmr_xmrig_cnr_diffchange_t1.pcap", "cn/r", set()),  # algo named
+]
+
+
+@pytest.mark.parametrize(
+    ("capture", "algorithm", "shapes"), BLOB_SHAPES, ids=lambda v: getattr(v, "name", None)
+)
+def test_cryptonote_job_shapes(capture: Path, algorithm: str | None, shapes: set[BlobShape]) -> None:
+    _, messages, _ = read_tables(capture, EngineOptions())
+    xmrig = [s for s in dissect_messages(messages).values() if s.protocol == "xmrig"]
+    assert xmrig
+    assert {s.algorithm for s in xmrig} == {algorithm}
+    assert {shape for s in xmrig for shape in s.blob_shapes} == shapes
+
+
+def test_bare_jobs_keep_a_bounded_set_of_shapes() -> None:
+    jobs = [
+        b'{"method": "job", "params": {"blob": "%s", "job_id": "%d", "target": "dc460300"}}'
+        % (bytes([i % 100]).hex().encode() + b"00" * (75 + i % 3), i)
+        for i in range(1000)
+    ]
+    session = dissect_connection([_msg(i, 1, j) for i, j in enumerate(jobs)])
+    assert session is not None and session.jobs == 1000
+    assert 0 < len(session.blob_shapes) <= 8

@@ -10,12 +10,22 @@ from typing import Any
 import pytest
 
 from minewatch.cli.main import main
+from minewatch.estimate.coins import decide_coin, login_coin, program_of
 from minewatch.estimate.hashrate import garwood, host_hashrate, session_rate
 from minewatch.estimate.power import hardware_class
-from minewatch.estimate.tables import ENERGY_UNITS, efficiency, families
+from minewatch.estimate.tables import (
+    ENERGY_UNITS,
+    algorithms,
+    cryptonote_versions,
+    efficiency,
+    families,
+    programs,
+)
+from minewatch.model.schema import Direction, MessageKind
+from minewatch.protocols import WireMessage, dissect_connection
 from minewatch.protocols.base import MiningSession
 from minewatch.protocols.session import DifficultyUnit, ShareRecord
-from tests.conftest import REAL, manifest, scan_json
+from tests.conftest import NDPI, REAL, ZEEK, manifest, scan_json
 
 PLAIN = [c for c in manifest() if c["label"] == "mining" and c["transport"] == "tcp"]
 # The interval is Garwood's on the accepted-share count, scaled by the exposure, also when
@@ -188,3 +198,186 @@ def test_summary_adds_up(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["scan", *files, "--summary"]) == 0
     table = capsys.readouterr().out
     assert "mining hosts" in table and "energy per day" in table
+
+
+# Mining findings of real captures whose coin comes from a bare CryptoNote job's shape, the
+# login, or the program: (capture, host, coin, algorithm, words the basis must hold).
+REAL_COINS = [
+    # xmr-stak-cpu on 9050, 2017-12-25: blob version 6 = Monero v6, original CryptoNight.
+    (
+        NDPI / "mining.pcapng",
+        "192.168.2.92",
+        "monero",
+        "cn/0",
+        ("76-byte blob of major version 6", "2017-12-25"),
+    ),
+    # Coinhive's stratum on 3333, 2018-09-11: blob version 7 = Monero v7, CryptoNight variant 1.
+    (ZEEK / "coinhive-stratum.pcap", "10.0.2.15", "monero", "cn/1", ("major version 7", "monero address")),
+    # Unchanged by the program table: bfgminer mines SHA-256d, the bits say so.
+    (ZEEK / "bitcoin-mining.pcap", "10.0.2.15", "bitcoin", "sha256d", ("172f4f7b",)),
+    (NDPI / "mining.pcapng", "192.168.2.148", "zcash", "equihash", ("equihash", "zcash address")),
+    (NDPI / "mining.pcapng", "147.229.13.222", "ethereum", "ethash", ("ethash",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture", "host", "coin", "algorithm", "words"), REAL_COINS, ids=lambda v: str(v)[-24:]
+)
+def test_coin_of_real_captures(
+    capture: Any, host: str, coin: str, algorithm: str, words: tuple[str, ...]
+) -> None:
+    (f,) = [f for f in scan_json(capture) if f["activity"] == "mining" and f["host"] == host]
+    assert (f["coin"], f["algorithm"]) == (coin, algorithm)
+    assert all(w in f["coin_basis"] for w in words), f["coin_basis"]
+
+
+def test_cryptonote_shape_gives_a_hashrate() -> None:
+    """xmr-stak-cpu's 30 accepted shares now count: CryptoNight targets are hashes."""
+    (f,) = [f for f in scan_json(NDPI / "mining.pcapng") if f["host"] == "192.168.2.92"]
+    assert f["hashrate"]["shares"] == 30 and 100 < f["hashrate"]["value"] < 5000
+    assert f["hardware"] == "cpu"
+
+
+T0 = 1_700_000_000.0  # 2023-11-14
+KAWPOW_NOTIFY = {
+    "id": None,
+    "method": "mining.notify",
+    "params": ["1", "ab" * 32, "cd" * 32, "00000000ff" + "0" * 54, True, 2_000_000, "1b00ffff"],
+}
+BTC_NOTIFY = {
+    "id": None,
+    "method": "mining.notify",
+    "params": ["2", "ab" * 32, "01", "02", [], "20000000", "17034219", "655a0000", True],
+}
+
+
+def _probe(
+    conn: int, agent: str | None, login: str, notify: dict[str, Any], shares: int = 0
+) -> MiningSession:
+    """One connection of a miner to a pool: subscribe, authorize, one job, `shares` shares."""
+    lines: list[tuple[int, dict[str, Any]]] = [
+        (0, {"id": 1, "method": "mining.subscribe", "params": [agent] if agent else []}),
+        (1, {"id": 1, "result": [[["mining.notify", "ae"]], "08000002", 4], "error": None}),
+        (0, {"id": 2, "method": "mining.authorize", "params": [login, "x"]}),
+        (1, {"id": 2, "result": True, "error": None}),
+        (1, {"id": None, "method": "mining.set_difficulty", "params": [1024]}),
+        (1, notify),
+    ]
+    for i in range(shares):
+        submit = [login, notify["params"][0], "00000000", "655a0000", f"{i:08x}"]
+        lines += [(0, {"id": 10 + i, "method": "mining.submit", "params": submit})]
+        lines += [(1, {"id": 10 + i, "result": True, "error": None})]
+    wire = [
+        WireMessage(
+            conn, i, T0 + conn + i * 0.01, Direction(d), MessageKind.JSON_LINE, json.dumps(m).encode()
+        )
+        for i, (d, m) in enumerate(lines)
+    ]
+    session = dissect_connection(wire)
+    assert session is not None
+    return session
+
+
+BTC_LOGIN = "1BoatSLRHtKNngkdXEeobR76b53LETtpyT.rig1"
+RVN_LOGIN = "RKo3uV8qsN5tNDWeE1Z2dnA6jZqv6M1u5a.rig1"
+# (case, sessions, coin, algorithm, words the basis must hold)
+PROBES = [
+    (
+        "cgminer probing 300 kawpow pools, Bitcoin login",
+        [_probe(i, "cgminer/4.12.0", BTC_LOGIN, KAWPOW_NOTIFY) for i in range(300)],
+        "bitcoin",
+        "sha256d",
+        ("jobs of kawpow ignored: cgminer mines scrypt or sha256d only", "bitcoin address format"),
+    ),
+    (
+        "cgminer probing kawpow pools, no address in the login",
+        [_probe(i, "cgminer/4.12.0", "worker1", KAWPOW_NOTIFY) for i in range(300)],
+        None,
+        None,
+        ("jobs of kawpow ignored", "coin not decided: cgminer mines scrypt or sha256d"),
+    ),
+    (
+        "cgminer sent kawpow and bitcoin jobs: the bitcoin jobs fit it",
+        [_probe(0, "cgminer/4.12.0", "w", KAWPOW_NOTIFY), _probe(1, "cgminer/4.12.0", "w", BTC_NOTIFY)],
+        "bitcoin",
+        "sha256d",
+        ("jobs of kawpow ignored", "block target bits 17034219"),
+    ),
+    (
+        "unknown program, no share, jobs of two shapes: named by its login",
+        [_probe(0, None, RVN_LOGIN, KAWPOW_NOTIFY), _probe(1, None, RVN_LOGIN, BTC_NOTIFY)],
+        "ravencoin",
+        "kawpow",
+        ("a probing miner", "ravencoin address format"),
+    ),
+    (
+        "unknown program, no share, jobs of two shapes, no address: not decided",
+        [_probe(0, None, "w", KAWPOW_NOTIFY), _probe(1, None, "w", BTC_NOTIFY)],
+        None,
+        None,
+        ("a probing miner", "coin not decided"),
+    ),
+    (
+        "bmminer with kawpow jobs and no login: its only family",
+        [_probe(0, "bmminer/2.0.0", "w", KAWPOW_NOTIFY)],
+        "bitcoin",
+        "sha256d",
+        ("jobs of kawpow ignored", "bmminer, which mines sha256d only"),
+    ),
+    (
+        "a kawpow miner with shares on kawpow jobs: the jobs decide",
+        [
+            _probe(0, "kawpowminer/1.2.3", RVN_LOGIN, KAWPOW_NOTIFY, shares=3),
+            _probe(1, None, "w", BTC_NOTIFY),
+        ],
+        "ravencoin",
+        "kawpow",
+        ("kawpow read from the jobs' shape",),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("sessions", "coin", "algorithm", "words"), [p[1:] for p in PROBES], ids=[p[0] for p in PROBES]
+)
+def test_program_and_probing_decide_the_coin(
+    sessions: list[MiningSession], coin: str | None, algorithm: str | None, words: tuple[str, ...]
+) -> None:
+    d = decide_coin(sessions, (), ())
+    assert (d.coin, d.algorithm) == (coin, algorithm), d
+    assert d.basis is not None and all(w in d.basis for w in words), d.basis
+
+
+@pytest.mark.parametrize(
+    ("login", "coin"),
+    [
+        (
+            "46WNbmwXpYxiBpkbHjAgjC65cyzAxtaaBQjcGpAZquhBKw2r8NtPQniEgMJcwFMCZzSBrEJtmPsTR54MoGBDbjTi2W1XmgM.x",
+            "monero",
+        ),
+        ("t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd.rig4", "zcash"),
+        ("0x9c99d212f7e5daa18ab50810e0fd255d1f04303b/tester.worker1", "ethereum"),
+        (BTC_LOGIN, "bitcoin"),
+        ("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "bitcoin"),
+        (RVN_LOGIN, "ravencoin"),
+        ("LVg2kJoFNg45Nbpy53h7Fe1wKyeXVRhMH9", "litecoin"),
+        ("synthetic.worker1", None),
+        ("4" + "C" * 94, None),  # only 0-9, A or B follow the 4 of a Monero address
+    ],
+)
+def test_login_address_formats(login: str, coin: str | None) -> None:
+    found = login_coin(login)
+    assert (found[0] if found else None) == coin
+
+
+def test_program_and_version_tables_are_sound() -> None:
+    for p in programs():
+        assert p.families <= families().keys(), p
+        assert p.source.strip(), p
+    assert program_of("cgminer/4.12.0").families == {"sha256d", "scrypt"}  # type: ignore[union-attr]
+    assert program_of("bfgminer/5.2.0").pattern == "bfgminer"  # type: ignore[union-attr]
+    assert program_of("cpuminer-opt/3.8").families == frozenset()  # type: ignore[union-attr]
+    rows = sorted(cryptonote_versions().values(), key=lambda r: r.version)
+    for row, after in zip(rows, rows[1:], strict=False):
+        assert row.until == after.since and row.since < row.until, (row, after)
+    assert all(algorithms()[r.algorithm].family == "cryptonight" for r in rows)

@@ -66,10 +66,13 @@ def measure(
         notes.append(
             f"the miner reports {finding.reported_hashrate_hs:.4g} H/s itself; not used in the estimate"
         )
+    # A decision with a basis stands, "not decided" included: fusion's guess from the most
+    # common job shape must not name a probing miner's coin.
+    decided = coin.basis is not None
     result = dataclasses.replace(
         finding,
-        coin=coin.coin or finding.coin,
-        algorithm=coin.algorithm or finding.algorithm,
+        coin=coin.coin if decided else finding.coin,
+        algorithm=coin.algorithm if decided else finding.algorithm,
         coin_basis=coin.basis,
         hashrate=hashrate,
         exposures=exposures if hashrate is not None else (),

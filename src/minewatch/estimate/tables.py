@@ -6,8 +6,10 @@ Each table says where its numbers come from in a `source` column; lines starting
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 
 from minewatch.datafiles import table_rows
@@ -16,14 +18,20 @@ __all__ = [
     "ENERGY_UNITS",
     "AgentRow",
     "AlgorithmRow",
+    "BlobVersionRow",
     "EfficiencyRow",
     "FamilyRow",
+    "ProgramRow",
+    "WalletRow",
     "agents",
     "algorithms",
     "block_bits",
+    "cryptonote_versions",
     "efficiency",
     "families",
     "ports",
+    "programs",
+    "wallets",
 ]
 
 # Joules per hash for each unit the efficiency table may use.
@@ -77,6 +85,38 @@ class PortRow:
     port: int
     coin: str
     algorithm: str
+    source: str
+
+
+@dataclass(frozen=True)
+class BlobVersionRow:
+    """The proof-of-work a CryptoNote blob's major version meant on one coin, and when."""
+
+    version: int
+    algorithm: str
+    coin: str
+    since: date
+    until: date
+    blob_min: int
+    blob_max: int
+    source: str
+
+
+@dataclass(frozen=True)
+class ProgramRow:
+    """A miner program and the algorithm families it can mine (empty: no constraint)."""
+
+    pattern: str
+    families: frozenset[str]
+    source: str
+
+
+@dataclass(frozen=True)
+class WalletRow:
+    """A payout address format that names one coin."""
+
+    pattern: re.Pattern[str]
+    coin: str
     source: str
 
 
@@ -137,3 +177,34 @@ def ports() -> dict[int, PortRow]:
 @cache
 def block_bits() -> dict[str, tuple[str, str]]:
     return {r["bits"].lower(): (r["algorithm"], r["source"]) for r in _rows("block_bits.csv")}
+
+
+@cache
+def cryptonote_versions() -> dict[int, BlobVersionRow]:
+    rows = (
+        BlobVersionRow(
+            int(r["version"]),
+            r["algorithm"],
+            r["coin"],
+            date.fromisoformat(r["since"]),
+            date.fromisoformat(r["until"]),
+            int(r["blob_min"]),
+            int(r["blob_max"]),
+            r["source"],
+        )
+        for r in _rows("cryptonote_versions.csv")
+    )
+    return {v.version: v for v in rows}
+
+
+@cache
+def programs() -> tuple[ProgramRow, ...]:
+    return tuple(
+        ProgramRow(r["pattern"].lower(), frozenset(r["families"].split()), r["source"])
+        for r in _rows("programs.csv")
+    )
+
+
+@cache
+def wallets() -> tuple[WalletRow, ...]:
+    return tuple(WalletRow(re.compile(r["pattern"]), r["coin"], r["source"]) for r in _rows("wallets.csv"))

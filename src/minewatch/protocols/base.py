@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from minewatch.model.schema import Direction, MessageKind
-from minewatch.protocols.session import SessionState, ShareRecord
+from minewatch.protocols.session import BlobShape, SessionState, ShareRecord
 
 __all__ = ["Dissector", "MiningSession", "WireMessage", "dissect_connection", "freeze"]
 
@@ -51,6 +51,8 @@ class MiningSession:
     first_ts: float
     last_ts: float
     server_confirmed: bool
+    # CryptoNote jobs that named no algorithm: their shapes (see BlobShape).
+    blob_shapes: tuple[BlobShape, ...] = ()
 
     @property
     def submitted(self) -> int:
@@ -97,6 +99,7 @@ def freeze(state: SessionState, conn_id: int) -> MiningSession | None:
         first_ts=state.first_ts or 0.0,
         last_ts=state.last_ts or 0.0,
         server_confirmed=state.server_mining,
+        blob_shapes=tuple(state.blob_shapes),
     )
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["DifficultyUnit", "SessionState", "ShareRecord"]
+__all__ = ["BlobShape", "DifficultyUnit", "SessionState", "ShareRecord"]
 
 # Bound on requests awaiting an answer, so a hostile peer cannot grow the table.
 MAX_PENDING = 4096
 MAX_TIMELINE = 10_000
 MAX_LOGINS = 16
+MAX_SHAPES = 8
 
 
 class DifficultyUnit:
@@ -30,6 +31,17 @@ class ShareRecord:
     accepted: bool | None
 
 
+@dataclass(frozen=True)
+class BlobShape:
+    """A CryptoNote job that names no algorithm (no `algo`, no `seed_hash`): the length of
+    its hashing blob in bytes, the blob's major version (its first varint) and the width of
+    its target in hex characters. Pre-RandomX pools sent only this."""
+
+    blob_bytes: int
+    major_version: int
+    target_chars: int
+
+
 @dataclass
 class SessionState:
     """Facts gathered from one connection; `claim` records how sure we are it is mining."""
@@ -46,6 +58,8 @@ class SessionState:
     work: list[tuple[float, float]] = field(default_factory=list)
     # Bitcoin-style notify: the block target bits (`nbits`), which tell the coin's chain.
     block_bits: str | None = None
+    # CryptoNote jobs without `algo` or `seed_hash`: their distinct shapes, in order seen.
+    blob_shapes: list[BlobShape] = field(default_factory=list)
     shares: list[ShareRecord] = field(default_factory=list)
     reported_hashrate: float | None = None
     client_mining: bool = False
@@ -103,6 +117,10 @@ class SessionState:
             self.work.append((ts, difficulty))
         if isinstance(job_id, str) and difficulty is not None and len(self.job_difficulty) < MAX_PENDING:
             self.job_difficulty[job_id] = difficulty
+
+    def blob_shape(self, shape: BlobShape) -> None:
+        if shape not in self.blob_shapes and len(self.blob_shapes) < MAX_SHAPES:
+            self.blob_shapes.append(shape)
 
     def submit(self, ts: float, msg_id: object, method: str, job_id: object) -> None:
         diff = self.job_difficulty.get(job_id) if isinstance(job_id, str) else None

@@ -11,12 +11,15 @@ from typing import Any
 
 from minewatch.protocols._json import RpcMessage
 from minewatch.protocols._tables import Family, accepted
-from minewatch.protocols.session import DifficultyUnit, SessionState
+from minewatch.protocols.session import BlobShape, DifficultyUnit, SessionState
 from minewatch.protocols.targets import hashes_from_xmrig_target
 
 __all__ = ["FAMILY"]
 
 PROTOCOL = "xmrig"
+# Hashing blobs are about 76 bytes (Monero) to a few hundred (merge-mined CryptoNote
+# coins); only the head is decoded, the length is taken from the text.
+MAX_BLOB_BYTES = 8
 
 
 def _dict(v: object) -> dict[str, Any] | None:
@@ -33,11 +36,29 @@ def _job(s: SessionState, job: dict[str, Any], ts: float) -> None:
         s.algorithm = algo[:32]
     elif s.algorithm is None and isinstance(job.get("seed_hash"), str):
         s.algorithm = "rx/0"
+    elif (shape := _blob_shape(job)) is not None:
+        s.blob_shape(shape)
     h = hashes_from_xmrig_target(job.get("target"))
     if h is not None:
         s.difficulty_unit = DifficultyUnit.HASHES
         s.new_difficulty(ts, h)
     s.job(ts, job.get("job_id"), h)
+
+
+def _blob_shape(job: dict[str, Any]) -> BlobShape | None:
+    """The shape of a job that names no algorithm: blob length, major version, target width."""
+    if "seed_hash" in job:
+        return None
+    blob, target = job["blob"], job.get("target")
+    try:
+        raw = bytes.fromhex(blob[: 2 * MAX_BLOB_BYTES])
+    except ValueError:
+        return None
+    # The major version is a varint; every version so far fits its first byte.
+    if not raw or raw[0] >= 0x80 or len(blob) % 2:
+        return None
+    width = len(target) if isinstance(target, str) else 0
+    return BlobShape(len(blob) // 2, raw[0], width)
 
 
 def login(s: SessionState, m: RpcMessage, ts: float) -> None:

@@ -29,8 +29,8 @@ NOTES = {
         "algorithms, with a joint 95% interval. Hosts found only by intel, timing or flow counters have no "
         "hashrate.",
         "Energy assumes each host mines all day at its observed rate (machine power only); bounds add the "
-        "hosts' bounds. Energy and CO2 bounds pair the low hashrate with the most efficient hardware and the high one with "
-        "the least efficient; CO2 uses the grid factor in each finding.",
+        "hosts' bounds. Energy and CO2 bounds pair the low hashrate with the most efficient hardware and "
+        "the high one with the least efficient; CO2 uses the grid factor in each finding.",
         "Owner, sector and place come from the address-space inventory, else from the ASN and RIR sources "
         "supplied; 'likely compromised' marks miners on government, education, healthcare and enterprise "
         "machines, which have no business mining.",
