@@ -372,7 +372,7 @@ def generate_province(cfg: ProvinceConfig) -> ProvinceReport:
         files.append(path)
         records += table.num_rows
     _write_inventory(prov.blocks, cfg.out / "inventory.csv")
-    truth = _truth(cfg, prov, pools, miners, mining)
+    truth = _truth(cfg, prov, pools, mining)
     (cfg.out / "truth.json").write_text(
         json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
@@ -420,9 +420,7 @@ def _hosts(
         }
 
 
-def _truth(
-    cfg: ProvinceConfig, prov: _Province, pools: list[_Pool], miners: np.ndarray, mining: pa.Table
-) -> dict[str, Any]:
+def _truth(cfg: ProvinceConfig, prov: _Province, pools: list[_Pool], mining: pa.Table) -> dict[str, Any]:
     """What a correct bulletin of this day says. Mbit/s averaged over the day: all mining
     bytes * 8 / 86,400 s; while mining: each host's bytes * 8 over its first to last
     second, added up."""
