@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
@@ -204,16 +204,31 @@ def _size(value: str) -> int:
 
 @app.command()
 def generate(
-    output: Annotated[Path, typer.Argument(help="The pcap file to write.")],
+    output: Annotated[Path | None, typer.Argument(help="The pcap file to write.")] = None,
     size: Annotated[str, typer.Option("--size", help="Approximate size, e.g. 8MB or 1.5GB.")] = "8MB",
     hosts: Annotated[int, typer.Option("--hosts", help="Client hosts.")] = 2000,
     duration: Annotated[str, typer.Option("--duration", help="Seconds of traffic.")] = "600",
     seed: Annotated[int, typer.Option("--seed")] = 1,
+    province: Annotated[
+        Path | None,
+        typer.Option("--province", help="Instead: a province-day (hourly flows, inventory, truth) here."),
+    ] = None,
+    miners: Annotated[int, typer.Option("--miners", help="Mining hosts of a province-day.")] = 150,
+    day: Annotated[str, typer.Option("--date", help="The province-day's local date.")] = "2026-11-20",
+    province_code: Annotated[str, typer.Option("--province-code", help="Division code.")] = "320000",
+    intel: Annotated[Path | None, typer.Option("--intel", help="Pool list to pick pools from.")] = None,
+    parquet: Annotated[bool, typer.Option("--parquet", help="Hourly files as Parquet, not CSV.")] = False,
 ) -> None:
-    """Write a synthetic mixed capture: ordinary traffic with a little mining of every kind."""
+    """Write a synthetic mixed capture: ordinary traffic with a little mining of every kind;
+    or, with --province, a province-day of hourly flow files with its inventory and truth."""
     from minewatch.synth import GeneratorConfig
     from minewatch.synth import generate as write_capture
 
+    if province is not None:
+        _generate_province(province, hosts, miners, seed, day, province_code, intel, parquet)
+        return
+    if output is None:
+        raise typer.BadParameter("expected the pcap file to write, or --province DIR")
     cfg = GeneratorConfig(
         target_bytes=_size(size), hosts=max(hosts, 20), duration_s=_seconds(duration), seed=seed
     )
@@ -221,6 +236,30 @@ def generate(
     err.print(
         f"wrote {report.path}: {report.packets} packets, {report.bytes} bytes, {report.flows} flows, "
         f"{len(report.mining_hosts)} mining hosts",
+        markup=False,
+    )
+
+
+def _generate_province(
+    out: Path, hosts: int, miners: int, seed: int, day: str, code: str, intel: Path | None, parquet: bool
+) -> None:
+    from datetime import date
+
+    from minewatch.synth.province import ProvinceConfig, generate_province
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise typer.BadParameter(f"cannot parse --date {day!r}: expected YYYY-MM-DD") from None
+    fmt: Literal["csv", "parquet"] = "parquet" if parquet else "csv"
+    cfg = ProvinceConfig(out, max(hosts, 1), max(miners, 0), seed, when, code, intel, format=fmt)
+    try:
+        report = generate_province(cfg)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    err.print(
+        f"wrote {len(report.files)} hourly files in {report.out / 'flows'}: {report.records} records "
+        f"({report.mining_records} mining, {report.mining_hosts} mining hosts); inventory.csv, truth.json",
         markup=False,
     )
 
