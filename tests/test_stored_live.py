@@ -43,10 +43,25 @@ def _contract(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(kept, key=lambda f: (f["host"], f["activity"]))
 
 
-@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
-def test_scan_and_detect_over_the_store_agree(capture: Path, tmp_path: Path) -> None:
+# (capture, scan options): a long connection cut by the active timeout keeps its start
+# and all its bytes over a store too.
+RUNS = [
+    *((c, ()) for c in CAPTURES),
+    (REAL / "xmr_xmrig_cnr_diffchange_t1.pcap", ("--active-timeout", "5")),
+    (NDPI / "mining.pcapng", ("--active-timeout", "60")),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture", "options"), RUNS, ids=lambda x: x.name if isinstance(x, Path) else " ".join(x)
+)
+def test_scan_and_detect_over_the_store_agree(
+    capture: Path, options: tuple[str, ...], tmp_path: Path
+) -> None:
     flows, store = tmp_path / "flows.parquet", tmp_path / "store"
-    live = _cli("scan", str(capture), "--json", "--flows", str(flows))
+    live = _cli("scan", str(capture), *options, "--json", "--flows", str(flows))
+    if options:
+        assert pq.read_table(flows, columns=["end_reason"])["end_reason"].to_pylist().count("active-timeout")
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["import", str(flows), "--store", str(store)]) == 0
     stored = _cli("detect", "--store", str(store), "--json")

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from minewatch.detect import HomeNetworks, ScanContext, fuse, run_detectors
+from minewatch.detect.context import ACTIVE_TIMEOUT
 from minewatch.detect.mining_column import mining_column, sessions_in
 from minewatch.errors import CaptureReadError
 from minewatch.estimate import EstimateOptions
@@ -118,7 +119,6 @@ class InputResult:
 
 
 FlowWriter = Callable[[pa.Table], None]
-_ACTIVE_TIMEOUT = "active-timeout"  # the end reason of a long connection's interim records
 
 
 class InputAnalysis:
@@ -148,7 +148,7 @@ class InputAnalysis:
         self.flows += flows.num_rows
         # A connection is dissected when its final record arrives (a long one is also
         # exported hourly under the same conn_id, with the session on its last record).
-        final_rows = pc.not_equal(flows["end_reason"], _ACTIVE_TIMEOUT)
+        final_rows = pc.not_equal(flows["end_reason"], ACTIVE_TIMEOUT)
         columns = ["conn_id", "first_seen", "c2s_bytes", "s2c_bytes"]
         for row in flows.filter(pc.invert(final_rows)).select(columns).to_pylist():
             began, carried = self.started.get(row["conn_id"], (row["first_seen"], 0))

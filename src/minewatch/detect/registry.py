@@ -84,7 +84,7 @@ DETECTORS: tuple[Detector, ...] = (
         "dissected-mining",
         d.dissected_mining,
         EvidenceKind.DISSECTOR,
-        ("mining",),
+        ("mining", "end_reason"),
         _sql("mining IS NOT NULL"),
     ),
     Detector(

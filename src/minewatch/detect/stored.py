@@ -12,6 +12,7 @@ that the filtered and unfiltered runs find the same.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -19,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from minewatch.detect.context import HomeNetworks, ScanContext
+from minewatch.detect.context import ACTIVE_TIMEOUT, HomeNetworks, ScanContext
 from minewatch.detect.mining_column import sessions_in
 from minewatch.detect.registry import DETECTORS, Detector, columns_read, run_detectors
 from minewatch.intel.indicators import IndicatorSet
@@ -97,9 +98,29 @@ def detect_stored(
                 if numeric:
                     flows = _with_address_text(flows)
                 for name, part in _by_source(flows, source):
-                    ctx = ScanContext(name, part, sessions_in(part), intel, home)
+                    found_here = sessions_in(part)
+                    ctx = ScanContext(name, part, found_here, intel, home, _started(part, found_here))
                     found.update({(name, conn): s for conn, s in ctx.sessions.items()})
                     yield from run_detectors(ctx, chosen)
+
+
+def _started(flows: pa.Table, sessions: dict[int, MiningSession]) -> dict[int, tuple[datetime, int]]:
+    """When each dissected connection began and the bytes of its interim records (those
+    the active timeout cut, before the one with its session), as the scan tracks them."""
+    if not sessions or "end_reason" not in flows.column_names:
+        return {}
+    conns = pa.array(list(sessions), pa.uint64())
+    interim = pc.and_(
+        pc.is_in(flows["conn_id"], value_set=conns), pc.equal(flows["end_reason"], ACTIVE_TIMEOUT)
+    )
+    grouped = (
+        flows.filter(interim)
+        .select(["conn_id", "first_seen", "c2s_bytes", "s2c_bytes"])
+        .group_by("conn_id", use_threads=False)
+        .aggregate([("first_seen", "min"), ("c2s_bytes", "sum"), ("s2c_bytes", "sum")])
+        .to_pylist()
+    )
+    return {r["conn_id"]: (r["first_seen_min"], r["c2s_bytes_sum"] + r["s2c_bytes_sum"]) for r in grouped}
 
 
 def _by_source(flows: pa.Table, default: str) -> Iterator[tuple[str, pa.Table]]:
