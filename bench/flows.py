@@ -181,14 +181,14 @@ def nfdump_rate(name: str, folder: Path, flt: str, records: int) -> tuple[Run, f
 
 def _detect_file(args: tuple[str, str, str, int]) -> int:
     paths, which, listed_path, threads = args
-    from minewatch.detect import detectors
+    from minewatch.detect.registry import by_name
     from minewatch.detect.stored import detect_stored
     from minewatch.intel.indicators import parse_indicator_file
 
     intel = parse_indicator_file(Path(listed_path))
-    chosen = [detectors.intel_server_ip, detectors.intel_server_name, detectors.intel_dns_query]
+    chosen = [*by_name("intel-server-ip", "intel-server-name", "intel-dns-query")]
     if which == "intel+behaviour":
-        chosen.append(detectors.behaviour_flow_counters)
+        chosen.extend(by_name("behaviour-flow-counters"))
     files = [Path(p) for p in paths.split(",")]
     return sum(1 for _ in detect_stored(files, intel, threads=threads, chosen=chosen))
 

@@ -24,7 +24,7 @@ import pytest
 
 from minewatch.cli.main import main
 from minewatch.detect.context import HomeNetworks, ScanContext
-from minewatch.detect.detectors import COLUMNS_READ, run_detectors
+from minewatch.detect.registry import COLUMNS_READ, run_detectors
 from minewatch.intel.indicators import load_default
 from minewatch.model.findings import Finding
 from minewatch.scan import InputAnalysis, ScanOptions, scan_paths

@@ -19,6 +19,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from minewatch.detect import HomeNetworks, ScanContext, fuse, run_detectors
+from minewatch.detect.context import ACTIVE_TIMEOUT
+from minewatch.detect.mining_column import mining_column, sessions_in
 from minewatch.errors import CaptureReadError
 from minewatch.estimate import EstimateOptions
 from minewatch.intel.indicators import IndicatorSet, load_bundled
@@ -102,31 +104,6 @@ def _server_names(flows: pa.Table) -> pa.ChunkedArray:
     return pc.coalesce(flows["sni"], flows["http_host"], flows["resolved_name"])
 
 
-def _session_row(s: MiningSession) -> dict[str, object]:
-    return {
-        "protocol": s.protocol,
-        "methods": list(s.methods),
-        "login": s.logins[0] if s.logins else None,
-        "agent": s.agent,
-        "algorithm": s.algorithm,
-        "jobs": s.jobs,
-        "difficulty": [{"ts": int(t * 1e6), "value": d} for t, d in s.difficulty],
-        "shares_submitted": s.submitted,
-        "shares_accepted": s.accepted,
-        "shares_rejected": s.rejected,
-        "reported_hashrate": s.reported_hashrate,
-    }
-
-
-def _mining_column(flows: pa.Table, sessions: dict[int, MiningSession]) -> pa.Array:
-    """The mining struct per flow: built once per session, placed by conn_id (null elsewhere)."""
-    if not sessions:
-        return pa.nulls(flows.num_rows, MINING_TYPE)
-    conns = pa.array(list(sessions), pa.uint64())
-    rows = pa.array([_session_row(s) for s in sessions.values()], MINING_TYPE)
-    return rows.take(pc.index_in(flows["conn_id"], value_set=conns))
-
-
 @dataclass
 class InputResult:
     """What one input yielded: evidence, its mining sessions by connection, its report."""
@@ -142,7 +119,6 @@ class InputResult:
 
 
 FlowWriter = Callable[[pa.Table], None]
-_ACTIVE_TIMEOUT = "active-timeout"  # the end reason of a long connection's interim records
 
 
 class InputAnalysis:
@@ -172,7 +148,7 @@ class InputAnalysis:
         self.flows += flows.num_rows
         # A connection is dissected when its final record arrives (a long one is also
         # exported hourly under the same conn_id, with the session on its last record).
-        final_rows = pc.not_equal(flows["end_reason"], _ACTIVE_TIMEOUT)
+        final_rows = pc.not_equal(flows["end_reason"], ACTIVE_TIMEOUT)
         columns = ["conn_id", "first_seen", "c2s_bytes", "s2c_bytes"]
         for row in flows.filter(pc.invert(final_rows)).select(columns).to_pylist():
             began, carried = self.started.get(row["conn_id"], (row["first_seen"], 0))
@@ -193,7 +169,11 @@ class InputAnalysis:
             FLOW_SCHEMA.field("source"), pa.repeat(pa.scalar(self.source, pa.string()), flows.num_rows)
         )
         flows = flows.append_column(FLOW_SCHEMA.field("server_name"), _server_names(flows))
-        mining = _mining_column(flows, sessions)
+        if "mining" in flows.column_names:
+            # Flows minewatch wrote (scan --flows) bring what dissection found.
+            sessions.update(sessions_in(flows))
+            flows = flows.drop_columns(["mining"])
+        mining = mining_column(flows["conn_id"], sessions)
         if sessions:
             mining = pc.if_else(final_rows, mining, pa.scalar(None, MINING_TYPE))
         flows = flows.append_column(FLOW_SCHEMA.field("mining"), mining)

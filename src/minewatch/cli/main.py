@@ -598,6 +598,7 @@ def detect(
     from minewatch.detect import fuse
     from minewatch.detect.stored import detect_stored
     from minewatch.model.findings import ScanResult
+    from minewatch.protocols.base import MiningSession
     from minewatch.store import Store
 
     if not store.is_dir():
@@ -610,10 +611,15 @@ def detect(
     if end is not None:
         where.append(f"first_seen < TIMESTAMPTZ '{end.isoformat()}'")
     files = target.flow_files(start, end)
+    sessions: dict[tuple[str | None, int], MiningSession] = {}  # filled as the evidence is read
     evidence = detect_stored(
-        files, load_default(intel or []), source=str(store), where=" AND ".join(where) or None
+        files,
+        load_default(intel or []),
+        source=str(store),
+        where=" AND ".join(where) or None,
+        sessions=sessions,
     )
-    result = ScanResult(findings=tuple(fuse(evidence, {})), inputs=())
+    result = ScanResult(findings=tuple(fuse(list(evidence), sessions)), inputs=())
     written = target.write_findings(result.findings)
     err.print(f"minewatch: {len(files)} flow files, {written} findings recorded", markup=False)
     from minewatch.cli.render import print_jsonl, print_table

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from minewatch.detect.context import HomeNetworks, ScanContext
-from minewatch.detect.detectors import DETECTORS, Detector, run_detectors
+from minewatch.detect.registry import DETECTORS, Detector, run_detectors
 
 if TYPE_CHECKING:
     from minewatch.detect.fusion import fuse

@@ -11,7 +11,10 @@ import pyarrow as pa
 from minewatch.intel.indicators import IndicatorSet
 from minewatch.protocols.base import MiningSession
 
-__all__ = ["DEFAULT_HOME_NETWORKS", "HomeNetworks", "ScanContext"]
+__all__ = ["ACTIVE_TIMEOUT", "DEFAULT_HOME_NETWORKS", "HomeNetworks", "ScanContext"]
+
+# The end reason of a long connection's interim records: its session is on its last one.
+ACTIVE_TIMEOUT = "active-timeout"
 
 # The address space a sensor usually watches: private, shared, loopback and link-local.
 DEFAULT_HOME_NETWORKS = (

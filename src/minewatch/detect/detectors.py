@@ -1,8 +1,10 @@
-"""The registry of detectors. Each is one function from a ScanContext to Evidence;
-adding a signal is adding a function and a line in DETECTORS."""
+"""The detectors: each one function from a ScanContext to Evidence. What each reads and
+which stored rows it needs is declared beside the others in detect/registry.py, the one
+place a new detector is added."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -15,9 +17,17 @@ from minewatch.detect.context import ScanContext
 from minewatch.intel.indicators import Category, Indicator
 from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind
 
-__all__ = ["COLUMNS_READ", "DETECTORS", "ROW_COLUMNS", "Detector", "run_detectors"]
-
-Detector = Callable[[ScanContext], Iterator[Evidence]]
+__all__ = [
+    "ROW_COLUMNS",
+    "behaviour_flow_counters",
+    "behaviour_timing",
+    "crypto_p2p",
+    "dissected_mining",
+    "intel_dns_query",
+    "intel_server_ip",
+    "intel_server_name",
+    "sv2_noise_handshake",
+]
 
 _ACTIVITY = {
     Category.POOL: Activity.MINING,
@@ -68,6 +78,35 @@ def _bytes(row: dict[str, Any]) -> int:
 
 def _times(row: dict[str, Any]) -> tuple[datetime, datetime]:
     return row["first_seen"], row["last_seen"]
+
+
+# A connection for counting bytes: one client, one server address and port.
+CONN_KEYS = ("client_ip", "server_ip", "server_port")
+ConnKey = tuple[str, str, int]
+
+
+def _connections(flows: pa.Table, rows: list[dict[str, Any]]) -> dict[ConnKey, tuple[int, int]]:
+    """For each connection of `rows`: its first flow id in `flows` and the bytes of all
+    its records there. Evidence on a connection carries these, so fusion counts each
+    record once however many detectors, or records, point at it (detect/fusion.py)."""
+    if not rows:
+        return {}
+    servers = pa.array(sorted({r["server_ip"] for r in rows}), pa.string())
+    picked = flows.filter(pc.is_in(flows["server_ip"], value_set=servers))
+    grouped = (
+        picked.select([*CONN_KEYS, "flow_id", "c2s_bytes", "s2c_bytes"])
+        .group_by(list(CONN_KEYS), use_threads=False)
+        .aggregate([("flow_id", "min"), ("c2s_bytes", "sum"), ("s2c_bytes", "sum")])
+    )
+    names = (*CONN_KEYS, "flow_id_min", "c2s_bytes_sum", "s2c_bytes_sum")
+    cols = [grouped[n].to_pylist() for n in names]
+    return {(c, s, p): (f, up + down) for c, s, p, f, up, down in zip(*cols, strict=True)}
+
+
+def _record(row: dict[str, Any], conns: dict[ConnKey, tuple[int, int]]) -> dict[str, Any]:
+    """The flow id and bytes an evidence on `row`'s connection carries."""
+    flow_id, total = conns[(row["client_ip"], row["server_ip"], row["server_port"])]
+    return {"flow_id": flow_id, "bytes": total}
 
 
 def dissected_mining(ctx: ScanContext) -> Iterator[Evidence]:
@@ -128,7 +167,9 @@ def sv2_noise_handshake(ctx: ScanContext) -> Iterator[Evidence]:
     f = ctx.flows
     mask = pc.and_(pc.equal(f["c2s_first_payload"], 64), pc.equal(f["s2c_first_payload"], 234))
     mask = pc.and_(pc.fill_null(mask, False), pc.is_null(f["application"]))
-    for row in _rows(f, mask):
+    rows = _rows(f, mask)
+    conns = _connections(f, rows)
+    for row in rows:
         first, last = _times(row)
         yield Evidence(
             row["client_ip"],
@@ -143,8 +184,7 @@ def sv2_noise_handshake(ctx: ScanContext) -> Iterator[Evidence]:
             protocol="stratum-v2",
             conn_id=row["conn_id"],
             source=ctx.source,
-            flow_id=row["flow_id"],
-            bytes=_bytes(row),
+            **_record(row, conns),
         )
 
 
@@ -159,7 +199,9 @@ def behaviour_timing(ctx: ScanContext) -> Iterator[Evidence]:
     scores = model.score(x)
     extra = ("application", "c2s_bursts", "small_answers", "c2s_burst_cv")
     picked = pa.array(scores >= model.threshold)
-    for row, score in zip(_rows(candidates, picked, extra), scores[scores >= model.threshold], strict=True):
+    rows = _rows(candidates, picked, extra)
+    conns = _connections(ctx.flows, rows)
+    for row, score in zip(rows, scores[scores >= model.threshold], strict=True):
         first, last = _times(row)
         spread = "unknown" if row["c2s_burst_cv"] is None else f"{row['c2s_burst_cv']:.0%}"
         what = "TLS connection" if row["application"] == "tls" else "connection with an unreadable payload"
@@ -181,8 +223,7 @@ def behaviour_timing(ctx: ScanContext) -> Iterator[Evidence]:
             protocol=row["application"],
             conn_id=row["conn_id"],
             source=ctx.source,
-            flow_id=row["flow_id"],
-            bytes=_bytes(row),
+            **_record(row, conns),
         )
 
 
@@ -198,7 +239,11 @@ def behaviour_flow_counters(ctx: ScanContext) -> Iterator[Evidence]:
     model = load_model("flow")
     scores = model.score(FLOW.matrix(candidates))
     picked = pa.array(scores >= model.threshold)
-    for row in _rows(candidates, picked, ("c2s_packets", "s2c_packets")):
+    rows = _rows(candidates, picked, ("c2s_packets", "s2c_packets"))
+    # A flagged host's traffic is all its records of that connection, not only the ones
+    # the model judged (the rest fall outside its range, mostly short reconnects).
+    conns = _connections(ctx.flows, rows)
+    for row in rows:
         first, last = _times(row)
         detail = (
             f"flow record to {row['server_ip']}:{row['server_port']}, a port mining pools use, for "
@@ -218,12 +263,19 @@ def behaviour_flow_counters(ctx: ScanContext) -> Iterator[Evidence]:
             peer=_peer(row),
             conn_id=row["conn_id"],
             source=ctx.source,
-            flow_id=row["flow_id"],
-            bytes=_bytes(row),
+            **_record(row, conns),
         )
 
 
-def _intel_evidence(row: dict[str, Any], ind: Indicator, how: str, strength: float, source: str) -> Evidence:
+def _intel_evidence(
+    row: dict[str, Any],
+    ind: Indicator,
+    how: str,
+    strength: float,
+    source: str,
+    peer: Endpoint,
+    record: dict[str, Any],
+) -> Evidence:
     activity = _ACTIVITY[ind.category]
     verb = {
         Activity.MINING: "mining pool",
@@ -240,12 +292,11 @@ def _intel_evidence(row: dict[str, Any], ind: Indicator, how: str, strength: flo
         f"{how} {ind.value}, a known {verb[activity]} ({ind.source}){records}",
         first,
         last,
-        peer=_peer(row),
+        peer=peer,
         coin=ind.coin,
         conn_id=row["conn_id"],
         source=source,
-        flow_id=row["flow_id"],
-        bytes=_bytes(row),
+        **record,
     )
 
 
@@ -314,29 +365,62 @@ def _intel_rows(
 
 def intel_server_name(ctx: ScanContext) -> Iterator[Evidence]:
     """A connection to a name (TLS SNI, HTTP Host, or DNS answer) on an indicator list."""
-    for row, ind in _intel_rows(ctx, "server_name", ctx.intel.match_domain, ("sni", "http_host")):
+    rows = list(_intel_rows(ctx, "server_name", ctx.intel.match_domain, ("sni", "http_host")))
+    conns = _connections(ctx.flows, [row for row, _ in rows])
+    for row, ind in rows:
         direct = row["server_name"] in (row["sni"], row["http_host"])
         how = "connects to" if direct else "connects to an address resolved from"
-        yield _intel_evidence(row, ind, how, 0.85 if direct else 0.75, ctx.source)
+        strength = 0.85 if direct else 0.75
+        yield _intel_evidence(row, ind, how, strength, ctx.source, _peer(row), _record(row, conns))
 
 
 def intel_server_ip(ctx: ScanContext) -> Iterator[Evidence]:
     """A connection to an address on an indicator list (weaker: addresses change hands)."""
-    for row, ind in _intel_rows(ctx, "server_ip", ctx.intel.match_ip, candidates=ctx.intel.ip_candidates):
-        yield _intel_evidence(row, ind, "connects to listed address", 0.6, ctx.source)
+    rows = list(_intel_rows(ctx, "server_ip", ctx.intel.match_ip, candidates=ctx.intel.ip_candidates))
+    conns = _connections(ctx.flows, [row for row, _ in rows])
+    for row, ind in rows:
+        how = "connects to listed address"
+        yield _intel_evidence(row, ind, how, 0.6, ctx.source, _peer(row), _record(row, conns))
+
+
+def _first_addresses(flows: pa.Table, names: list[str]) -> dict[str, str]:
+    """The first address a DNS answer gave each of `names` (CNAMEs skipped)."""
+    found: dict[str, str] = {}
+    picked = flows.filter(pc.is_in(flows["dns_query"], pa.array(names, pa.string())))
+    for row in picked.select(["dns_query", "dns_answers"]).to_pylist():
+        for answer in row["dns_answers"] or ():
+            try:
+                ipaddress.ip_address(answer)
+            except ValueError:
+                continue
+            found.setdefault(row["dns_query"], answer)
+            break
+    return found
 
 
 def intel_dns_query(ctx: ScanContext) -> Iterator[Evidence]:
-    """A DNS query for a listed name: the asking host means to reach it."""
-    for row, ind in _intel_rows(ctx, "dns_query", ctx.intel.match_domain, ("dns_query",)):
-        yield _intel_evidence(row, ind, "looks up", 0.5, ctx.source)
+    """A DNS query for a listed name: the asking host means to reach it. The pool is the
+    name (at the address the answer gave, if any), never the resolver asked; and the
+    lookup's bytes are not mining traffic."""
+    rows = list(_intel_rows(ctx, "dns_query", ctx.intel.match_domain, ("dns_query",)))
+    if not rows:
+        return
+    addresses = _first_addresses(ctx.flows, sorted({row["dns_query"] for row, _ in rows}))
+    for row, ind in rows:
+        name = row["dns_query"]
+        # Port 0: a lookup does not say which port the pool will be reached on.
+        peer = Endpoint(addresses.get(name, ""), 0, name)
+        record = {"flow_id": row["flow_id"], "bytes": 0}
+        yield _intel_evidence(row, ind, "looks up", 0.5, ctx.source, peer, record)
 
 
 def crypto_p2p(ctx: ScanContext) -> Iterator[Evidence]:
     """Cryptocurrency peer-to-peer traffic: a node, not a miner."""
     f = ctx.flows
     mask = pc.is_in(f["application"], pa.array(list(_P2P)))
-    for row in _rows(f, pc.fill_null(mask, False), ("application",)):
+    rows = _rows(f, pc.fill_null(mask, False), ("application",))
+    conns = _connections(f, rows)
+    for row in rows:
         chain, strength = _P2P[row["application"]]
         first, last = _times(row)
         peer = _peer(row)
@@ -352,8 +436,7 @@ def crypto_p2p(ctx: ScanContext) -> Iterator[Evidence]:
             protocol=row["application"],
             conn_id=row["conn_id"],
             source=ctx.source,
-            flow_id=row["flow_id"],
-            bytes=_bytes(row),
+            **_record(row, conns),
         )
         if row["server_ip"] in ctx.home:
             yield Evidence(
@@ -367,41 +450,3 @@ def crypto_p2p(ctx: ScanContext) -> Iterator[Evidence]:
                 protocol=row["application"],
                 source=ctx.source,
             )
-
-
-DETECTORS: tuple[Detector, ...] = (
-    dissected_mining,
-    sv2_noise_handshake,
-    behaviour_timing,
-    behaviour_flow_counters,
-    intel_server_name,
-    intel_server_ip,
-    intel_dns_query,
-    crypto_p2p,
-)
-
-
-# Every flow column a detector reads: detection over stored flows (a store, a cluster
-# engine) reads only these. tests/test_flowlogs.py checks that they are enough.
-COLUMNS_READ = (
-    *ROW_COLUMNS,
-    "ip_proto",
-    "c2s_packets",
-    "s2c_packets",
-    "application",
-    "sni",
-    "http_host",
-    "dns_query",
-    "c2s_first_payload",
-    "s2c_first_payload",
-    "c2s_bursts",
-    "s2c_bursts",
-    "small_answers",
-    "c2s_burst_cv",
-    "mining",
-)
-
-
-def run_detectors(ctx: ScanContext, detectors: tuple[Detector, ...] = DETECTORS) -> list[Evidence]:
-    """All evidence the detectors find in one input."""
-    return [ev for detector in detectors for ev in detector(ctx)]

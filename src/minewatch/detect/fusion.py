@@ -20,6 +20,7 @@ MAX_EVIDENCE_PER_FINDING = 12
 MAX_CONFIDENCE = 0.995
 
 SessionKey = tuple[str | None, int]
+PeerKey = tuple[str | None, str, int]  # input, server address, server port
 
 
 def _confidence(evidence: list[Evidence]) -> float:
@@ -40,19 +41,42 @@ def _distinct(evidence: list[Evidence]) -> tuple[Evidence, ...]:
 
 
 def _traffic(evidence: list[Evidence]) -> int:
-    """Bytes of the connections behind the evidence, each counted once: a dissected
-    session's whole connection, else the distinct flow records that gave evidence."""
-    whole: dict[SessionKey, int] = {}
-    records: dict[SessionKey, dict[int, int]] = defaultdict(dict)
+    """Bytes of the connections behind the evidence, each flow record counted once.
+    Per server endpoint of one input: the dissected connections' whole bytes, or the bytes
+    of every record of that client's connection to it, batch by batch (detectors give
+    each batch's first record and total, detect/detectors.py `_connections`), whichever is
+    more: both count the same records, so they never add up."""
+    dissected: dict[PeerKey, dict[int, int]] = defaultdict(dict)
+    batches: dict[PeerKey, dict[int, int]] = defaultdict(dict)
     for ev in evidence:
-        if ev.conn_id is None:
+        if ev.peer is None or not ev.bytes:
             continue
-        key = (ev.source, ev.conn_id)
-        if ev.kind == EvidenceKind.DISSECTOR:
-            whole[key] = max(whole.get(key, 0), ev.bytes)
+        key = (ev.source, ev.peer.ip, ev.peer.port)
+        if ev.kind == EvidenceKind.DISSECTOR and ev.conn_id is not None:
+            dissected[key][ev.conn_id] = max(dissected[key].get(ev.conn_id, 0), ev.bytes)
         elif ev.flow_id is not None:
-            records[key][ev.flow_id] = ev.bytes
-    return sum(max(whole.get(k, 0), sum(records[k].values())) for k in set(whole) | set(records))
+            batches[key][ev.flow_id] = max(batches[key].get(ev.flow_id, 0), ev.bytes)
+    return sum(
+        max(sum(dissected[k].values()), sum(batches[k].values())) for k in dissected.keys() | batches.keys()
+    )
+
+
+def _pools(evidence: list[Evidence]) -> tuple[Endpoint, ...]:
+    """The servers that carried the activity. The same endpoint may be known with and
+    without a name: the named one is kept. A pool known only from a DNS lookup (port 0)
+    is kept by its name, unless a connection to it names it already."""
+    peers = sorted({ev.peer for ev in evidence if ev.peer is not None}, key=lambda p: (p.ip, p.port))
+    named: dict[tuple[str, int], Endpoint] = {}
+    for p in peers:
+        if p.port and (p.name or (p.ip, p.port) not in named):
+            named[(p.ip, p.port)] = p
+    pools = list(named.values())
+    reached = {p.name for p in pools}
+    for p in peers:
+        if not p.port and p.name and p.name not in reached:
+            pools.append(p)
+            reached.add(p.name)
+    return tuple(pools)
 
 
 def _ts(t: float) -> datetime:
@@ -60,14 +84,6 @@ def _ts(t: float) -> datetime:
 
 
 def _one(host: str, activity: Activity, evidence: list[Evidence], sessions: list[MiningSession]) -> Finding:
-    peers = sorted(
-        {ev.peer for ev in evidence if ev.peer is not None and ev.peer.port}, key=lambda p: (p.ip, p.port)
-    )
-    # The same endpoint may be known with and without a name: keep the named one.
-    named: dict[tuple[str, int], Endpoint] = {}
-    for p in peers:
-        if p.name or (p.ip, p.port) not in named:
-            named[(p.ip, p.port)] = p
     # The protocol that carried the most work names the finding (a miner may probe a pool
     # with getwork before settling on stratum).
     protocols = Counter({s.protocol: 0 for s in sessions})
@@ -101,7 +117,7 @@ def _one(host: str, activity: Activity, evidence: list[Evidence], sessions: list
         protocol=protocols.most_common(1)[0][0] if protocols else None,
         coin=coin,
         algorithm=algorithm,
-        pools=tuple(named.values()),
+        pools=_pools(evidence),
         logins=logins,
         agent=agents.most_common(1)[0][0] if agents else None,
         shares=shares,

@@ -1,16 +1,18 @@
 """Detection over stored flow records (Parquet, FLOW_SCHEMA), at the speed of the scan.
 
-DuckDB reads the files (only COLUMNS_READ, on every core) and keeps the rows some
-detector could act on (`candidate_filter`); the detectors then run unchanged, in Python,
-on those rows as Arrow batches. The filter is conservative by construction: each clause
-admits a superset of what one detector looks at, and tests/test_flowlogs.py checks that
-the filtered and unfiltered runs find the same.
+DuckDB reads the files (only the columns the chosen detectors read, on every core) and
+keeps the rows some detector could act on (each detector's `store_filter` in
+detect/registry.py), with the other records of their connections; the detectors then run
+unchanged, in Python, on those rows as Arrow batches, input by input, with the mining
+sessions the `mining` column carries. The filter is conservative by construction: each
+clause admits a superset of what one detector looks at, and tests/test_flowlogs.py checks
+that the filtered and unfiltered runs find the same.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -18,110 +20,44 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from minewatch.detect import detectors
-from minewatch.detect.behaviour import MIN_DURATION_S, MIN_FLOW_PACKETS, USUAL_POOL_PORTS
-from minewatch.detect.context import HomeNetworks, ScanContext
-from minewatch.detect.detectors import COLUMNS_READ, Detector, run_detectors
+from minewatch.detect.context import ACTIVE_TIMEOUT, HomeNetworks, ScanContext
+from minewatch.detect.mining_column import sessions_in
+from minewatch.detect.registry import DETECTORS, Detector, columns_read, run_detectors
 from minewatch.intel.indicators import IndicatorSet
 from minewatch.model.addresses import ipv4_numbers, ipv4_text
 from minewatch.model.findings import Evidence
+from minewatch.protocols.base import MiningSession
 
 __all__ = ["candidate_filter", "detect_stored"]
 
 BATCH_ROWS = 262_144
-
-
-def _net_octets(intel: IndicatorSet) -> tuple[list[str], bool]:
-    """First octets any listed IPv4 network covers (a cheap, conservative test), and
-    whether any IPv6 network is listed."""
-    octets: set[int] = set()
-    v6 = False
-    for ind in intel:
-        if ind.kind in ("ip", "domain"):
-            continue
-        net = ipaddress.ip_network(ind.value, strict=False)
-        if net.version == 6:
-            v6 = True
-            continue
-        octets.update(range(int(net.network_address) >> 24, (int(net.broadcast_address) >> 24) + 1))
-    return [str(o) for o in sorted(octets)], v6
-
-
-def _clauses(intel: IndicatorSet, numeric: bool) -> dict[Detector, list[str]]:
-    """Per detector, SQL that is true for every row it might turn into evidence.
-    `numeric`: over the store's address columns (server_ip4, server_ip6) rather than text."""
-    octets, v6 = _net_octets(intel)
-    ports = ", ".join(str(p) for p in USUAL_POOL_PORTS)
-    if numeric:
-        listed = ["server_ip4 IN (SELECT ip4 FROM listed_ips)", "server_ip6 IN (SELECT ip FROM listed_ips)"]
-        if octets:  # networks, by first octet
-            listed.append(f"server_ip4 >> 24 IN ({', '.join(octets)})")
-        if v6:
-            listed.append("server_ip6 IS NOT NULL")
-    else:
-        listed = ["server_ip IN (SELECT ip FROM listed_ips)"]
-        if octets:
-            listed.append(f"split_part(server_ip, '.', 1) IN ({', '.join(repr(o) for o in octets)})")
-        if v6:
-            listed.append("contains(server_ip, ':')")
-    return {
-        detectors.dissected_mining: ["mining IS NOT NULL"],
-        detectors.sv2_noise_handshake: ["c2s_first_payload IS NOT NULL"],
-        detectors.behaviour_timing: ["c2s_bursts IS NOT NULL"],
-        detectors.behaviour_flow_counters: [
-            f"ip_proto = 6 AND server_port IN ({ports}) AND c2s_packets >= {MIN_FLOW_PACKETS} "
-            f"AND s2c_packets >= {MIN_FLOW_PACKETS} "
-            f"AND last_seen - first_seen >= INTERVAL {int(MIN_DURATION_S)} SECOND"
-        ],
-        detectors.intel_server_name: ["server_name IS NOT NULL"],
-        detectors.intel_server_ip: listed,
-        detectors.intel_dns_query: ["dns_query IS NOT NULL"],
-        detectors.crypto_p2p: ["application IS NOT NULL"],
-    }
-
-
-def _columns(chosen: Sequence[Detector]) -> list[str]:
-    """The columns `chosen` read (COLUMNS_READ is all detectors' together)."""
-    needs: dict[Detector, tuple[str, ...]] = {
-        detectors.dissected_mining: ("mining",),
-        detectors.sv2_noise_handshake: ("c2s_first_payload", "s2c_first_payload", "application"),
-        detectors.behaviour_timing: (
-            "ip_proto",
-            "application",
-            "mining",
-            "c2s_bursts",
-            "s2c_bursts",
-            "small_answers",
-            "c2s_burst_cv",
-        ),
-        detectors.behaviour_flow_counters: (
-            "ip_proto",
-            "application",
-            "c2s_bursts",
-            "c2s_packets",
-            "s2c_packets",
-        ),
-        detectors.intel_server_name: ("sni", "http_host"),
-        detectors.intel_server_ip: (),
-        detectors.intel_dns_query: ("dns_query",),
-        detectors.crypto_p2p: ("application",),
-    }
-    if any(d not in needs for d in chosen):
-        return list(COLUMNS_READ)
-    wanted = {c for d in chosen for c in needs[d]}
-    return [c for c in COLUMNS_READ if c in wanted or c in detectors.ROW_COLUMNS]
+SessionKey = tuple[str | None, int]
 
 
 def candidate_filter(
-    intel: IndicatorSet, chosen: Sequence[Detector] = detectors.DETECTORS, numeric: bool = False
+    intel: IndicatorSet, chosen: Sequence[Detector] = DETECTORS, numeric: bool = False
 ) -> str:
     """SQL over FLOW_SCHEMA (with `numeric`, over the store's address columns): true for
     every row one of `chosen` might turn into evidence (`listed_ips`: columns ip and ip4,
-    registered beside it). A detector without a clause here sees every row."""
-    known = _clauses(intel, numeric)
-    if any(d not in known for d in chosen):
-        return "true"
-    return " OR ".join(f"({c})" for d in chosen for c in known[d])
+    registered beside it)."""
+    return " OR ".join(f"({c})" for det in chosen for c in det.store_filter(intel, numeric))
+
+
+def _query(files: str, columns: list[str], keep: str, where: str | None, numeric: bool) -> str:
+    """The candidate rows, with every other record of their connections (client, server
+    address and port, input): a detector counts the bytes of all of them, as it does live."""
+    keys = ["source", "server_port"]
+    keys += (
+        ["client_ip4", "client_ip6", "server_ip4", "server_ip6"] if numeric else ["client_ip", "server_ip"]
+    )
+    same = " AND ".join(f"f.{k} IS NOT DISTINCT FROM c.{k}" for k in keys)
+    return f"""
+        WITH f AS (
+            SELECT {", ".join(columns)} FROM read_parquet([{files}], union_by_name = true)
+            WHERE {where or "true"}
+        ), c AS (SELECT DISTINCT {", ".join(keys)} FROM f WHERE {keep})
+        SELECT f.* FROM f SEMI JOIN c ON {same}
+    """
 
 
 def detect_stored(
@@ -131,10 +67,14 @@ def detect_stored(
     source: str = "store",
     threads: int | None = None,
     where: str | None = None,
-    chosen: Sequence[Detector] = detectors.DETECTORS,
+    chosen: Sequence[Detector] = DETECTORS,
+    sessions: dict[SessionKey, MiningSession] | None = None,
 ) -> Iterator[Evidence]:
     """Evidence from stored flow files, batch by batch: memory follows the batch, not the
-    files. `where` narrows the rows further (SQL over FLOW_SCHEMA, e.g. a time range)."""
+    files. `where` narrows the rows further (SQL over FLOW_SCHEMA, e.g. a time range).
+    Each input the rows came from (their `source`, else `source`) is detected on its own,
+    as the scan did; the mining sessions its `mining` column carries are rebuilt for the
+    dissector evidence and added to `sessions`, keyed as fusion wants them."""
     if not paths:
         return
     home = home or HomeNetworks()
@@ -143,23 +83,55 @@ def detect_stored(
     files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
     # Files the store wrote have numeric addresses; others (--flows, older stores) text.
     numeric = all(set(pq.read_schema(p).names) >= NUMERIC for p in paths)
-    keep = candidate_filter(intel, chosen, numeric)
-    condition = keep if where is None else f"({where}) AND ({keep})"
-    columns = _columns(chosen)
+    columns = [*columns_read(chosen), "source"]
     if numeric:
         columns = [c for c in columns if c not in ("client_ip", "server_ip")] + sorted(NUMERIC)
+    query = _query(files, columns, candidate_filter(intel, chosen, numeric) or "false", where, numeric)
+    found = sessions if sessions is not None else {}
     with duckdb.connect() as db:
         if threads is not None:
             db.execute(f"SET threads = {int(threads)}")
         db.register("listed_ips", listed)
-        source_sql = f"read_parquet([{files}], union_by_name = true)"
-        query = f"SELECT {', '.join(columns)} FROM {source_sql} WHERE {condition}"
         for batch in db.sql(query).to_arrow_reader(BATCH_ROWS):
             if batch.num_rows:
                 flows = pa.Table.from_batches([batch])
                 if numeric:
                     flows = _with_address_text(flows)
-                yield from run_detectors(ScanContext(source, flows, {}, intel, home), tuple(chosen))
+                for name, part in _by_source(flows, source):
+                    found_here = sessions_in(part)
+                    ctx = ScanContext(name, part, found_here, intel, home, _started(part, found_here))
+                    found.update({(name, conn): s for conn, s in ctx.sessions.items()})
+                    yield from run_detectors(ctx, chosen)
+
+
+def _started(flows: pa.Table, sessions: dict[int, MiningSession]) -> dict[int, tuple[datetime, int]]:
+    """When each dissected connection began and the bytes of its interim records (those
+    the active timeout cut, before the one with its session), as the scan tracks them."""
+    if not sessions or "end_reason" not in flows.column_names:
+        return {}
+    conns = pa.array(list(sessions), pa.uint64())
+    interim = pc.and_(
+        pc.is_in(flows["conn_id"], value_set=conns), pc.equal(flows["end_reason"], ACTIVE_TIMEOUT)
+    )
+    grouped = (
+        flows.filter(interim)
+        .select(["conn_id", "first_seen", "c2s_bytes", "s2c_bytes"])
+        .group_by("conn_id", use_threads=False)
+        .aggregate([("first_seen", "min"), ("c2s_bytes", "sum"), ("s2c_bytes", "sum")])
+        .to_pylist()
+    )
+    return {r["conn_id"]: (r["first_seen_min"], r["c2s_bytes_sum"] + r["s2c_bytes_sum"]) for r in grouped}
+
+
+def _by_source(flows: pa.Table, default: str) -> Iterator[tuple[str, pa.Table]]:
+    """The rows of each input: connection ids count per input, never across."""
+    names = pc.unique(flows["source"]).to_pylist()
+    if len(names) == 1:
+        yield names[0] or default, flows
+        return
+    for name in names:
+        mask = pc.is_null(flows["source"]) if name is None else pc.equal(flows["source"], name)
+        yield name or default, flows.filter(mask)
 
 
 NUMERIC = {"client_ip4", "server_ip4", "client_ip6", "server_ip6"}

@@ -105,6 +105,20 @@ MINING_TYPE = pa.struct(
         pa.field("shares_accepted", pa.uint32()),
         pa.field("shares_rejected", pa.uint32()),
         pa.field("reported_hashrate", pa.float64()),
+        # Enough to rebuild the session (protocols/base.py MiningSession) from stored flows,
+        # so detection over a store estimates as the scan of the capture did.
+        pa.field("logins", pa.list_(pa.string())),
+        pa.field("confidence", pa.float64()),
+        pa.field("server_confirmed", pa.bool_()),
+        pa.field("difficulty_unit", pa.string()),
+        pa.field("work", pa.list_(pa.struct([("ts", _TS), ("value", pa.float64())]))),
+        pa.field("block_bits", pa.string()),
+        pa.field(
+            "shares",
+            pa.list_(pa.struct([("ts", _TS), ("difficulty", pa.float64()), ("accepted", pa.bool_())])),
+        ),
+        pa.field("first_ts", _TS),
+        pa.field("last_ts", _TS),
     ]
 )
 

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from minewatch.errors import CaptureReadError
 from minewatch.model.findings import InputReport
-from minewatch.model.schema import RECORD_SCHEMA
+from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE, RECORD_SCHEMA
 from minewatch.sources import zeek
 from minewatch.sources.base import EngineBatch
 from minewatch.sources.dnsjoin import Resolutions
@@ -123,6 +123,15 @@ def detect_format(path: Path, mapping: dict[str, str] | None = None) -> FlowForm
     return found
 
 
+def _written_flows(t: pa.Table) -> pa.Table:
+    """Flows minewatch wrote, as records, keeping what dissection found (the `mining`
+    column; older files' narrower struct is widened with nulls)."""
+    records = t.select(list(RECORD_SCHEMA.names)).cast(RECORD_SCHEMA)
+    if "mining" not in t.column_names:
+        return records
+    return records.append_column(FLOW_SCHEMA.field("mining"), t["mining"].cast(MINING_TYPE))
+
+
 class FlowFileCapture:
     """One flow log as an input to analysis (the `Capture` protocol of sources/base.py).
     `ssl` maps Zeek connection uids to server names, from ssl.logs read before."""
@@ -190,7 +199,7 @@ class FlowFileCapture:
             return
         for t in tabular(self.path, self.mapping):
             if "conn_id" in t.column_names:  # flows minewatch wrote (scan --flows, the store)
-                yield t.select(list(RECORD_SCHEMA.names)).cast(RECORD_SCHEMA)
+                yield _written_flows(t)
             else:
                 flows = to_record_schema(t, next_id)
                 next_id += flows.num_rows
