@@ -38,7 +38,9 @@ VERDICT: Opt[str | None] = Opt(
 LIMIT = Opt("--limit", whole(1, 1_000_000), 1000, "At most this many cases.")
 # The store's findings in [since, until) with their owners (`minewatch.cli.main`).
 Findings = Callable[[Path, datetime | None, datetime | None], list[dict[str, Any]]]
-CASE_ID = Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The case.")]
+CASE = Opt("CASE_ID", whole(1, 2**31 - 1), 0, "The case.")
+INTO: Opt[int | None] = Opt("--into", whole(1, 2**31 - 1), None, "For merge: the case to merge into.")
+CASE_ID = Annotated[int, typer.Argument(parser=CASE.parse, help=CASE.help)]
 
 
 def register(app: typer.Typer, attributed_findings: Findings) -> None:
@@ -146,9 +148,7 @@ def register(app: typer.Typer, attributed_findings: Findings) -> None:
         verdict: Annotated[str | None, VERDICT.flag()] = VERDICT.default,
         assignee: Annotated[str | None, typer.Option("--assignee", help="For assign: who.")] = None,
         unit: Annotated[str | None, typer.Option("--unit", help="For delegate: the unit's code.")] = None,
-        into: Annotated[
-            int | None, typer.Option("--into", min=1, help="For merge: the case to merge into.")
-        ] = None,
+        into: Annotated[int | None, INTO.flag()] = INTO.default,
         quiet: Annotated[timedelta, QUIET.flag()] = QUIET.default,
         note: Annotated[str, typer.Option("--note", help="What to record with it.")] = "",
     ) -> None:

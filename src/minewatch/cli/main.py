@@ -27,7 +27,18 @@ from minewatch.estimate.totals import summarise
 from minewatch.intel.indicators import load_default
 from minewatch.intel.update import update as update_intel
 from minewatch.model.findings import InputReport, ScanResult
-from minewatch.options import ACTIVE_TIMEOUT, IDLE_TIMEOUT, LIVE_DURATION, SECONDS, WINDOW, Kind, Opt, choice
+from minewatch.options import (
+    ACTIVE_TIMEOUT,
+    IDLE_TIMEOUT,
+    LIVE_DURATION,
+    SECONDS,
+    WINDOW,
+    Kind,
+    Opt,
+    choice,
+    number,
+    whole,
+)
 from minewatch.report.jsonl import summary_to_json
 from minewatch.scan import ScanOptions, scan_captures, scan_paths
 from minewatch.sources.base import EngineOptions
@@ -56,6 +67,15 @@ RUN_FOR: Opt[float | None] = Opt(
     "--duration", SECONDS, None, "Stop after this many seconds (default: run until Ctrl-C)."
 )
 LANG = Opt("--lang", choice("en", "zh"), "en", "zh or en.")
+THREADS: Opt[int | None] = Opt(
+    "--threads", whole(1, 256), None, "Engine threads per large capture (default: all cores)."
+)
+GRID_FACTOR: Opt[float | None] = Opt(
+    "--grid-factor", number(0, 2, "kg CO2 per kWh"), None, "kg CO2 per kWh (default: China 2023, 0.5306)."
+)
+TIMEOUT = Opt("--timeout", SECONDS, 20.0, "Seconds to wait for each list.")
+HOSTS = Opt("--hosts", whole(20, 10_000_000), 2000, "Client hosts.")
+SEED = Opt("--seed", whole(0, 2**32 - 1), 1, "The random generator's seed.")
 
 
 def _cidr(value: str) -> str:
@@ -113,16 +133,8 @@ def scan(
     summary: Annotated[
         bool, typer.Option("--summary", help="Bulletin figures for the whole input (with --json: as JSON).")
     ] = False,
-    grid_factor: Annotated[
-        float | None,
-        typer.Option("--grid-factor", min=0.0, max=2.0, help="kg CO2 per kWh (default: China 2023, 0.5306)."),
-    ] = None,
-    threads: Annotated[
-        int | None,
-        typer.Option(
-            "--threads", min=1, max=256, help="Engine threads per large capture (default: all cores)."
-        ),
-    ] = None,
+    grid_factor: Annotated[float | None, GRID_FACTOR.flag()] = None,
+    threads: Annotated[int | None, THREADS.flag()] = None,
 ) -> None:
     """Find mining, pools, exchanges, web miners and crypto nodes in packet captures."""
     if not paths and interface is None:
@@ -174,7 +186,7 @@ def scan(
 
 @intel_app.command("update")
 def intel_update(
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each list.")] = 20.0,
+    timeout: Annotated[float, TIMEOUT.flag()] = TIMEOUT.default,
 ) -> None:
     """Download the public mining blocklists (CoinBlockerLists, NoCoin) for later scans."""
     report = update_intel(timeout_s=timeout)
@@ -197,9 +209,9 @@ def _size(value: str) -> int:
 def generate(
     output: Annotated[Path, typer.Argument(help="The pcap file to write.")],
     size: Annotated[int, SIZE.flag()] = SIZE.default,
-    hosts: Annotated[int, typer.Option("--hosts", help="Client hosts.")] = 2000,
+    hosts: Annotated[int, HOSTS.flag()] = HOSTS.default,
     duration: Annotated[float, TRAFFIC.flag()] = TRAFFIC.default,
-    seed: Annotated[int, typer.Option("--seed")] = 1,
+    seed: Annotated[int, SEED.flag()] = SEED.default,
 ) -> None:
     """Write a synthetic mixed capture: ordinary traffic with a little mining of every kind."""
     from minewatch.synth import GeneratorConfig

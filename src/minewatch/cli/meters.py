@@ -12,10 +12,13 @@ from rich.table import Table
 
 from minewatch.cli.options import SinceOption, StoreOption, UntilOption
 from minewatch.errors import UsageError
+from minewatch.options import Opt, number, whole
 
 __all__ = ["register"]
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+UTC_OFFSET = Opt("--utc-offset", number(-12, 14, "hours"), 8.0, "The sites' local time, hours from UTC.")
+TOP = Opt("--top", whole(1, 100_000), 20, "Rows in the table.")
 
 
 def register(app: typer.Typer) -> None:
@@ -87,10 +90,8 @@ def register(app: typer.Typer) -> None:
         json_lines: Annotated[
             bool, typer.Option("--json", help="Assessments and site findings as JSON Lines.")
         ] = False,
-        utc_offset: Annotated[
-            float, typer.Option("--utc-offset", help="The sites' local time, hours.")
-        ] = 8.0,
-        top: Annotated[int, typer.Option("--top", min=1, help="Rows in the table.")] = 20,
+        utc_offset: Annotated[float, UTC_OFFSET.flag()] = UTC_OFFSET.default,
+        top: Annotated[int, TOP.flag()] = TOP.default,
         since: SinceOption = None,
         until: UntilOption = None,
     ) -> None:

@@ -25,11 +25,13 @@ from minewatch.options import (
     Opt,
     choice,
     to_text,
+    whole,
 )
 
 __all__ = ["register"]
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+PORT = Opt("--port", whole(1, 65535), 8000, "Port to listen on.")
 ROLE = Opt("--role", choice("analyst", "supervisor", "admin"), "analyst", "analyst, supervisor or admin.")
 PUSH_BATCH = 500
 
@@ -66,7 +68,7 @@ def register(app: typer.Typer) -> None:
         store: StoreOption = Path("minewatch-store"),
         db: DbOption = None,
         host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+        port: Annotated[int, PORT.flag()] = PORT.default,
         quiet: Annotated[timedelta, QUIET.flag()] = QUIET.default,
         secure_cookies: Annotated[bool, SECURE_COOKIES.flag()] = SECURE_COOKIES.default,
         tips_per_10min: Annotated[int, TIPS_PER_10MIN.flag()] = TIPS_PER_10MIN.default,
