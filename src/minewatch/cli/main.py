@@ -10,7 +10,7 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -44,9 +44,6 @@ from minewatch.scan import ScanOptions, scan_captures, scan_paths
 from minewatch.sources.base import EngineOptions
 from minewatch.sources.live import read_interface
 from minewatch.sources.pcap import expand_paths
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["app", "main", "run"]
 
