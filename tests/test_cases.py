@@ -303,7 +303,7 @@ def test_cases_commands_from_findings_to_enforcement(
                 "county-lx",
             ]
         )
-        == 1
+        == 3
     )
     assert "decided by verification" in capsys.readouterr().err
     assert main(["cases", "tick", "--store", str(store)]) == 0

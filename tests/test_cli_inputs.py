@@ -69,7 +69,7 @@ def test_truncated_and_corrupt_captures_keep_what_was_read(
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scan"]) == 2
     assert main(["scan", str(GOOD), "--idle-timeout", "abc"]) == 2
-    assert "cannot parse 'abc': expected seconds" in capsys.readouterr().err
+    assert "cannot parse --idle-timeout 'abc': expected seconds" in capsys.readouterr().err
     assert main(["scan", "--bogus"]) == 2
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from minewatch import _engine  # type: ignore[attr-defined]
+from minewatch.options import WINDOW
 from minewatch.scan import InputAnalysis, ScanOptions, fuse_results
 from minewatch.sources.flowexport import Pairer
 from minewatch.store import Store
@@ -36,7 +37,7 @@ class CollectOptions:
     host: str = "127.0.0.1"
     port: int = 2055
     poll_s: float = 2.0
-    window_s: float = 60.0
+    window_s: float = WINDOW.default
     max_records: int = 262_144
     recv_buffer: int = 8 * 1024 * 1024
     scan: ScanOptions = field(default_factory=ScanOptions)

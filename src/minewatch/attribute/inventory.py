@@ -20,7 +20,7 @@ import pytricia
 
 from minewatch.attribute.region import RegionGuess, from_name, learn
 from minewatch.attribute.sector import SectorGuess, classify
-from minewatch.errors import MinewatchError
+from minewatch.errors import InventoryError
 from minewatch.model.attribution import INSTITUTIONS, Attribution, Sector
 
 __all__ = ["INVENTORY_SCHEMA", "Block", "Inventory", "InventoryError", "compromise", "decided"]
@@ -37,10 +37,6 @@ INVENTORY_SCHEMA = pa.schema(
     ]
 )
 _OPTIONAL = [f.name for f in INVENTORY_SCHEMA if f.name != "cidr"]
-
-
-class InventoryError(MinewatchError):
-    """An inventory file that cannot be used, with where and why."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytricia
 
-from minewatch.errors import InputError
+from minewatch.errors import RegistryError
 
 __all__ = ["BUSINESS_TYPES", "MeterRegistry", "MeterSite", "RegistryError", "load_registry"]
 
@@ -29,10 +29,6 @@ BUSINESS_TYPES: dict[str, str | None] = {
     "datacenter": None,
     "continuous": None,
 }
-
-
-class RegistryError(InputError):
-    """A registry row that cannot be used, with file and row."""
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,9 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 
 from minewatch.cases.models import Base, Level, Unit
-from minewatch.errors import MinewatchError
+from minewatch.errors import UnitsError
 
 __all__ = ["UnitsError", "connect", "load_units", "root_unit"]
-
-
-class UnitsError(MinewatchError):
-    """A units file that cannot be used, with where and why."""
 
 
 def connect(url: str) -> Engine:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minewatch.cases.models import Case, CaseEvent, CaseFinding, Status, Unit, Verdict
-from minewatch.errors import MinewatchError
+from minewatch.errors import WorkflowError
 from minewatch.model._json import attribution_to_json, rfc3339
 from minewatch.model.findings import Finding
 
@@ -42,10 +42,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 # Activities that become cases: a node or an exchange is not, by itself, to be disposed of.
 CASE_ACTIVITIES = ("mining", "web-miner", "pool-server")
-
-
-class WorkflowError(MinewatchError):
-    """A step the workflow does not allow, with the case and why."""
 
 
 def _event(session: Session, case: Case, now: datetime, actor: str, action: str, detail: str = "") -> None:

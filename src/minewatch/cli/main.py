@@ -1,5 +1,6 @@
 """Entry point: `minewatch scan`, `minewatch intel update`. `main(argv)` returns the exit
-status: 0 run completed, 1 some input could not be read, 2 usage error."""
+status: 0 done, else the one `minewatch.errors.EXIT_CODES` gives the error (1 some input
+could not be read, 2 usage error, 3 refused, 4 the service failed, 5 an output failed)."""
 
 from __future__ import annotations
 
@@ -9,26 +10,38 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
+from minewatch.cli.cases import register as register_cases
 from minewatch.cli.meters import register as register_meters
-from minewatch.cli.options import DbOption, StoreOption
-from minewatch.cli.options import when as _when
+from minewatch.cli.options import SinceOption, StoreOption, UntilOption, existing_store
 from minewatch.cli.service import register as register_service
 from minewatch.detect.context import DEFAULT_HOME_NETWORKS, HomeNetworks
-from minewatch.errors import CaptureReadError, MinewatchError
+from minewatch.errors import EXIT_OK, CaptureReadError, MinewatchError, OptionError, UsageError, exit_code
 from minewatch.estimate import DEFAULT_GRID, EstimateOptions, GridFactor
 from minewatch.intel.indicators import load_default
 from minewatch.intel.update import update as update_intel
 from minewatch.model.attribution import Attribution
 from minewatch.model.findings import Finding, InputReport, ScanResult
+from minewatch.options import (
+    ACTIVE_TIMEOUT,
+    IDLE_TIMEOUT,
+    LIVE_DURATION,
+    SECONDS,
+    WINDOW,
+    Kind,
+    Opt,
+    choice,
+    number,
+    whole,
+)
 from minewatch.report.jsonl import summary_to_json
 from minewatch.scan import ScanOptions, scan_captures, scan_paths
 from minewatch.sources.base import EngineOptions
@@ -36,14 +49,12 @@ from minewatch.sources.live import read_interface
 from minewatch.sources.pcap import expand_paths
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from minewatch.report.figures import Figures
     from minewatch.store import Store
 
 __all__ = ["app", "main", "run"]
 
-EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+EXIT_INPUT, EXIT_USAGE = 1, 2  # as `minewatch.errors.EXIT_CODES` gives InputError, UsageError
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else None
@@ -53,21 +64,29 @@ app.add_typer(intel_app, name="intel")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _seconds(value: str) -> float:
-    try:
-        v = float(value)
-    except ValueError:
-        raise typer.BadParameter(f"cannot parse {value!r}: expected seconds") from None
-    if not v > 0:
-        raise typer.BadParameter(f"{value!r}: expected a positive number of seconds")
-    return v
+# Options of one command only; those several layers share are in `minewatch.options`.
+TRAFFIC = Opt("--duration", SECONDS, 600.0, "Seconds of traffic.")
+SIZE = Opt("--size", Kind("a size such as 8MB or 1.5GB", lambda v: _size(v)), 8_000_000, "Approximate size.")
+RUN_FOR: Opt[float | None] = Opt(
+    "--duration", SECONDS, None, "Stop after this many seconds (default: run until Ctrl-C)."
+)
+LANG = Opt("--lang", choice("en", "zh"), "en", "zh or en.")
+THREADS: Opt[int | None] = Opt(
+    "--threads", whole(1, 256), None, "Engine threads per large capture (default: all cores)."
+)
+GRID_FACTOR: Opt[float | None] = Opt(
+    "--grid-factor", number(0, 2, "kg CO2 per kWh"), None, "kg CO2 per kWh (default: China 2023, 0.5306)."
+)
+TIMEOUT = Opt("--timeout", SECONDS, 20.0, "Seconds to wait for each list.")
+HOSTS = Opt("--hosts", whole(20, 10_000_000), 2000, "Client hosts.")
+SEED = Opt("--seed", whole(0, 2**32 - 1), 1, "The random generator's seed.")
 
 
 def _cidr(value: str) -> str:
     try:
         HomeNetworks((value,))
     except ValueError:
-        raise typer.BadParameter(f"cannot parse {value!r}: expected a network such as 10.0.0.0/8") from None
+        raise OptionError("--home-net", value, "a network such as 10.0.0.0/8") from None
     return value
 
 
@@ -104,7 +123,7 @@ def scan(
     interface: Annotated[
         str | None, typer.Option("-i", "--interface", help="Capture live (needs root).")
     ] = None,
-    duration: Annotated[str, typer.Option("--duration", help="Seconds to capture live.")] = "60",
+    duration: Annotated[float, LIVE_DURATION.flag()] = LIVE_DURATION.default,
     bpf: Annotated[str | None, typer.Option("--filter", help="BPF filter for live capture.")] = None,
     intel: Annotated[
         list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
@@ -113,32 +132,20 @@ def scan(
         list[str] | None,
         typer.Option("--home-net", help="Network of ours (repeatable); default private ranges."),
     ] = None,
-    idle_timeout: Annotated[
-        str, typer.Option("--idle-timeout", help="Seconds before an idle flow ends.")
-    ] = "300",
-    active_timeout: Annotated[
-        str, typer.Option("--active-timeout", help="Seconds before a long flow is cut.")
-    ] = "3600",
+    idle_timeout: Annotated[float, IDLE_TIMEOUT.flag()] = IDLE_TIMEOUT.default,
+    active_timeout: Annotated[float, ACTIVE_TIMEOUT.flag()] = ACTIVE_TIMEOUT.default,
     summary: Annotated[
         bool, typer.Option("--summary", help="Bulletin figures for the whole input (with --json: as JSON).")
     ] = False,
-    grid_factor: Annotated[
-        float | None,
-        typer.Option("--grid-factor", min=0.0, max=2.0, help="kg CO2 per kWh (default: China 2023, 0.5306)."),
-    ] = None,
-    threads: Annotated[
-        int | None,
-        typer.Option(
-            "--threads", min=1, max=256, help="Engine threads per large capture (default: all cores)."
-        ),
-    ] = None,
+    grid_factor: Annotated[float | None, GRID_FACTOR.flag()] = None,
+    threads: Annotated[int | None, THREADS.flag()] = None,
 ) -> None:
     """Find mining, pools, exchanges, web miners and crypto nodes in packet captures."""
     if not paths and interface is None:
-        raise typer.BadParameter("give capture paths or --interface")
+        raise UsageError("scan", "give capture paths or --interface")
     if paths and interface is not None:
-        raise typer.BadParameter("give capture paths or --interface, not both")
-    idle, active, live_s = _seconds(idle_timeout), _seconds(active_timeout), _seconds(duration)
+        raise UsageError("scan", "give capture paths or --interface, not both")
+    idle, active, live_s = idle_timeout, active_timeout, duration
     home = tuple(_cidr(c) for c in home_net) if home_net else DEFAULT_HOME_NETWORKS
     options = ScanOptions(
         engine=EngineOptions(idle_timeout_s=idle, active_timeout_s=active, workers=threads or _cores()),
@@ -183,7 +190,7 @@ def scan(
 
 @intel_app.command("update")
 def intel_update(
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each list.")] = 20.0,
+    timeout: Annotated[float, TIMEOUT.flag()] = TIMEOUT.default,
 ) -> None:
     """Download the public mining blocklists (CoinBlockerLists, NoCoin) for later scans."""
     report = update_intel(timeout_s=timeout)
@@ -198,17 +205,17 @@ _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmg]?)b?\s*$", re.IGNORECASE)
 def _size(value: str) -> int:
     m = _SIZE.match(value)
     if m is None:
-        raise typer.BadParameter(f"cannot parse {value!r}: expected a size such as 8MB or 1.5GB")
+        raise ValueError(value)
     return int(float(m.group(1)) * {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[m.group(2).lower()])
 
 
 @app.command()
 def generate(
     output: Annotated[Path | None, typer.Argument(help="The pcap file to write.")] = None,
-    size: Annotated[str, typer.Option("--size", help="Approximate size, e.g. 8MB or 1.5GB.")] = "8MB",
-    hosts: Annotated[int, typer.Option("--hosts", help="Client hosts.")] = 2000,
-    duration: Annotated[str, typer.Option("--duration", help="Seconds of traffic.")] = "600",
-    seed: Annotated[int, typer.Option("--seed")] = 1,
+    size: Annotated[int, SIZE.flag()] = SIZE.default,
+    hosts: Annotated[int, HOSTS.flag()] = HOSTS.default,
+    duration: Annotated[float, TRAFFIC.flag()] = TRAFFIC.default,
+    seed: Annotated[int, SEED.flag()] = SEED.default,
     province: Annotated[
         Path | None,
         typer.Option("--province", help="Instead: a province-day (hourly flows, inventory, truth) here."),
@@ -228,10 +235,8 @@ def generate(
         _generate_province(province, hosts, miners, seed, day, province_code, intel, parquet)
         return
     if output is None:
-        raise typer.BadParameter("expected the pcap file to write, or --province DIR")
-    cfg = GeneratorConfig(
-        target_bytes=_size(size), hosts=max(hosts, 20), duration_s=_seconds(duration), seed=seed
-    )
+        raise UsageError("generate", "expected the pcap file to write, or --province DIR")
+    cfg = GeneratorConfig(target_bytes=size, hosts=max(hosts, 20), duration_s=duration, seed=seed)
     report = write_capture(output, cfg)
     err.print(
         f"wrote {report.path}: {report.packets} packets, {report.bytes} bytes, {report.flows} flows, "
@@ -250,7 +255,7 @@ def _generate_province(
     try:
         when = date.fromisoformat(day)
     except ValueError:
-        raise typer.BadParameter(f"cannot parse --date {day!r}: expected YYYY-MM-DD") from None
+        raise OptionError("--date", day, "a date such as 2026-11-20") from None
     fmt: Literal["csv", "parquet"] = "parquet" if parquet else "csv"
     cfg = ProvinceConfig(out, max(hosts, 1), max(miners, 0), seed, when, code, intel, format=fmt)
     try:
@@ -267,7 +272,7 @@ def _generate_province(
 def _listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise typer.BadParameter(f"{value!r}: expected HOST:PORT, e.g. 127.0.0.1:2055")
+        raise OptionError("--listen", value, "HOST:PORT, e.g. 127.0.0.1:2055")
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
@@ -276,7 +281,7 @@ def _mapping(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         target, sep, source = pair.partition("=")
         if not sep or not target or not source:
-            raise typer.BadParameter(f"{pair!r}: expected OURS=THEIRS, e.g. client_ip=src")
+            raise OptionError("--map", pair, "OURS=THEIRS, e.g. client_ip=src")
         out[target.strip()] = source.strip()
     return out
 
@@ -287,13 +292,8 @@ def collect(
     listen: Annotated[
         str, typer.Option("--listen", help="HOST:PORT to receive NetFlow/IPFIX on.")
     ] = "127.0.0.1:2055",
-    duration: Annotated[
-        str | None,
-        typer.Option("--duration", help="Stop after this many seconds (default: run until Ctrl-C)."),
-    ] = None,
-    window: Annotated[
-        str, typer.Option("--window", help="Seconds of evidence fused into one finding.")
-    ] = "60",
+    duration: Annotated[float | None, RUN_FOR.flag()] = RUN_FOR.default,
+    window: Annotated[float, WINDOW.flag()] = WINDOW.default,
     intel: Annotated[
         list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
     ] = None,
@@ -306,7 +306,7 @@ def collect(
 
     host, port = _listen(listen)
     options = CollectOptions(
-        host=host, port=port, window_s=_seconds(window), scan=ScanOptions(intel=load_default(intel or []))
+        host=host, port=port, window_s=window, scan=ScanOptions(intel=load_default(intel or []))
     )
     logging.basicConfig(level=logging.WARNING, format="minewatch: %(message)s")
     try:
@@ -315,7 +315,7 @@ def collect(
         err.print(f"minewatch: {e}", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     err.print(f"minewatch: collecting on {host}:{collector.port} into {store}", markup=False)
-    seconds = None if duration is None else _seconds(duration)
+    seconds = duration
     try:
         if err.is_terminal:
             from rich.live import Live
@@ -387,207 +387,11 @@ def inventory_import(
     err.print(f"minewatch: {path}: {what}, kept in {target.attribution_dir}", markup=False)
 
 
-cases_app = typer.Typer(no_args_is_help=True, help="Cases under disposal: open, move, verify, export.")
-app.add_typer(cases_app, name="cases")
-
-
-def _cases_db(store: Path, db: str | None) -> Engine:
-    from minewatch.cases.db import connect
-
-    return connect(db or f"sqlite:///{store / 'cases.sqlite'}")
-
-
-@cases_app.command("units")
-def cases_units(
-    path: Annotated[Path, typer.Argument(help="CSV: code, name, level, parent_code.")],
-    store: StoreOption,
-    db: DbOption = None,
-) -> None:
-    """Load the unit tree (province, cities, counties by division code)."""
-    from sqlalchemy.orm import Session
-
-    from minewatch.cases.db import load_units
-
-    store.mkdir(parents=True, exist_ok=True)
-    with Session(_cases_db(store, db)) as session:
-        n = load_units(session, path)
-        session.commit()
-    err.print(f"minewatch: {n} units from {path}", markup=False)
-
-
-@cases_app.command("sync")
-def cases_sync(
-    store: StoreOption,
-    db: DbOption = None,
-    since: Annotated[str | None, typer.Option("--since", help="Findings from this time or age.")] = None,
-) -> None:
-    """Open cases from the store's findings (attributed), or add findings to open ones."""
-    from sqlalchemy.orm import Session
-
-    from minewatch.cases.db import root_unit
-    from minewatch.cases.workflow import open_from_findings
-
-    rows = _attributed_episodes(store, _when(since), None)
-    with Session(_cases_db(store, db)) as session:
-        touched = open_from_findings(session, rows, datetime.now(UTC), root_unit(session))
-        session.commit()
-        opened = sum(1 for c in touched if len(c.events) == 1)
-    err.print(
-        f"minewatch: {len(rows)} findings: {opened} cases opened, {len(touched) - opened} updated",
-        markup=False,
-    )
-
-
-@cases_app.command("list")
-def cases_list(
-    store: StoreOption,
-    db: DbOption = None,
-    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per case per line.")] = False,
-) -> None:
-    """Open and closed cases, newest first."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from minewatch.cases.models import Case
-
-    with Session(_cases_db(store, db)) as session:
-        cases = list(session.scalars(select(Case).order_by(Case.id.desc())))
-        rows: list[dict[str, Any]] = [
-            {
-                "id": c.id,
-                "host": c.host,
-                "activity": c.activity,
-                "unit": c.unit.name,
-                "unit_code": c.unit.code,
-                "severity": c.severity,
-                "status": c.status,
-                "verdict": c.verdict,
-                "deadline": c.deadline.isoformat() if c.deadline else None,
-                "findings": len(c.findings),
-                "events": [
-                    {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
-                    for e in c.events
-                ],
-            }
-            for c in cases
-        ]
-    if json_lines:
-        for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return
-    from rich.table import Table
-
-    table = Table("id", "host", "activity", "unit", "severity", "status", "deadline", "findings")
-    for r in rows:
-        status = r["status"] + (f" ({r['verdict']})" if r["verdict"] else "")
-        table.add_row(
-            str(r["id"]),
-            r["host"],
-            r["activity"],
-            r["unit"],
-            r["severity"],
-            status,
-            (r["deadline"] or "")[:16],
-            str(r["findings"]),
-        )
-    out = Console(highlight=False)
-    Console(highlight=False, width=None if out.is_terminal else 132).print(table)
-
-
-@cases_app.command("step")
-def cases_step(
-    case_id: Annotated[int, typer.Argument(help="The case.")],
-    to: Annotated[
-        str,
-        typer.Argument(help="triaged, owner_notified, rectification_ordered, blocked, verifying, or close"),
-    ],
-    store: StoreOption,
-    actor: Annotated[str, typer.Option("--actor", help="Who does it (for the audit trail).")],
-    db: DbOption = None,
-    deadline: Annotated[
-        str | None, typer.Option("--deadline", help="For rectification: a time or 7d.")
-    ] = None,
-    verdict: Annotated[
-        str | None,
-        typer.Option("--verdict", help="For close: false_positive, duplicate, not_in_jurisdiction."),
-    ] = None,
-    note: Annotated[str, typer.Option("--note", help="What to record with it.")] = "",
-) -> None:
-    """Move a case one step, or close it with a verdict."""
-    from sqlalchemy.orm import Session
-
-    from minewatch.cases.models import Case, Status, Verdict
-    from minewatch.cases.workflow import close, move
-
-    now = datetime.now(UTC)
-    with Session(_cases_db(store, db)) as session:
-        case = session.get(Case, case_id)
-        if case is None:
-            raise typer.BadParameter(f"no case {case_id}")
-        if to == "close":
-            try:
-                chosen = Verdict(verdict or "")
-            except ValueError:
-                raise typer.BadParameter(f"--verdict {verdict!r}: say why the case closes") from None
-            close(session, case, chosen, actor, now, note)
-        else:
-            try:
-                status = Status(to)
-            except ValueError:
-                raise typer.BadParameter(f"{to!r} is not a step") from None
-            due = None
-            if deadline is not None:
-                m = re.fullmatch(r"\s*(\d+)\s*d\s*", deadline)
-                due = now + timedelta(days=int(m.group(1))) if m else _when(deadline)
-            move(session, case, status, actor, now, deadline=due, detail=note)
-        session.commit()
-        err.print(f"minewatch: case {case_id}: {case.status}", markup=False)
-
-
-@cases_app.command("tick")
-def cases_tick(
-    store: StoreOption,
-    db: DbOption = None,
-    quiet: Annotated[
-        str, typer.Option("--quiet", help="Days a host must be quiet to close as stopped.")
-    ] = "7",
-) -> None:
-    """Escalate overdue cases and close verified ones (run it from cron)."""
-    from sqlalchemy.orm import Session
-
-    from minewatch.cases.workflow import tick
-
-    with Session(_cases_db(store, db)) as session:
-        escalated, closed = tick(session, datetime.now(UTC), timedelta(days=float(quiet)))
-        session.commit()
-    err.print(f"minewatch: {escalated} escalated, {closed} closed as stopped", markup=False)
-
-
-@cases_app.command("export")
-def cases_export(
-    store: StoreOption,
-    out: Annotated[
-        Path, typer.Option("--out", help="Folder for the RPZ, nftables, hosts, Suricata, STIX files.")
-    ],
-    db: DbOption = None,
-) -> None:
-    """Write the enforcement lists of the cases under block (closed cases withdrawn)."""
-    from sqlalchemy.orm import Session
-
-    from minewatch.cases.exports import write_exports
-
-    with Session(_cases_db(store, db)) as session:
-        entries = write_exports(session, out, datetime.now(UTC))
-    err.print(f"minewatch: {len(entries)} entries in {out}", markup=False)
-
-
 @app.command()
 def detect(
     store: StoreOption,
-    since: Annotated[
-        str | None, typer.Option("--since", help="Flows from this time or age (24h, 7d).")
-    ] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Flows before this time.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     intel: Annotated[
         list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
     ] = None,
@@ -601,10 +405,8 @@ def detect(
     from minewatch.protocols.base import MiningSession
     from minewatch.store import Store
 
-    if not store.is_dir():
-        raise typer.BadParameter(f"{store}: no such store directory")
-    target = Store(store)
-    start, end = _when(since), _when(until)
+    target = Store(existing_store(store))
+    start, end = since, until
     where = []
     if start is not None:
         where.append(f"last_seen >= TIMESTAMPTZ '{start.isoformat()}'")
@@ -634,10 +436,10 @@ def detect(
 def report(
     store: StoreOption,
     out: Annotated[Path, typer.Option("--out", help="Folder for bulletin.html, .pdf, .json and .csv.")],
-    since: Annotated[str | None, typer.Option("--since", help="From this time or age (24h, 7d).")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Up to this time.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     region: Annotated[str | None, typer.Option("--region", help="Only hosts placed here, e.g. 江苏.")] = None,
-    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "en",
+    lang: Annotated[str, LANG.flag()] = LANG.default,
     timezone: Annotated[
         str, typer.Option("--timezone", help="The office's time zone, for times and days.")
     ] = "Asia/Shanghai",
@@ -649,9 +451,9 @@ def report(
     from minewatch.report.table import write_csv
 
     if lang not in LABELS:
-        raise typer.BadParameter(f"--lang {lang!r}: expected one of {', '.join(LABELS)}")
+        raise OptionError("--lang", lang, f"one of {', '.join(LABELS)}")
     zone = _zone(timezone)
-    start, end = _when(since), _when(until)
+    start, end = since, until
     rows = _attributed_episodes(store, start, end)
     previous = _attributed_episodes(store, start - (end - start), start) if start and end else None
     bulletin = make_bulletin(rows, start, end, region, lang, zone, previous)
@@ -678,8 +480,8 @@ def report(
 @app.command()
 def findings(
     store: StoreOption,
-    since: Annotated[str | None, typer.Option("--since", help="From this time or age (24h, 7d).")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Up to this time.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per finding per line.")] = False,
     hosts: Annotated[
         bool, typer.Option("--hosts", help="One line per host and activity: its windows merged (episodes).")
@@ -688,7 +490,7 @@ def findings(
     """The findings in the store, oldest first: each window's, or with --hosts each host's
     episode."""
     read = _attributed_episodes if hosts else _attributed_findings
-    found = sorted(read(store, _when(since), _when(until)), key=lambda f: (f.first_seen, f.host))
+    found = sorted(read(store, since, until), key=lambda f: (f.first_seen, f.host))
     if json_lines:
         for f in found:
             sys.stdout.write(json.dumps(f.to_json(), ensure_ascii=False) + "\n")
@@ -731,9 +533,7 @@ def _attributed(store: Path, read: Callable[[Store], list[Finding]]) -> list[Fin
     from minewatch.attribute.attributor import Attributor
     from minewatch.store import Store
 
-    if not store.is_dir():
-        raise typer.BadParameter(f"{store}: no such store directory")
-    source = Store(store)
+    source = Store(existing_store(store))
     found = read(source)
     attributor = Attributor.from_dir(source.attribution_dir)
     if not attributor:
@@ -755,9 +555,7 @@ def _zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ValueError, ZoneInfoNotFoundError) as e:
-        raise typer.BadParameter(
-            f"cannot parse --timezone {name!r}: expected a zone such as Asia/Shanghai"
-        ) from e
+        raise OptionError("--timezone", name, "a zone such as Asia/Shanghai") from e
 
 
 def _owner(a: Attribution | None) -> str:
@@ -767,20 +565,36 @@ def _owner(a: Attribution | None) -> str:
     return f"{a.organisation or '?'} · {a.sector.value}{flag}"
 
 
+register_cases(app, _attributed_episodes)
 register_service(app)
 register_meters(app)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line with `argv` and return the exit status."""
+    """Run the command line with `argv` and return the exit status: every error is one
+    line on stderr and the status `minewatch.errors.EXIT_CODES` gives it."""
     try:
-        app(args=argv, prog_name="minewatch")
-    except SystemExit as e:
-        return e.code if isinstance(e.code, int) else EXIT_OK if e.code is None else EXIT_USAGE
+        code = app(args=argv, prog_name="minewatch", standalone_mode=False)
     except MinewatchError as e:
         err.print(f"minewatch: {e}", markup=False)
+        return exit_code(e)
+    except typer.TyperException as e:  # the parser's own: no such option, a missing argument
+        # Typer has already printed the help that no arguments ask for (click's
+        # NoArgsIsHelpError, which Typer does not export).
+        if type(e).__name__ == "NoArgsIsHelpError":
+            return EXIT_USAGE
+        ctx = getattr(e, "ctx", None)
+        where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        err.print(f"minewatch: {e.format_message()}{where}", markup=False)
+        return e.exit_code
+    except typer.Abort:
+        err.print("minewatch: stopped", markup=False)
         return EXIT_INPUT
-    return EXIT_OK
+    except OSError as e:  # a file the system would not open or write
+        where = f"{e.filename}: " if e.filename else ""
+        err.print(f"minewatch: {where}{(e.strerror or str(e)).lower()}", markup=False)
+        return EXIT_INPUT
+    return code if isinstance(code, int) else EXIT_OK
 
 
 def run() -> None:

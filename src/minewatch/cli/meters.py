@@ -10,11 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from minewatch.cli.options import StoreOption, when
+from minewatch.cli.options import SinceOption, StoreOption, UntilOption
+from minewatch.errors import UsageError
+from minewatch.options import Opt, number, whole
 
 __all__ = ["register"]
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+UTC_OFFSET = Opt("--utc-offset", number(-12, 14, "hours"), 8.0, "The sites' local time, hours from UTC.")
+TOP = Opt("--top", whole(1, 100_000), 20, "Rows in the table.")
 
 
 def register(app: typer.Typer) -> None:
@@ -86,14 +90,10 @@ def register(app: typer.Typer) -> None:
         json_lines: Annotated[
             bool, typer.Option("--json", help="Assessments and site findings as JSON Lines.")
         ] = False,
-        utc_offset: Annotated[
-            float, typer.Option("--utc-offset", help="The sites' local time, hours.")
-        ] = 8.0,
-        top: Annotated[int, typer.Option("--top", min=1, help="Rows in the table.")] = 20,
-        since: Annotated[
-            str | None, typer.Option("--since", help="Score this period: from (time or age).")
-        ] = None,
-        until: Annotated[str | None, typer.Option("--until", help="Score this period: up to.")] = None,
+        utc_offset: Annotated[float, UTC_OFFSET.flag()] = UTC_OFFSET.default,
+        top: Annotated[int, TOP.flag()] = TOP.default,
+        since: SinceOption = None,
+        until: UntilOption = None,
     ) -> None:
         """Score every meter for mining load; join suspect sites to the network's findings."""
         from minewatch.detect.fuse_power import assessment_to_json, fuse_sites
@@ -104,12 +104,10 @@ def register(app: typer.Typer) -> None:
         source = MeterStore(store)
         series, intervals = source.read_series()
         if series is None:
-            raise typer.BadParameter(
-                f"{store}: no meter series (minewatch meters import FILE --store {store})"
-            )
+            raise UsageError(str(store), f"no meter series (minewatch meters import FILE --store {store})")
         # The period to score: the readings in [since, until).
         stamp = pa.timestamp("s", tz="UTC")
-        start, end = when(since), when(until)
+        start, end = since, until
         if start is not None:
             series = series.filter(pc.greater_equal(series["ts"].cast(stamp), pa.scalar(start, stamp)))
         if end is not None:

@@ -1,32 +1,76 @@
-"""Options and values several commands share."""
+"""Options and values several commands share. A value that does not parse raises
+`OptionError` (exit 2, one line); the options themselves are declared in `minewatch.options`."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-__all__ = ["DbOption", "StoreOption", "when"]
+from minewatch.errors import InputError, OptionError, UsageError
+from minewatch.options import SINCE, UNTIL
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+__all__ = [
+    "DbOption",
+    "SinceOption",
+    "StoreOption",
+    "UntilOption",
+    "connect_db",
+    "database_url",
+    "existing_store",
+    "when",
+]
 
 StoreOption = Annotated[Path, typer.Option("--store", help="The store directory (created if missing).")]
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite in the store).")]
+SinceOption = Annotated[datetime | None, SINCE.flag()]
+UntilOption = Annotated[datetime | None, UNTIL.flag()]
 
 
 def when(value: str | None) -> datetime | None:
     """RFC 3339 / ISO time (UTC if no zone), or an age such as 24h, 7d, 90m."""
-    if value is None:
-        return None
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", value)
-    if m:
-        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-        return datetime.now(UTC) - timedelta(seconds=float(m.group(1)) * unit)
+    return None if value is None else SINCE.parse(value)
+
+
+def existing_store(store: Path) -> Path:
+    """`store`, or UsageError when there is no such directory to read from."""
+    if not store.is_dir():
+        raise UsageError(str(store), "no such store directory")
+    return store
+
+
+def database_url(store: Path, db: str | None, create: bool = False) -> str:
+    """The cases database's URL: `db`, else SQLite in the store (made if `create`, else it
+    must exist). A URL SQLAlchemy cannot read is an OptionError."""
+    if db is None:
+        if create:
+            store.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{existing_store(store) / 'cases.sqlite'}"
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r}: expected a time (2026-11-24T18:00Z) or an age (24h, 7d)"
-        ) from None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
+        make_url(db)
+    except ArgumentError:
+        raise OptionError("--db", db, "a database URL such as postgresql+psycopg://host/minewatch") from None
+    return db
+
+
+def connect_db(store: Path, db: str | None, create: bool = False) -> Engine:
+    """The cases database, its tables made if missing; InputError if it cannot be opened."""
+    from sqlalchemy.exc import NoSuchModuleError, OperationalError
+
+    from minewatch.cases.db import connect
+
+    url = database_url(store, db, create)
+    try:
+        return connect(url)
+    except NoSuchModuleError:
+        raise OptionError("--db", url, "a database minewatch has a driver for (sqlite, postgresql)") from None
+    except OperationalError as e:
+        raise InputError(url if db is None else "--db", f"cannot open the database: {e.orig}") from None

@@ -13,17 +13,27 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from minewatch.cli.options import DbOption, StoreOption, when
+from minewatch.cli.options import DbOption, SinceOption, StoreOption, connect_db, database_url, existing_store
+from minewatch.errors import RemoteError, UsageError
+from minewatch.options import (
+    QUIET,
+    SECURE_COOKIES,
+    SERVICE,
+    TIMEZONE,
+    TIPS_PER_10MIN,
+    WORKERS,
+    Opt,
+    choice,
+    to_text,
+    whole,
+)
 
 __all__ = ["register"]
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+PORT = Opt("--port", whole(1, 65535), 8000, "Port to listen on.")
+ROLE = Opt("--role", choice("analyst", "supervisor", "admin"), "analyst", "analyst, supervisor or admin.")
 PUSH_BATCH = 500
-
-
-def _default_db(store: Path, db: str | None) -> str:
-    store.mkdir(parents=True, exist_ok=True)
-    return db or f"sqlite:///{store / 'cases.sqlite'}"
 
 
 def _unit(session: Any, code: str) -> Any:
@@ -33,7 +43,7 @@ def _unit(session: Any, code: str) -> Any:
 
     unit = session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:
-        raise typer.BadParameter(f"--unit {code}: no such unit (load them with `minewatch cases units`)")
+        raise UsageError(f"--unit {code}", "no such unit (load them with `minewatch cases units`)")
     return unit
 
 
@@ -41,7 +51,7 @@ def _password(path: Path | None) -> str:
     if path is None:
         first = typer.prompt("Password", hide_input=True)
         if typer.prompt("Again", hide_input=True) != first:
-            raise typer.BadParameter("the two passwords differ")
+            raise UsageError("password", "the two passwords differ")
         return str(first)
     text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     return text.rstrip("\r\n")
@@ -58,58 +68,34 @@ def register(app: typer.Typer) -> None:
         store: StoreOption = Path("minewatch-store"),
         db: DbOption = None,
         host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
-        quiet: Annotated[
-            float, typer.Option("--quiet", min=0, help="Days a host must be quiet to close as stopped.")
-        ] = 7.0,
-        secure_cookies: Annotated[
-            bool, typer.Option("--secure-cookies", help="Mark cookies Secure (behind a TLS proxy).")
-        ] = False,
-        tips_per_10min: Annotated[int, typer.Option("--tips-per-10min", min=1)] = 5,
-        workers: Annotated[
-            int,
-            typer.Option(
-                "--workers", min=1, max=64, help="Processes; with more than one, run `cases tick` from cron."
-            ),
-        ] = 1,
-        timezone: Annotated[
-            str, typer.Option("--timezone", help="The offices' time zone, for pages and deadlines.")
-        ] = "Asia/Shanghai",
+        port: Annotated[int, PORT.flag()] = PORT.default,
+        quiet: Annotated[timedelta, QUIET.flag()] = QUIET.default,
+        secure_cookies: Annotated[bool, SECURE_COOKIES.flag()] = SECURE_COOKIES.default,
+        tips_per_10min: Annotated[int, TIPS_PER_10MIN.flag()] = TIPS_PER_10MIN.default,
+        workers: Annotated[int, WORKERS.flag()] = WORKERS.default,
+        timezone: Annotated[str, TIMEZONE.flag()] = TIMEZONE.default,
     ) -> None:
         """The HTTP API, the console and the public tip page (one process per worker)."""
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         import uvicorn
 
         from minewatch.web.app import create_app
         from minewatch.web.deps import ServiceSettings
 
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise typer.BadParameter(
-                f"--timezone {timezone!r}: not a time zone, e.g. Asia/Shanghai"
-            ) from None
-        settings = ServiceSettings(
-            db_url=_default_db(store, db),
-            quiet=timedelta(days=quiet),
-            secure_cookies=secure_cookies,
-            tips_per_window=tips_per_10min,
-            tip_window_s=600.0,
-            attribution_dir=store / "attribution",
-            meters_dir=store / "meters",
-            timezone=timezone,
-        )
+        chosen = {"quiet": quiet, "secure_cookies": secure_cookies, "tips_per_10min": tips_per_10min}
+        chosen["timezone"] = timezone
+        url = database_url(store, db, create=True)
+        settings = ServiceSettings.of(url, store, chosen)
         err.print(f"minewatch: serving on http://{host}:{port}/ (API at /docs)", markup=False)
-        uvicorn.run(
-            create_app(settings), host=host, port=port, workers=None, log_level="warning", access_log=False
-        ) if workers == 1 else _many(settings, host, port, workers)
+        if workers == 1:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+        else:
+            _many(url, store, chosen, host, port, workers)
 
     @users_app.command("add")
     def users_add(
         name: Annotated[str, typer.Argument(help="Sign-in name.")],
         unit: Annotated[str, typer.Option("--unit", help="Division code of the user's unit.")],
-        role: Annotated[str, typer.Option("--role", help="analyst, supervisor or admin.")] = "analyst",
+        role: Annotated[str, ROLE.flag()] = ROLE.default,
         password_file: Annotated[
             Path | None, typer.Option("--password-file", help="Read the password from a file (- for stdin).")
         ] = None,
@@ -119,13 +105,10 @@ def register(app: typer.Typer) -> None:
         """Add a user (or reset one's unit, role and password)."""
         from sqlalchemy.orm import Session
 
-        from minewatch.cases.db import connect
         from minewatch.cases.models import Role
         from minewatch.web.auth import create_user
 
-        if role not in {r.value for r in Role}:
-            raise typer.BadParameter(f"--role {role!r}: expected analyst, supervisor or admin")
-        with Session(connect(_default_db(store, db))) as session:
+        with Session(connect_db(store, db, create=True)) as session:
             user = create_user(session, name, _unit(session, unit), Role(role), _password(password_file))
             session.commit()
             err.print(f"minewatch: user {user.name}, {role} at {user.unit.name}", markup=False)
@@ -140,10 +123,9 @@ def register(app: typer.Typer) -> None:
         """Make a sensor token; it is printed once and only its hash is kept."""
         from sqlalchemy.orm import Session
 
-        from minewatch.cases.db import connect
         from minewatch.web.auth import issue_token
 
-        with Session(connect(_default_db(store, db))) as session:
+        with Session(connect_db(store, db, create=True)) as session:
             token = issue_token(session, name, _unit(session, unit), datetime.now(UTC))
             session.commit()
         print(token)
@@ -152,7 +134,7 @@ def register(app: typer.Typer) -> None:
     def push(
         store: StoreOption,
         to: Annotated[str, typer.Option("--to", help="The service, e.g. https://minewatch.example.gov.cn")],
-        since: Annotated[str | None, typer.Option("--since", help="Findings from this time or age.")] = None,
+        since: SinceOption = None,
         token_file: Annotated[
             Path | None, typer.Option("--token-file", help="The sensor token (else $MINEWATCH_TOKEN).")
         ] = None,
@@ -162,11 +144,9 @@ def register(app: typer.Typer) -> None:
 
         token = token_file.read_text().strip() if token_file else os.environ.get("MINEWATCH_TOKEN", "")
         if not token:
-            raise typer.BadParameter("no token: give --token-file or set MINEWATCH_TOKEN")
-        if not store.is_dir():
-            raise typer.BadParameter(f"{store}: no such store directory")
+            raise UsageError("push", "no token: give --token-file or set MINEWATCH_TOKEN")
         # Each host once, its windows merged: one finding per case, not one per minute.
-        rows = [f.to_json() for f in Store(store).episodes(when(since), None)]
+        rows = [f.to_json() for f in Store(existing_store(store)).episodes(since, None)]
         opened = updated = 0
         for start in range(0, len(rows), PUSH_BATCH):
             answer = _post(
@@ -192,26 +172,18 @@ def _post(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
             return answer
     except urllib.error.HTTPError as e:
         detail = e.read(2000).decode("utf-8", "replace")
-        raise typer.BadParameter(f"{url}: {e.code} {detail}") from None
-    except urllib.error.URLError as e:
-        raise typer.BadParameter(f"{url}: {e.reason}") from None
+        raise RemoteError(url, f"{e.code} {detail}") from None
+    except (urllib.error.URLError, TimeoutError) as e:
+        raise RemoteError(url, str(getattr(e, "reason", e))) from None
 
 
-def _many(settings: Any, host: str, port: int, workers: int) -> None:
-    """Several worker processes need the app by import string; the settings go by environment."""
+def _many(url: str, store: Path, chosen: dict[str, Any], host: str, port: int, workers: int) -> None:
+    """Several worker processes need the app by import string; the settings go by
+    environment, as the text each option parses (`minewatch.options.to_text`)."""
     import uvicorn
 
-    os.environ["MINEWATCH_SERVICE"] = json.dumps(
-        {
-            "db_url": settings.db_url,
-            "quiet_s": settings.quiet.total_seconds(),
-            "secure_cookies": settings.secure_cookies,
-            "tips_per_window": settings.tips_per_window,
-            "attribution_dir": str(settings.attribution_dir) if settings.attribution_dir else None,
-            "meters_dir": str(settings.meters_dir) if settings.meters_dir else None,
-            "timezone": settings.timezone,
-        }
-    )
+    given = {"db_url": url, "store": str(store), **to_text(SERVICE, chosen)}
+    os.environ["MINEWATCH_SERVICE"] = json.dumps(given)
     uvicorn.run(
         "minewatch.web.app:from_environment",
         factory=True,

@@ -8,13 +8,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from minewatch.errors import PdfError
+
 __all__ = ["PdfError", "find_chromium", "print_pdf"]
 
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-class PdfError(Exception):
-    """The PDF could not be made; the reason is for the user."""
 
 
 def find_chromium() -> str | None:

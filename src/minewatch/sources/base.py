@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.model.findings import InputReport
+from minewatch.options import ACTIVE_TIMEOUT, IDLE_TIMEOUT
 
 __all__ = ["BatchCapture", "Capture", "EngineBatch", "EngineOptions", "report_from_stats"]
 
@@ -23,8 +24,8 @@ EngineBatch = tuple[str, pa.RecordBatch]
 class EngineOptions:
     """Flow-table settings (seconds and bytes) and the threads one capture may use."""
 
-    idle_timeout_s: float = 300.0
-    active_timeout_s: float = 3600.0
+    idle_timeout_s: float = IDLE_TIMEOUT.default
+    active_timeout_s: float = ACTIVE_TIMEOUT.default
     max_message_bytes: int = 64 * 1024
     max_messages_per_flow: int = 50_000
     batch_rows: int = 65_536

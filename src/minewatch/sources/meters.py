@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from minewatch.errors import InputError
+from minewatch.errors import MeterFileError
 
 __all__ = ["MeterFileError", "MeterIssue", "MeterRead", "read_meters"]
 
@@ -34,10 +34,6 @@ _VALUES = {"kwh": 1.0, "wh": 1e-3, "kw": None, "w": None}
 _PHASES = ("phase_a", "phase_b", "phase_c")
 # An interval's energy above this (kWh per hour of interval) is more than a 20 MW site draws.
 ABSURD_KW = 20_000.0
-
-
-class MeterFileError(InputError):
-    """A meter file that cannot be used as a whole, with the file and why."""
 
 
 @dataclass(frozen=True)

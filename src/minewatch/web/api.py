@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from minewatch.cases.models import ApiToken, LoginSession, Role, User
 from minewatch.cases.tips import TipForm
-from minewatch.cases.workflow import WorkflowError
+from minewatch.errors import Denied, NotFound, RefusedError, SignInRefused, TipRefused
 from minewatch.report.bulletin import make_bulletin
 from minewatch.web import actions
-from minewatch.web.auth import AccountError, SignInRefused, end_session, session_for, sign_in
+from minewatch.web.auth import end_session, session_for, sign_in
 from minewatch.web.deps import (
     COOKIE,
     Db,
@@ -40,8 +40,8 @@ from minewatch.web.schemas import (
     TipOut,
     TipReceipt,
 )
-from minewatch.web.scope import Denied, NotFound, visible_case
-from minewatch.web.tipbox import TipRefused, receive_tip
+from minewatch.web.scope import visible_case
+from minewatch.web.tipbox import receive_tip
 
 __all__ = ["router"]
 
@@ -62,12 +62,12 @@ def _settings(request: Request) -> ServiceSettings:
     return settings
 
 
-def _http(e: Exception) -> HTTPException:
-    if isinstance(e, NotFound):
-        return HTTPException(404, str(e))
-    if isinstance(e, Denied):
-        return HTTPException(403, str(e))
-    return HTTPException(409, str(e))
+# The HTTP status of each refusal (the table in `minewatch.errors`); any other is 409.
+_STATUS: tuple[tuple[type[RefusedError], int], ...] = ((NotFound, 404), (Denied, 403))
+
+
+def _http(e: RefusedError) -> HTTPException:
+    return HTTPException(next((code for kind, code in _STATUS if isinstance(e, kind)), 409), str(e))
 
 
 class SignIn(BaseModel):
@@ -188,7 +188,7 @@ def act(case_id: CaseId, body: ActionIn, request: Request, login: Changing, sess
     try:
         case = visible_case(session, login.user, case_id)
         actions.apply_action(session, login.user, case, body, now(), _settings(request).quiet)
-    except (NotFound, Denied, WorkflowError) as e:
+    except RefusedError as e:
         session.rollback()
         raise _http(e) from e
     session.commit()
@@ -204,7 +204,7 @@ def list_tips(login: SignedIn, session: Db, all: bool = False) -> list[TipOut]:
 def _tip_step(session: Db, login: LoginSession, tip_id: int, action: str, case_id: int | None) -> TipOut:
     try:
         tip = actions.tip_action(session, login.user, tip_id, action, case_id, now())
-    except (NotFound, Denied, WorkflowError) as e:
+    except RefusedError as e:
         session.rollback()
         raise _http(e) from e
     session.commit()
@@ -274,7 +274,7 @@ def add_person(body: PersonIn, login: Changing, session: Db) -> PersonOut:
         user = actions.add_person(
             session, login.user, body.name, body.unit_code, Role(body.role), body.password
         )
-    except (NotFound, Denied, WorkflowError, AccountError) as e:
+    except RefusedError as e:
         session.rollback()
         raise _http(e) from e
     session.commit()
@@ -286,7 +286,7 @@ def set_active(user_id: CaseId, body: ActiveIn, login: Changing, session: Db) ->
     """Switch a person of your units on or off (off ends their sessions)."""
     try:
         user = actions.set_active(session, login.user, user_id, body.active)
-    except (NotFound, Denied, WorkflowError) as e:
+    except RefusedError as e:
         session.rollback()
         raise _http(e) from e
     session.commit()

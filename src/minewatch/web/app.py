@@ -132,18 +132,10 @@ def from_environment() -> FastAPI:
     MINEWATCH_SERVICE. Login throttles and tip limits are then per worker."""
     import json
     import os
-    from datetime import timedelta
+    from dataclasses import replace
+
+    from minewatch.options import SERVICE, from_text
 
     given = json.loads(os.environ["MINEWATCH_SERVICE"])
-    return create_app(
-        ServiceSettings(
-            db_url=given["db_url"],
-            quiet=timedelta(seconds=given["quiet_s"]),
-            secure_cookies=given["secure_cookies"],
-            tips_per_window=given["tips_per_window"],
-            attribution_dir=Path(given["attribution_dir"]) if given["attribution_dir"] else None,
-            meters_dir=Path(given["meters_dir"]) if given.get("meters_dir") else None,
-            timezone=given["timezone"],
-            tick_s=None,
-        )
-    )
+    settings = ServiceSettings.of(given.pop("db_url"), Path(given.pop("store")), from_text(SERVICE, given))
+    return create_app(replace(settings, tick_s=None))

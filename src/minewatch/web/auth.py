@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from minewatch.cases.models import ApiToken, LoginSession, Role, Unit, User
-from minewatch.errors import MinewatchError
+from minewatch.errors import AccountError, SignInRefused
 
 __all__ = [
     "MIN_PASSWORD",
@@ -37,23 +37,6 @@ MIN_PASSWORD = 10
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-class AccountError(MinewatchError):
-    """A user or token that cannot be made, with why."""
-
-
-class SignInRefused(MinewatchError):
-    """A sign-in refused: `wait` is how long the throttle holds it (zero: wrong password)."""
-
-    def __init__(self, wait: timedelta) -> None:
-        reason = (
-            f"too many failed sign-ins: wait {int(wait.total_seconds()) + 1} s"
-            if wait
-            else "wrong name or password"
-        )
-        super().__init__("sign-in", reason)
-        self.wait = wait
 
 
 def sign_in(

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from minewatch.cases import service
 from minewatch.cases.db import root_unit
 from minewatch.cases.models import LoginSession, Role, Status, Unit
 from minewatch.cases.tips import TipForm
-from minewatch.cases.workflow import TRANSITIONS, WorkflowError, unit_for_code
+from minewatch.cases.workflow import WorkflowError, unit_for_code
 from minewatch.report.bulletin import make_bulletin
 from minewatch.report.html import SECTOR_NAMES, bars_svg, human_number, meters_section, render_html
 from minewatch.report.table import write_csv
@@ -43,13 +44,6 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 PRE_COOKIE = "mw_pre"  # the sign-in form's CSRF token, before there is a session
 LANG_COOKIE = "mw_lang"
 PAGE = 50
-_STEP_ACTIONS = {
-    Status.TRIAGED: "triage",
-    Status.OWNER_NOTIFIED: "notify",
-    Status.RECTIFICATION_ORDERED: "rectify",
-    Status.BLOCKED: "block",
-    Status.VERIFYING: "verify",
-}
 
 
 def _lang(request: Request) -> str:
@@ -237,12 +231,7 @@ def _units_below(session: Session, unit_id: int) -> list[Unit]:
 
 def _available(login: LoginSession, status: str) -> list[str]:
     """The actions this person can take on a case in this status, in workflow order."""
-    if status == Status.CLOSED.value:
-        return []
-    steps = [_STEP_ACTIONS[s] for s in sorted(TRANSITIONS.get(Status(status), ()), key=list(Status).index)]
-    if status == Status.VERIFYING.value:
-        steps.insert(0, "check")  # the usual way on; back to rectification if mining goes on
-    return [a for a in [*steps, "close", "take", "assign", "delegate", "merge"] if may(login.user, a)]
+    return [a for a in service.next_actions(status) if may(login.user, a)]
 
 
 def _case_page(

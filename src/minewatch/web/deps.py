@@ -4,17 +4,18 @@ person (by cookie, with the CSRF token for changes) or the sensor (by bearer tok
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from minewatch.cases.models import ApiToken, LoginSession
+from minewatch.options import QUIET, SECURE_COOKIES, SERVICE, TIMEZONE, TIPS_PER_10MIN
 from minewatch.web.auth import session_for, token_for
 
 __all__ = [
@@ -38,21 +39,37 @@ COOKIE = "mw_session"
 class ServiceSettings:
     db_url: str
     # How long a host must stay quiet before verification closes its case as stopped.
-    quiet: timedelta = timedelta(days=7)
+    quiet: timedelta = QUIET.default
     session_lifetime: timedelta = timedelta(hours=8)
     # Behind TLS (a reverse proxy), cookies should say Secure.
-    secure_cookies: bool = False
-    tips_per_window: int = 5
+    secure_cookies: bool = SECURE_COOKIES.default
+    tips_per_window: int = TIPS_PER_10MIN.default
     tip_window_s: float = 600.0
     # The store's attribution folder: findings pushed without an owner are attributed here.
     attribution_dir: Path | None = None
     # The store's meter folder: the meters page shows its last assessment.
     meters_dir: Path | None = None
     # The offices' time zone: pages show times in it, and a deadline date ends at its midnight.
-    timezone: str = "Asia/Shanghai"
+    timezone: str = TIMEZONE.default
     # Seconds between escalating overdue cases and closing verified ones; None: not here
     # (several workers leave it to `minewatch cases tick` from cron).
     tick_s: float | None = 300.0
+
+    @classmethod
+    def of(cls, db_url: str, store: Path, chosen: Mapping[str, Any]) -> ServiceSettings:
+        """The settings of a service on `store` from the values of `minewatch.options.SERVICE`
+        (by option name; defaults for the rest)."""
+        values = {o.name: chosen.get(o.name, o.default) for o in SERVICE}
+        return cls(
+            db_url=db_url,
+            quiet=values["quiet"],
+            secure_cookies=values["secure_cookies"],
+            tips_per_window=values["tips_per_10min"],
+            tip_window_s=600.0,  # the "10min" of --tips-per-10min
+            attribution_dir=store / "attribution",
+            meters_dir=store / "meters",
+            timezone=values["timezone"],
+        )
 
 
 def now() -> datetime:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minewatch.cases.models import Case, Role, Tip, Unit, User
-from minewatch.errors import MinewatchError
+from minewatch.errors import Denied, NotFound
 
 __all__ = ["ACTIONS", "Denied", "NotFound", "may", "subtree", "subtree_or_all", "visible_case", "visible_tip"]
 
@@ -29,14 +29,6 @@ ACTIONS: dict[str, Role] = {
     "manage_users": Role.ADMIN,
 }
 _RANK = {Role.ANALYST: 0, Role.SUPERVISOR: 1, Role.ADMIN: 2}
-
-
-class Denied(MinewatchError):
-    """The user's role does not allow the action."""
-
-
-class NotFound(MinewatchError):
-    """No such thing in the user's subtree (whether it exists elsewhere is not said)."""
 
 
 def may(user: User, action: str) -> bool:

@@ -10,14 +10,10 @@ from sqlalchemy.orm import Session
 from minewatch.cases.db import root_unit
 from minewatch.cases.models import Unit
 from minewatch.cases.tips import TipForm, submit_tip
-from minewatch.errors import MinewatchError
+from minewatch.errors import TipRefused
 from minewatch.web.deps import now
 
 __all__ = ["TipRefused", "receive_tip"]
-
-
-class TipRefused(MinewatchError):
-    """Too many tips from one address."""
 
 
 def receive_tip(request: Request, session: Session, form: TipForm, unit_code: str | None) -> str:
