@@ -448,3 +448,30 @@ def test_people_are_managed_by_admins_within_their_units(service: Service) -> No
     assert admin.post("/users", data=form, follow_redirects=False).status_code == 303
     assert "nj-new" in admin.get("/users").text
     assert sign_in(service.app, "nj-new")[0].get("/api/v1/cases").status_code == 200
+
+
+def test_every_finding_the_product_emits_is_accepted(service: Service) -> None:
+    """Every golden file pushed as it is (crypto-node findings included): all received, and
+    each stored finding reads back as the same typed value."""
+    import json as _json
+    from pathlib import Path
+
+    from minewatch.cases.models import CaseFinding
+    from minewatch.model.findings import Finding
+
+    golden = sorted((Path(__file__).parent / "golden").glob("*.jsonl"))
+    lines = [_json.loads(line) for p in golden for line in p.read_text().splitlines()]
+    assert {f["activity"] for f in lines} >= {"mining", "crypto-node", "web-miner", "pool-server"}
+    answer = service.push(lines)
+    assert answer["received"] == len(lines)
+    with service.session() as session:
+        stored = [Finding.from_json(_json.loads(f.finding)) for f in session.scalars(select(CaseFinding))]
+    sent = {(f.host, f.activity, f.first_seen): f for f in map(Finding.from_json, lines)}
+    assert stored and all(sent[(f.host, f.activity, f.first_seen)] == f for f in stored)
+
+
+def test_the_api_finding_is_the_contract_field_for_field() -> None:
+    from minewatch.web.finding_in import FindingIn
+    from tests.test_model_json import LINES
+
+    assert set(FindingIn.model_fields) == set(LINES[0][2])

@@ -27,7 +27,8 @@ CAPTURES = [
     ZEEK / "bitcoin-mining.pcap",
     NDPI / "mining.pcapng",
 ]
-# Fields that name the run, not the traffic: the inputs the findings were read from.
+# Fields that name the run, not the traffic: the inputs the findings (and each piece of
+# evidence) were read from.
 RUN_FIELDS = ("sources",)
 
 
@@ -40,6 +41,8 @@ def _cli(*args: str) -> list[dict[str, Any]]:
 
 def _contract(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     kept = [{k: v for k, v in f.items() if k not in RUN_FIELDS} for f in findings]
+    for f in kept:
+        f["evidence"] = [{k: v for k, v in e.items() if k != "source"} for e in f["evidence"]]
     return sorted(kept, key=lambda f: (f["host"], f["activity"]))
 
 

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from minewatch.model.schema import MINING_TYPE
 from minewatch.protocols.base import MiningSession
-from minewatch.protocols.session import ShareRecord
+from minewatch.protocols.session import BlobShape, ShareRecord
 
 __all__ = ["mining_column", "session_row", "sessions_in"]
 
@@ -50,6 +50,7 @@ def session_row(s: MiningSession) -> dict[str, object]:
         "shares": [{"ts": _us(r.ts), "difficulty": r.difficulty, "accepted": r.accepted} for r in s.shares],
         "first_ts": _us(s.first_ts),
         "last_ts": _us(s.last_ts),
+        "blob_shapes": [vars(b) for b in s.blob_shapes],
     }
 
 
@@ -92,6 +93,7 @@ def _session(conn_id: int, m: dict[str, Any]) -> MiningSession:
         first_ts=_seconds(m.get("first_ts")),
         last_ts=_seconds(m.get("last_ts")),
         server_confirmed=bool(m.get("server_confirmed")),
+        blob_shapes=tuple(BlobShape(**b) for b in m.get("blob_shapes") or ()),
     )
 
 

@@ -236,7 +236,7 @@ def _hashrate_from(r: _Reader) -> Hashrate:
         r.text("unit"),
         r.text("method"),
         r.whole("shares", 0),
-        r.number("window_s") if "window_s" in r.data else 0.0,
+        r.number("window_s") if r.data.get("window_s") is not None else 0.0,
     )
 
 
@@ -282,8 +282,8 @@ def _evidence_reader(
             kind=r.enum("kind", EvidenceKind),
             strength=r.number("strength"),
             detail=r.text("detail"),
-            first_seen=r.when("first_seen") if "first_seen" in r.data else first,
-            last_seen=r.when("last_seen") if "last_seen" in r.data else last,
+            first_seen=r.when("first_seen") if r.data.get("first_seen") is not None else first,
+            last_seen=r.when("last_seen") if r.data.get("last_seen") is not None else last,
             peer=r.opt("peer", _endpoint),
             protocol=r.opt_text("protocol"),
             coin=r.opt_text("coin"),

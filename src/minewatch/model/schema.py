@@ -119,6 +119,15 @@ MINING_TYPE = pa.struct(
         ),
         pa.field("first_ts", _TS),
         pa.field("last_ts", _TS),
+        # CryptoNote jobs that named no algorithm: their shapes (protocols/session.py BlobShape).
+        pa.field(
+            "blob_shapes",
+            pa.list_(
+                pa.struct(
+                    [("blob_bytes", pa.int32()), ("major_version", pa.int32()), ("target_chars", pa.int32())]
+                )
+            ),
+        ),
     ]
 )
 

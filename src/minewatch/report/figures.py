@@ -40,6 +40,8 @@ class Count:
     label: str
     hosts: int
     compromised: int = 0
+    # The division code of a place (its city's for a city), where the inventory gave one.
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,9 @@ class Figures:
 
     def to_json(self) -> dict[str, Any]:
         def counts(cs: tuple[Count, ...]) -> list[dict[str, Any]]:
-            return [{"label": c.label, "hosts": c.hosts, "compromised": c.compromised} for c in cs]
+            return [
+                {"label": c.label, "hosts": c.hosts, "compromised": c.compromised, "code": c.code} for c in cs
+            ]
 
         return {
             "since": self.since,
@@ -140,9 +144,15 @@ def in_region(episodes: Iterable[Finding], region: str | None) -> list[Finding]:
 
 
 def _counted(
-    hosts_by_label: dict[str, set[str]], compromised: set[str], top: int | None = None
+    hosts_by_label: dict[str, set[str]],
+    compromised: set[str],
+    top: int | None = None,
+    codes: dict[str, str] | None = None,
 ) -> tuple[Count, ...]:
-    rows = [Count(label, len(h), len(h & compromised)) for label, h in hosts_by_label.items()]
+    known = codes or {}
+    rows = [
+        Count(label, len(h), len(h & compromised), known.get(label)) for label, h in hosts_by_label.items()
+    ]
     rows.sort(key=lambda c: (-c.hosts, c.label))
     return tuple(rows[:top] if top else rows)
 
@@ -188,15 +198,25 @@ def _local_days(first: datetime, last: datetime, tz: tzinfo) -> list[str]:
     return days
 
 
-def _breakdowns(mining: Sequence[Finding], tz: tzinfo) -> dict[str, dict[str, set[str]]]:
+_LEVELS = (("province", 2), ("city", 4), ("county", 6))
+
+
+def _breakdowns(
+    mining: Sequence[Finding], tz: tzinfo, codes: dict[str, str]
+) -> dict[str, dict[str, set[str]]]:
+    """Hosts by label for each breakdown; `codes` gets each place label's division code."""
     parts: dict[str, dict[str, set[str]]] = {
         k: defaultdict(set) for k in ("province", "city", "county", "sector", "org", "coin", "pool", "day")
     }
     for f in mining:
         a = f.attribution
         path = a.region if a else ()
-        for level, key in enumerate(("province", "city", "county")):
-            parts[key][" / ".join(path[: level + 1]) if len(path) > level else "unknown"].add(f.host)
+        code = a.region_code if a and a.region_code and len(a.region_code) == 6 else None
+        for level, (key, digits) in enumerate(_LEVELS):
+            label = " / ".join(path[: level + 1]) if len(path) > level else "unknown"
+            parts[key][label].add(f.host)
+            if code and label != "unknown":
+                codes.setdefault(label, code[:digits].ljust(6, "0"))
         sector = a.sector.value if a else "unknown"
         parts["sector"][sector].add(f.host)
         if a and a.organisation:
@@ -229,7 +249,8 @@ def compute(
     mining_bytes = sum(f.bytes_total for f in mining)
     # Each host's rate while it was seen, added up: the traffic of the miners at work.
     rate = sum(f.bytes_total * 8 / max((f.last_seen - f.first_seen).total_seconds(), 1.0) for f in mining)
-    parts = _breakdowns(mining, tz)
+    codes: dict[str, str] = {}
+    parts = _breakdowns(mining, tz, codes)
     return Figures(
         since=rfc3339(since) if since else None,
         until=rfc3339(until) if until else None,
@@ -248,9 +269,9 @@ def compute(
         hosts_without_estimate=len({f.host for f in mining if f.hashrate is None}),
         compromised=len(compromised),
         attributed=len({f.host for f in mining if f.attribution is not None}),
-        by_province=_counted(parts["province"], compromised),
-        by_city=_counted(parts["city"], compromised),
-        by_county=_counted(parts["county"], compromised),
+        by_province=_counted(parts["province"], compromised, codes=codes),
+        by_city=_counted(parts["city"], compromised, codes=codes),
+        by_county=_counted(parts["county"], compromised, codes=codes),
         by_sector=_counted(parts["sector"], compromised),
         by_coin=_counted(parts["coin"], compromised),
         by_pool=_counted(parts["pool"], compromised, top=20),

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from minewatch.model._json import parse_time
 from minewatch.report.bulletin import Bulletin, Count
+from minewatch.report.citymap import city_map_svg
 
 __all__ = ["LABELS", "SECTOR_NAMES", "bars_svg", "curve_svg", "human_number", "meters_section", "render_html"]
 
@@ -31,6 +32,7 @@ LABELS = {
         "algorithm": "Algorithm",
         "measured": "hosts measured",
         "interval": "95% bounds",
+        "map": "Where the mining hosts are",
         "by_city": "By city",
         "by_county": "By county",
         "by_sector": "By sector (compromised share)",
@@ -67,6 +69,7 @@ LABELS = {
         "algorithm": "算法",
         "measured": "测得算力的主机",
         "interval": "95%区间",
+        "map": "挖矿主机分布",
         "by_city": "按城市",
         "by_county": "按区县",
         "by_sector": "按行业（被入侵比例）",
@@ -303,7 +306,9 @@ def render_html(b: Bulletin, lang: str = "en", meters: list[dict[str, Any]] | No
         f"<td class=n>{human_number(a.low)}–{human_number(a.high)}</td></tr>"
         for a in b.algorithms
     )
+    places = [(c.label.split(" / ")[-1], c.code, c.hosts) for c in b.by_city if c.label != "unknown"]
     sections = [
+        (t["map"], city_map_svg(places, lang)),
         (t["by_city"], bars_svg(b.by_city, unknown)),
         (t["by_county"], bars_svg(b.by_county, unknown)),
         (t["by_sector"], bars_svg(b.by_sector, unknown, names=SECTOR_NAMES[lang])),
