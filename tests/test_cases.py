@@ -311,3 +311,13 @@ def test_cases_commands_from_findings_to_enforcement(
     bad.write_text("code,name,level,parent_code\n320100,南京市,city,999999\n")
     assert main(["cases", "units", str(bad), "--store", str(store)]) == 1
     assert "row 2" in capsys.readouterr().err
+
+
+def test_a_pool_known_only_by_name_blocks_the_name(session: Session, tmp_path: Any) -> None:
+    """A looked-up pool with no answer (no address) is blocked by name, not as an address."""
+    from minewatch.cases.exports import write_exports
+
+    pools = [{"ip": "", "port": 0, "name": "Pool.Lookup.Example."}]
+    _blocked_case(session, "10.0.0.30", pools, T0 + timedelta(days=2))
+    entries = write_exports(session, tmp_path, T0 + timedelta(hours=1))
+    assert {(e.kind, e.value) for e in entries} == {("name", "pool.lookup.example")}

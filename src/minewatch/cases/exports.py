@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minewatch.cases.models import Case, Status
+from minewatch.model.findings import Finding
 
 __all__ = ["BlockEntry", "block_entries", "write_exports"]
 
@@ -55,10 +56,12 @@ def block_entries(session: Session, now: datetime, ttl: timedelta = timedelta(da
         if case.activity == "pool-server":
             values.add(("ip", case.host))
         for link in case.findings:
-            for pool in json.loads(link.finding).get("pools") or []:
-                values.add(("ip", pool["ip"]))
-                if pool.get("name"):
-                    values.add(("name", pool["name"].rstrip(".").lower()))
+            for pool in Finding.from_json(json.loads(link.finding)).pools:
+                # A pool known only by name (a lookup with no answer) has no address to block.
+                if _is_address(pool.ip):
+                    values.add(("ip", pool.ip))
+                if pool.name:
+                    values.add(("name", pool.name.rstrip(".").lower()))
         for kind, value in values:
             entry = BlockEntry(kind, value, case.id, expires)
             old = found.get((kind, value))
@@ -150,6 +153,14 @@ def _stix(entries: Iterable[BlockEntry], now: datetime) -> str:
             )
         )
     return str(stix2.Bundle(objects=objects, allow_custom=False).serialize(pretty=True))
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def write_exports(
