@@ -15,7 +15,6 @@ Both must agree on hosts, windows and bytes, which is checked.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import tempfile
@@ -23,7 +22,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 
@@ -62,7 +60,8 @@ def _templates() -> list[dict[str, object]]:
 def write_windows(root: Path, hosts: int, windows: int) -> int:
     """`hosts` x `windows` one-minute window findings into the store at `root`; one in
     ten hosts has readable sessions with shares. Returns the bytes written in all."""
-    from minewatch.store import FINDING_SCHEMA
+    from minewatch.model.findings import Finding
+    from minewatch.model.windows import windows_table
 
     flow_only, measured = _templates()
     start = datetime(2026, 11, 24, tzinfo=UTC)
@@ -71,29 +70,21 @@ def write_windows(root: Path, hosts: int, windows: int) -> int:
     total = 0
     chunk = max(1, 1_000_000 // windows)
     for first_host in range(0, hosts, chunk):
-        cols: dict[str, list[object]] = {n: [] for n in FINDING_SCHEMA.names}
+        rows = []
         for h in range(first_host, min(hosts, first_host + chunk)):
             host = f"10.{h >> 16 & 255}.{h >> 8 & 255}.{h & 255}"
             shape = measured if h % 10 == 0 else flow_only
             for w in range(windows):
                 t0 = start + timedelta(minutes=w)
-                t1 = t0 + timedelta(seconds=59)
-                first, last = t0.isoformat().replace("+00:00", "Z"), t1.isoformat().replace("+00:00", "Z")
+                first = t0.isoformat().replace("+00:00", "Z")
+                last = (t0 + timedelta(seconds=59)).isoformat().replace("+00:00", "Z")
                 nbytes = 1000 + (h * 7 + w) % 500
                 total += nbytes
                 row = dict(shape, host=host, first_seen=first, last_seen=last, bytes=nbytes)
                 if shape is measured:
-                    x = dict(measured["exposures"][0], start=first, end=last)  # type: ignore[index]
-                    row["exposures"] = [x]
-                cols["host"].append(host)
-                cols["activity"].append("mining")
-                cols["first_seen"].append(t0)
-                cols["last_seen"].append(t1)
-                cols["confidence"].append(row["confidence"])
-                cols["recorded"].append(t1)
-                cols["json"].append(json.dumps(row))
-                cols["bytes"].append(nbytes)
-        pq.write_table(pa.table(cols, schema=FINDING_SCHEMA), folder / f"part-{first_host:08d}.parquet")
+                    row["exposures"] = [dict(measured["exposures"][0], start=first, end=last)]  # type: ignore[index]
+                rows.append(Finding.from_json(row))
+        pq.write_table(windows_table(rows, start), folder / f"part-{first_host:08d}.parquet")
     return total
 
 

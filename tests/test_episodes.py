@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from minewatch.detect import fuse
-from minewatch.estimate.episodes import consolidate, merge_windows
+from minewatch.estimate.episodes import consolidate
 from minewatch.model.attribution import Attribution, Sector
 from minewatch.model.findings import Activity, Evidence, EvidenceKind, Finding
 from minewatch.report.figures import compute
@@ -67,7 +67,7 @@ def test_the_same_window_stored_twice_counts_once() -> None:
     whole, windows = _windows(*CUT[0])
     [episode] = consolidate(windows + windows)
     assert episode.bytes_total == whole.bytes_total and episode.hashrate == whole.hashrate
-    assert merge_windows([whole]) is whole
+    assert consolidate([whole]) == [whole]
 
 
 T0 = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # midnight in Shanghai

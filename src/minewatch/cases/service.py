@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from minewatch.cases.models import Case, CaseEvent, CaseFinding, Status, Tip, TipStatus, Unit, User, Verdict
 from minewatch.cases.workflow import TRANSITIONS, close, delegate, merge, move, verify
 from minewatch.errors import NotFound, UsageError, WorkflowError
-from minewatch.estimate.episodes import merge_windows
+from minewatch.estimate.episodes import consolidate
 from minewatch.model.findings import Finding
 from minewatch.web.schemas import CaseDetail, CaseSummary, EventOut, TipOut
 
@@ -264,7 +264,8 @@ def case_detail(case: Case) -> CaseDetail:
     """The case with its host's episode (all its findings merged: evidence with counts,
     strongest first, and the estimate from all its shares), its trail and its tips."""
     findings = [Finding.from_json(json.loads(link.finding)) for link in case.findings]
-    episode = merge_windows(findings) if findings else None
+    # One case is one host and activity: its findings merge into one episode.
+    episode = consolidate(findings)[0] if findings else None
     return CaseDetail(
         **case_summary(case, len(findings)).model_dump(),
         attribution=_attribution(case),

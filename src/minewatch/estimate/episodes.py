@@ -3,170 +3,219 @@
 A collector writes a finding per host per window (1,440 a day) and hourly imports one per
 file; the bulletin, the summaries and the cases count a host once. An episode sums the
 windows' bytes once, spans their first and last sight, merges their evidence with counts
-and their pools, and re-estimates the hashrate from all their connections' exposures with
-the estimator of a single scan, so N windows of a session give the estimate of the whole
-session; power, energy and CO2 follow from that hashrate.
+(one reason per kind and peer, or per sentence where there is no peer) and their pools,
+and re-estimates the hashrate from all their connections' exposures with the estimator
+of a single scan, so N windows of a session give the estimate of the whole session; power,
+energy and CO2 follow from that hashrate. Coin, algorithm and their basis come from the
+window with the most accepted shares (the latest among equals); the same window stored
+twice counts once.
+
+The merge is one columnar query (DuckDB) over window rows (model/windows.py): the store's
+files, or an in-memory table of findings. Python then reads one row per host.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
+import json
 import math
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
 
 from minewatch.estimate.coins import algorithm_info
 from minewatch.estimate.hashrate import hashrate_from_exposures
 from minewatch.estimate.measure import with_power
 from minewatch.estimate.power import DEFAULT_GRID, GridFactor
-from minewatch.model.findings import Activity, Endpoint, Evidence, Finding, combined_confidence
+from minewatch.model._json import attribution_from_json
+from minewatch.model.findings import (
+    Activity,
+    Endpoint,
+    Evidence,
+    EvidenceKind,
+    Exposure,
+    Finding,
+    Shares,
+    combined_confidence,
+)
+from minewatch.model.windows import windows_table
 
-__all__ = ["MAX_EVIDENCE", "consolidate", "consolidate_sorted", "merge_windows"]
+__all__ = ["MAX_EVIDENCE", "consolidate", "episodes_of"]
 
 MAX_EVIDENCE = 12
 # Notes that the re-estimate writes again from the merged hashrate.
 _REDONE_NOTES = ("hardware ", "power:", "hashrate counts accepted shares only")
 
+_DISTINCT = "SELECT DISTINCT ON (host, activity, json) * FROM {source}"
+_GROUPS = """
+SELECT host, activity, count(*) AS n, sum(windows)::BIGINT AS windows, sum(bytes)::BIGINT AS bytes,
+  min(first_seen) AS first_seen, max(last_seen) AS last_seen, max(confidence) AS confidence,
+  arg_max(json, (weight, last_seen)) AS lead,
+  arg_max(protocol, (weight, last_seen)) FILTER (WHERE protocol IS NOT NULL) AS protocol,
+  arg_max(agent, (weight, last_seen)) FILTER (WHERE agent IS NOT NULL) AS agent,
+  arg_max(attribution, last_seen) FILTER (WHERE attribution IS NOT NULL) AS attribution,
+  arg_max(hashrate_unit, last_seen) FILTER (WHERE hashrate_unit IS NOT NULL) AS unit,
+  arg_max(grid, last_seen) FILTER (WHERE grid IS NOT NULL) AS grid,
+  sum(submitted)::BIGINT AS submitted, sum(accepted)::BIGINT AS accepted, sum(rejected)::BIGINT AS rejected,
+  max(reported_hs) AS reported,
+  list_distinct(flatten(list(exposures))) AS exposures,
+  list_distinct(flatten(list(pools))) AS pools,
+  flatten(list(logins ORDER BY first_seen)) AS logins,
+  flatten(list(notes ORDER BY first_seen)) AS notes,
+  list_distinct(flatten(list(sources))) AS sources,
+  list_distinct(flatten(list(timeline))) AS timeline
+FROM w GROUP BY host, activity HAVING count(*) > 1
+"""
+_SINGLES = """
+SELECT json FROM w
+WHERE (host, activity) IN (SELECT (host, activity) FROM w GROUP BY ALL HAVING count(*) = 1)
+"""
+_EVIDENCE = """
+SELECT host, activity, e.kind AS kind, arg_max(e.detail, (e.strength, e.last_seen)) AS detail,
+  max(e.strength) AS strength, min(e.first_seen) AS first_seen, max(e.last_seen) AS last_seen,
+  e.peer_ip AS peer_ip, e.peer_port AS peer_port, e.peer_name AS peer_name,
+  arg_max(e.protocol, (e.strength, e.last_seen)) AS protocol,
+  arg_max(e.coin, (e.strength, e.last_seen)) AS coin,
+  arg_max(e.algorithm, (e.strength, e.last_seen)) AS algorithm,
+  arg_max(e.source, (e.strength, e.last_seen)) AS source,
+  sum(e.bytes)::BIGINT AS bytes, sum(e.count)::BIGINT AS count
+FROM (SELECT host, activity, unnest(evidence) AS e FROM w
+      WHERE (host, activity) IN (SELECT (host, activity) FROM w GROUP BY ALL HAVING count(*) > 1))
+GROUP BY host, activity, e.kind, e.peer_ip, e.peer_port, e.peer_name,
+  CASE WHEN e.peer_ip IS NULL THEN e.detail END, CASE WHEN e.peer_ip IS NOT NULL THEN e.protocol END
+"""
+
 
 def consolidate(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per host and activity (an episode), most confident first."""
-    groups: dict[tuple[str, Activity], list[Finding]] = defaultdict(list)
-    for f in findings:
-        groups[(f.host, f.activity)].append(f)
-    episodes = [merge_windows(windows) for windows in groups.values()]
+    rows = list(findings)
+    if not rows:
+        return []
+    db = duckdb.connect()
+    db.register("windows", windows_table(rows, datetime.now(UTC)))
+    episodes = list(episodes_of(db, "windows"))
+    db.close()
     return sorted(episodes, key=lambda f: (-f.confidence, f.activity, f.host))
 
 
-def consolidate_sorted(findings: Iterable[Finding]) -> list[Finding]:
-    """`consolidate` for findings that arrive grouped by host and activity (a store read
-    in that order): only one host's windows are held at a time."""
-    episodes: list[Finding] = []
-    for _, windows in itertools.groupby(findings, key=lambda f: (f.host, f.activity)):
-        episodes.append(merge_windows(list(windows)))
-    return sorted(episodes, key=lambda f: (-f.confidence, f.activity, f.host))
+def episodes_of(db: duckdb.DuckDBPyConnection, source: str) -> Iterator[Finding]:
+    """The episodes of the window rows `source` (a table, view or subquery of
+    WINDOW_SCHEMA) on the connection `db`, host by host."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE w AS {_DISTINCT.format(source=source)}")
+    for batch in _batches(db, _SINGLES):
+        for row in batch:
+            yield Finding.from_json(json.loads(row["json"]), where="stored finding")
+    evidence: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
+    for batch in _batches(db, _EVIDENCE):
+        for row in batch:
+            evidence[(row["host"], row["activity"])].append(_evidence(row))
+    for batch in _batches(db, _GROUPS):
+        for row in batch:
+            yield _episode(row, evidence.pop((row["host"], row["activity"]), []))
+    db.execute("DROP TABLE w")
 
 
-def _distinct_windows(windows: Sequence[Finding]) -> list[Finding]:
-    # The same window stored twice (a file imported again) is one window.
-    seen: dict[tuple[object, ...], Finding] = {}
-    for w in windows:
-        key = (w.first_seen, w.last_seen, w.bytes_total, w.shares, w.exposures, w.evidence, w.sources)
-        seen.setdefault(key, w)
-    return sorted(seen.values(), key=lambda w: (w.first_seen, w.last_seen))
+def _batches(db: duckdb.DuckDBPyConnection, sql: str) -> Iterator[list[dict[str, Any]]]:
+    for batch in db.sql(sql).to_arrow_reader(10_000):
+        yield pa.Table.from_batches([batch]).to_pylist()
 
 
-def merge_windows(windows: Sequence[Finding]) -> Finding:
-    """The episode of one host and activity from its windows' findings."""
-    distinct = _distinct_windows(windows)
-    if len(distinct) == 1:
-        return distinct[0]
-    evidence = _merged_evidence(distinct)
-    weights = Counter({id(w): 1 + (w.shares.accepted if w.shares else 0) for w in distinct})
-    lead = max(distinct, key=lambda w: (weights[id(w)], w.last_seen))
-    shares = [w.shares for w in distinct if w.shares is not None]
-    timeline = sorted({point for w in distinct for point in w.difficulty_timeline})
-    reported = [w.reported_hashrate_hs for w in distinct if w.reported_hashrate_hs is not None]
-    attributed = [w.attribution for w in distinct if w.attribution is not None]
-    episode = Finding(
-        host=lead.host,
-        activity=lead.activity,
-        confidence=max(
-            combined_confidence(e for w in distinct for e in w.evidence), *(w.confidence for w in distinct)
-        ),
-        first_seen=min(w.first_seen for w in distinct),
-        last_seen=max(w.last_seen for w in distinct),
-        evidence=evidence,
-        protocol=_most(distinct, weights, lambda w: w.protocol),
-        coin=lead.coin,
-        algorithm=lead.algorithm,
-        pools=_pools(distinct),
-        logins=tuple(dict.fromkeys(login for w in distinct for login in w.logins)),
-        agent=_most(distinct, weights, lambda w: w.agent),
-        shares=sum(shares[1:], shares[0]) if shares else None,
-        difficulty=timeline[-1][1] if timeline else lead.difficulty,
-        difficulty_timeline=tuple(timeline),
-        reported_hashrate_hs=max(reported) if reported else None,
-        coin_basis=lead.coin_basis,
-        estimate_notes=tuple(
-            dict.fromkeys(n for w in distinct for n in w.estimate_notes if not n.startswith(_REDONE_NOTES))
-        ),
-        bytes_total=sum(w.bytes_total for w in distinct),
-        sources=tuple(sorted({s for w in distinct for s in w.sources})),
-        windows=sum(w.windows for w in distinct),
-        attribution=attributed[-1] if attributed else None,
+def _evidence(row: dict[str, Any]) -> Evidence:
+    peer = None if row["peer_ip"] is None else Endpoint(row["peer_ip"], row["peer_port"], row["peer_name"])
+    return Evidence(
+        host=row["host"],
+        activity=Activity(row["activity"]),
+        kind=EvidenceKind(row["kind"]),
+        strength=row["strength"],
+        detail=row["detail"],
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        peer=peer,
+        protocol=row["protocol"],
+        coin=row["coin"],
+        algorithm=row["algorithm"],
+        source=row["source"],
+        bytes=int(row["bytes"]),
+        count=int(row["count"]),
     )
-    return _estimated(episode, distinct)
 
 
-def _most(
-    windows: Sequence[Finding], weights: Counter[int], value: Callable[[Finding], str | None]
-) -> str | None:
-    counts: Counter[str] = Counter()
-    for w in windows:
-        v = value(w)
-        if v:
-            counts[v] += weights[id(w)]
-    return counts.most_common(1)[0][0] if counts else None
-
-
-def _pools(windows: Sequence[Finding]) -> tuple[Endpoint, ...]:
+def _pools(rows: list[dict[str, Any]]) -> tuple[Endpoint, ...]:
     # The same endpoint may be known with and without a name: keep the named one.
     named: dict[tuple[str, int], Endpoint] = {}
-    for p in sorted({p for w in windows for p in w.pools}, key=lambda p: (p.ip, p.port, p.name or "")):
-        if p.name or (p.ip, p.port) not in named:
-            named[(p.ip, p.port)] = p
+    for p in sorted(rows, key=lambda p: (p["ip"], p["port"], p["name"] or "")):
+        if p["name"] or (p["ip"], p["port"]) not in named:
+            named[(p["ip"], p["port"])] = Endpoint(p["ip"], p["port"], p["name"])
     return tuple(named.values())
 
 
-def _merged_evidence(windows: Sequence[Finding]) -> tuple[Evidence, ...]:
-    """One reason per kind and peer (or per sentence when there is no peer), with how many
-    records gave it, its span and bytes; the strongest sentence speaks for it."""
-    merged: dict[tuple[object, ...], Evidence] = {}
-    for e in (e for w in windows for e in w.evidence):
-        key = (e.kind, e.peer, e.protocol) if e.peer is not None else (e.kind, e.detail)
-        old = merged.get(key)
-        if old is None:
-            merged[key] = e
-            continue
-        best = e if (e.strength, e.last_seen) > (old.strength, old.last_seen) else old
-        merged[key] = dataclasses.replace(
-            best,
-            first_seen=min(e.first_seen, old.first_seen),
-            last_seen=max(e.last_seen, old.last_seen),
-            bytes=e.bytes + old.bytes,
-            count=e.count + old.count,
-        )
-    ranked = sorted(merged.values(), key=lambda e: (-e.strength, -e.count, e.first_seen))
-    return tuple(ranked[:MAX_EVIDENCE])
+def _episode(row: dict[str, Any], evidence: list[Evidence]) -> Finding:
+    """One host's episode from its merged row, its merged evidence and its lead window."""
+    lead = Finding.from_json(json.loads(row["lead"]), where="stored finding")
+    ranked = sorted(evidence, key=lambda e: (-e.strength, -e.count, e.first_seen))
+    shares = None if row["submitted"] is None else Shares(row["submitted"], row["accepted"], row["rejected"])
+    timeline = sorted((p["ts"], p["value"]) for p in row["timeline"])
+    episode = dataclasses.replace(
+        lead,
+        confidence=max(row["confidence"], combined_confidence(evidence)),
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        evidence=tuple(ranked[:MAX_EVIDENCE]),
+        protocol=row["protocol"],
+        pools=_pools(row["pools"]),
+        logins=tuple(dict.fromkeys(row["logins"])),
+        agent=row["agent"],
+        shares=shares,
+        difficulty=timeline[-1][1] if timeline else lead.difficulty,
+        difficulty_timeline=tuple(timeline),
+        reported_hashrate_hs=row["reported"],
+        estimate_notes=tuple(n for n in dict.fromkeys(row["notes"]) if not n.startswith(_REDONE_NOTES)),
+        bytes_total=int(row["bytes"] or 0),
+        sources=tuple(sorted(row["sources"])),
+        windows=int(row["windows"] or row["n"]),
+        attribution=None
+        if row["attribution"] is None
+        else attribution_from_json(json.loads(row["attribution"])),
+        hashrate=None,
+        exposures=(),
+        hardware=None,
+        power_w=None,
+        energy_kwh_day=None,
+        energy_kwh_day_bounds=None,
+        co2_kg_day=None,
+    )
+    exposures = [
+        Exposure(x["start"], x["end"], x["accepted"], x["exposure"])
+        for x in row["exposures"]
+        if x["algorithm"] == lead.algorithm
+    ]
+    return _estimated(episode, exposures, row["unit"], row["grid"])
 
 
-def _grid(windows: Sequence[Finding]) -> GridFactor:
-    """The grid factor the windows were priced with (CO2 over energy), else the default."""
-    for w in windows:
-        if w.co2_kg_day and w.energy_kwh_day_bounds and w.energy_kwh_day_bounds.best > 0:
-            factor = w.co2_kg_day.best / w.energy_kwh_day_bounds.best
-            if math.isclose(factor, DEFAULT_GRID.kg_per_kwh, rel_tol=1e-9):
-                return DEFAULT_GRID
-            return GridFactor(factor, "the grid factor of the host's window findings")
-    return DEFAULT_GRID
+def _grid(factor: float | None) -> GridFactor:
+    """The grid factor the windows were priced with, else the default."""
+    if factor is None or math.isclose(factor, DEFAULT_GRID.kg_per_kwh, rel_tol=1e-9):
+        return DEFAULT_GRID
+    return GridFactor(factor, "the grid factor of the host's window findings")
 
 
-def _estimated(episode: Finding, windows: Sequence[Finding]) -> Finding:
+def _estimated(episode: Finding, exposures: list[Exposure], unit: str | None, grid: float | None) -> Finding:
     """The episode's hashrate from all its windows' exposures, then power and energy."""
-    measured = [w for w in windows if w.hashrate is not None and w.algorithm == episode.algorithm]
-    exposures = tuple(dict.fromkeys(x for w in measured for x in w.exposures))
     hashrate = hashrate_from_exposures(exposures) if exposures else None
     info = algorithm_info(episode.algorithm)
     if hashrate is None or info is None:
         return episode
-    unit = next(w.hashrate.unit for w in measured if w.hashrate is not None)
-    hashrate = dataclasses.replace(hashrate, unit=unit)
+    hashrate = dataclasses.replace(hashrate, unit=unit or hashrate.unit)
     notes = list(episode.estimate_notes)
     if episode.shares is not None and episode.shares.rejected:
         notes.append(
             f"hashrate counts accepted shares only; {episode.shares.rejected} rejected shares "
             "would add to the work done"
         )
-    priced = dataclasses.replace(episode, hashrate=hashrate, exposures=exposures)
-    return with_power(priced, info.family, notes, _grid(windows))
+    kept = tuple(sorted(set(exposures), key=lambda x: (x.start, x.end, x.exposure)))
+    priced = dataclasses.replace(episode, hashrate=hashrate, exposures=kept)
+    return with_power(priced, info.family, notes, _grid(grid))

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from minewatch.model.addresses import ipv4_numbers
 from minewatch.model.findings import Finding
 from minewatch.model.schema import FLOW_SCHEMA
+from minewatch.model.windows import WINDOW_SCHEMA, windows_table
 
 __all__ = ["ADDRESS_COLUMNS", "FINDING_SCHEMA", "STORED_FLOW_SCHEMA", "Store", "with_address_numbers"]
 
@@ -53,19 +54,8 @@ def with_address_numbers(flows: pa.Table) -> pa.Table:
     return flows.select(STORED_FLOW_SCHEMA.names).cast(STORED_FLOW_SCHEMA)
 
 
-_TS = pa.timestamp("us", tz="UTC")
-FINDING_SCHEMA = pa.schema(
-    [
-        pa.field("host", pa.string(), nullable=False),
-        pa.field("activity", pa.string(), nullable=False),
-        pa.field("first_seen", _TS, nullable=False),
-        pa.field("last_seen", _TS, nullable=False),
-        pa.field("confidence", pa.float64(), nullable=False),
-        pa.field("recorded", _TS, nullable=False),
-        pa.field("json", pa.string(), nullable=False),
-        pa.field("bytes", pa.int64()),
-    ]
-)
+# Findings are kept as window rows: the JSON contract object and the columns merging reads.
+FINDING_SCHEMA = WINDOW_SCHEMA
 
 
 class Store:
@@ -91,28 +81,21 @@ class Store:
                 pq.write_table(part, folder / f"part-{uuid.uuid4().hex}.parquet", compression="lz4")
 
     def write_findings(self, findings: Iterable[Finding]) -> int:
-        """Append findings (each kept as its JSON contract object); returns how many."""
+        """Append findings (each kept as its JSON contract object beside the columns that
+        merging a host's windows reads); returns how many."""
         rows = list(findings)
         if not rows:
             return 0
         now = datetime.now(UTC)
-        table = pa.table(
-            {
-                "host": [f.host for f in rows],
-                "activity": [f.activity.value for f in rows],
-                "first_seen": [f.first_seen for f in rows],
-                "last_seen": [f.last_seen for f in rows],
-                "confidence": [f.confidence for f in rows],
-                "recorded": [now] * len(rows),
-                "json": [json.dumps(f.to_json(), ensure_ascii=False) for f in rows],
-                "bytes": [f.bytes_total for f in rows],
-            },
-            schema=FINDING_SCHEMA,
-        )
+        table = windows_table(rows, now)
         with self.lock:
             folder = self.root / "findings" / f"day={now:%Y-%m-%d}"
             folder.mkdir(exist_ok=True)
-            pq.write_table(table, folder / f"part-{uuid.uuid4().hex}.parquet")
+            # Written under a temporary name, then renamed: a reader never sees half a file.
+            final = folder / f"part-{uuid.uuid4().hex}.parquet"
+            part = final.with_suffix(".tmp")
+            pq.write_table(table, part)
+            part.rename(final)
         return len(rows)
 
     def flow_files(self, since: datetime | None = None, until: datetime | None = None) -> list[Path]:
@@ -149,13 +132,15 @@ class Store:
                 "hive_partitioning = true, union_by_name = true)"
             )
         findings = self.root / "findings"
-        source = (
-            f"read_parquet('{findings}/*/*.parquet', hive_partitioning = true, union_by_name = true)"
-            if any(findings.rglob("*.parquet"))
-            else "(SELECT * FROM (SELECT NULL::VARCHAR host, NULL::VARCHAR activity, NULL::TIMESTAMPTZ "
-            "first_seen, NULL::TIMESTAMPTZ last_seen, NULL::DOUBLE confidence, NULL::TIMESTAMPTZ recorded, "
-            "NULL::VARCHAR json) WHERE false)"
-        )
+        if any(findings.rglob("*.parquet")):
+            source = f"read_parquet('{findings}/*/*.parquet', hive_partitioning = true, union_by_name = true)"
+        else:
+            # No findings yet: an empty table of the stored columns, so every query still runs.
+            empty = FINDING_SCHEMA.empty_table()
+            db.register("empty_arrow", empty)
+            db.execute("CREATE OR REPLACE TABLE empty_findings AS SELECT * FROM empty_arrow")
+            db.unregister("empty_arrow")
+            source = "empty_findings"
         db.execute(f"CREATE OR REPLACE VIEW findings AS SELECT * FROM {source}")
         db.execute(
             "CREATE OR REPLACE VIEW estimates AS SELECT host, first_seen, last_seen, "
@@ -172,11 +157,18 @@ class Store:
 
     def episodes(self, since: datetime | None = None, until: datetime | None = None) -> list[Finding]:
         """One finding per host and activity active in [since, until): its windows merged
-        (estimate/episodes.py), read host by host so memory follows the hosts, not the
-        windows."""
-        from minewatch.estimate.episodes import consolidate_sorted
+        (estimate/episodes.py) by one columnar query over the stored rows."""
+        from minewatch.estimate.episodes import episodes_of
 
-        return consolidate_sorted(self._read("ORDER BY host, activity, first_seen", since, until))
+        with self.connect() as db:
+            bounds = []
+            if since is not None:
+                bounds.append(f"last_seen >= TIMESTAMPTZ '{since.isoformat()}'")
+            if until is not None:
+                bounds.append(f"first_seen < TIMESTAMPTZ '{until.isoformat()}'")
+            where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
+            found = list(episodes_of(db, f"(SELECT * FROM findings{where})"))
+        return sorted(found, key=lambda f: (-f.confidence, f.activity, f.host))
 
     def _read(self, order: str, since: datetime | None, until: datetime | None) -> Iterator[Finding]:
         with self.connect() as db:
