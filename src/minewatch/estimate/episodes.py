@@ -50,11 +50,18 @@ MAX_EVIDENCE = 12
 # Notes that the re-estimate writes again from the merged hashrate.
 _REDONE_NOTES = ("hardware ", "power:", "hashrate counts accepted shares only")
 
-_DISTINCT = "SELECT DISTINCT ON (host, activity, json) * FROM {source}"
+# Only the columns merging reads: the JSON text itself is carried for the lead window alone.
+_DISTINCT = """
+SELECT DISTINCT ON (host, activity, first_seen, last_seen, hash(json))
+  host, activity, first_seen, last_seen, confidence, hash(json) AS h, bytes, windows, weight, protocol, agent,
+  attribution, hashrate_unit, grid, submitted, accepted, rejected, reported_hs, exposures, pools,
+  evidence, logins, notes, sources, timeline
+FROM {source}
+"""
 _GROUPS = """
 SELECT host, activity, count(*) AS n, sum(windows)::BIGINT AS windows, sum(bytes)::BIGINT AS bytes,
   min(first_seen) AS first_seen, max(last_seen) AS last_seen, max(confidence) AS confidence,
-  arg_max(json, (weight, last_seen)) AS lead,
+  arg_max(h, (weight, last_seen)) AS lead_h,
   arg_max(protocol, (weight, last_seen)) FILTER (WHERE protocol IS NOT NULL) AS protocol,
   arg_max(agent, (weight, last_seen)) FILTER (WHERE agent IS NOT NULL) AS agent,
   arg_max(attribution, last_seen) FILTER (WHERE attribution IS NOT NULL) AS attribution,
@@ -63,17 +70,21 @@ SELECT host, activity, count(*) AS n, sum(windows)::BIGINT AS windows, sum(bytes
   sum(submitted)::BIGINT AS submitted, sum(accepted)::BIGINT AS accepted, sum(rejected)::BIGINT AS rejected,
   max(reported_hs) AS reported,
   list_distinct(flatten(list(exposures))) AS exposures,
-  list_distinct(flatten(list(pools))) AS pools,
-  flatten(list(logins ORDER BY first_seen)) AS logins,
-  flatten(list(notes ORDER BY first_seen)) AS notes,
-  list_distinct(flatten(list(sources))) AS sources,
-  list_distinct(flatten(list(timeline))) AS timeline
+  list_distinct(flatten(list(DISTINCT pools))) AS pools,
+  flatten(list(DISTINCT logins)) AS logins,
+  flatten(list(DISTINCT notes)) AS notes,
+  list_distinct(flatten(list(DISTINCT sources))) AS sources,
+  list_distinct(flatten(list(DISTINCT timeline))) AS timeline
 FROM w GROUP BY host, activity HAVING count(*) > 1
 """
 _SINGLES = """
-SELECT json FROM w
+SELECT json FROM {source}
 WHERE (host, activity) IN (SELECT (host, activity) FROM w GROUP BY ALL HAVING count(*) = 1)
 """
+# The lead windows' JSON, by the hash the groups chose (a window stored twice is there twice).
+_LEADS = (
+    "SELECT host, activity, json FROM {source} WHERE (host, activity, hash(json)) IN (SELECT * FROM leads)"
+)
 _EVIDENCE = """
 SELECT host, activity, e.kind AS kind, arg_max(e.detail, (e.strength, e.last_seen)) AS detail,
   max(e.strength) AS strength, min(e.first_seen) AS first_seen, max(e.last_seen) AS last_seen,
@@ -105,18 +116,25 @@ def consolidate(findings: Iterable[Finding]) -> list[Finding]:
 def episodes_of(db: duckdb.DuckDBPyConnection, source: str) -> Iterator[Finding]:
     """The episodes of the window rows `source` (a table, view or subquery of
     WINDOW_SCHEMA) on the connection `db`, host by host."""
-    db.execute(f"CREATE OR REPLACE TEMP TABLE w AS {_DISTINCT.format(source=source)}")
-    for batch in _batches(db, _SINGLES):
+    # The windows, each once, as a common table of every query: DuckDB streams the files
+    # through each aggregate (spilling to disk past its memory limit) rather than holding them.
+    with_w = f"WITH w AS ({_DISTINCT.format(source=source)}) "
+    for batch in _batches(db, with_w + _SINGLES.format(source=source)):
         for row in batch:
             yield Finding.from_json(json.loads(row["json"]), where="stored finding")
     evidence: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
-    for batch in _batches(db, _EVIDENCE):
+    for batch in _batches(db, with_w + _EVIDENCE):
         for row in batch:
             evidence[(row["host"], row["activity"])].append(_evidence(row))
-    for batch in _batches(db, _GROUPS):
-        for row in batch:
-            yield _episode(row, evidence.pop((row["host"], row["activity"]), []))
-    db.execute("DROP TABLE w")
+    groups = db.sql(with_w + _GROUPS).to_arrow_table()
+    db.register("leads", groups.select(["host", "activity", "lead_h"]))
+    leads = {
+        (r["host"], r["activity"]): r["json"] for b in _batches(db, _LEADS.format(source=source)) for r in b
+    }
+    db.unregister("leads")
+    for row in groups.to_pylist():
+        key = (row["host"], row["activity"])
+        yield _episode(row, leads[key], evidence.pop(key, []))
 
 
 def _batches(db: duckdb.DuckDBPyConnection, sql: str) -> Iterator[list[dict[str, Any]]]:
@@ -153,9 +171,9 @@ def _pools(rows: list[dict[str, Any]]) -> tuple[Endpoint, ...]:
     return tuple(named.values())
 
 
-def _episode(row: dict[str, Any], evidence: list[Evidence]) -> Finding:
+def _episode(row: dict[str, Any], lead_json: str, evidence: list[Evidence]) -> Finding:
     """One host's episode from its merged row, its merged evidence and its lead window."""
-    lead = Finding.from_json(json.loads(row["lead"]), where="stored finding")
+    lead = Finding.from_json(json.loads(lead_json), where="stored finding")
     ranked = sorted(evidence, key=lambda e: (-e.strength, -e.count, e.first_seen))
     shares = None if row["submitted"] is None else Shares(row["submitted"], row["accepted"], row["rejected"])
     timeline = sorted((p["ts"], p["value"]) for p in row["timeline"])
@@ -167,13 +185,17 @@ def _episode(row: dict[str, Any], evidence: list[Evidence]) -> Finding:
         evidence=tuple(ranked[:MAX_EVIDENCE]),
         protocol=row["protocol"],
         pools=_pools(row["pools"]),
-        logins=tuple(dict.fromkeys(row["logins"])),
+        logins=tuple(dict.fromkeys(lead.logins + tuple(row["logins"]))),
         agent=row["agent"],
         shares=shares,
         difficulty=timeline[-1][1] if timeline else lead.difficulty,
         difficulty_timeline=tuple(timeline),
         reported_hashrate_hs=row["reported"],
-        estimate_notes=tuple(n for n in dict.fromkeys(row["notes"]) if not n.startswith(_REDONE_NOTES)),
+        estimate_notes=tuple(
+            n
+            for n in dict.fromkeys(lead.estimate_notes + tuple(row["notes"]))
+            if not n.startswith(_REDONE_NOTES)
+        ),
         bytes_total=int(row["bytes"] or 0),
         sources=tuple(sorted(row["sources"])),
         windows=int(row["windows"] or row["n"]),
