@@ -1,7 +1,7 @@
 """Consolidation and the bulletin at province scale: 10,000,000 window findings of
 100,000 hosts (100 windows each, as a collector writes a host's minutes).
 
-    .venv/bin/python bench/consolidate.py [--hosts 100000] [--windows 100] [--keep DIR]
+    .venv/bin/python bench/consolidate.py [--hosts 100000] [--windows 100] [--keep DIR] [--memory-limit 3GB]
 
 Writes the windows into a store (findings Parquet, as `collect` does), then measures, each
 with its time and the process's peak memory: `Store.episodes()` (read, merge each host's
@@ -129,13 +129,13 @@ def write_windows(root: Path, hosts: int, windows: int) -> int:
     return total
 
 
-def measure(root: str, hosts: int, windows: int, total: int | None) -> None:
+def measure(root: str, hosts: int, windows: int, total: int | None, memory_limit: str | None) -> None:
     """Consolidation and figures over the store at `root`, in a process of its own so that
     its peak memory is its own (writing the store is not counted)."""
     from minewatch.report.figures import compute
     from minewatch.store import Store
 
-    store = Store(Path(root))
+    store = Store(Path(root), memory_limit)
     t = time.perf_counter()
     with store.connect() as db:
         peer = db.execute(
@@ -158,7 +158,8 @@ def measure(root: str, hosts: int, windows: int, total: int | None) -> None:
     print(f"hosts (episodes)   {len(episodes):>14,}")
     print(f"consolidation      {merge_s:>12.1f} s  {n / merge_s:>12,.0f} windows/s")
     print(f"figures            {figures_s:>12.2f} s")
-    print(f"peak memory        {_peak_mib():>12,.0f} MiB (consolidation and figures, this process)")
+    limit = f", DuckDB memory limit {memory_limit}" if memory_limit else ""
+    print(f"peak memory        {_peak_mib():>12,.0f} MiB (consolidation and figures, this process{limit})")
     print(f"peer: DuckDB GROUP BY host, activity (count, sum bytes): {peer_s:.2f} s")
     print(f"ratio minewatch / peer: {merge_s / peer_s:.1f}x the time")
     for a in figures.algorithms:
@@ -173,6 +174,7 @@ def main() -> int:
     parser.add_argument("--hosts", type=int, default=100_000)
     parser.add_argument("--windows", type=int, default=100)
     parser.add_argument("--keep", type=Path, help="Use (or fill) this store instead of a temporary one.")
+    parser.add_argument("--memory-limit", help="DuckDB's memory limit for the store's queries, e.g. 3GB.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp) / "store"
@@ -184,7 +186,7 @@ def main() -> int:
                 f"wrote {args.hosts * args.windows:,} windows of {args.hosts:,} hosts in {time.perf_counter() - t:.1f} s"
             )
         child = multiprocessing.get_context("spawn").Process(
-            target=measure, args=(str(root), args.hosts, args.windows, total)
+            target=measure, args=(str(root), args.hosts, args.windows, total, args.memory_limit)
         )
         child.start()
         child.join()

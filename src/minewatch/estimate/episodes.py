@@ -119,6 +119,8 @@ def episodes_of(db: duckdb.DuckDBPyConnection, source: str) -> Iterator[Finding]
     # The windows, each once, as a common table of every query: DuckDB streams the files
     # through each aggregate (spilling to disk past its memory limit) rather than holding them.
     with_w = f"WITH w AS ({_DISTINCT.format(source=source)}) "
+    # Row order is not needed (Python sorts the episodes): DuckDB may then stream and spill.
+    db.execute("SET preserve_insertion_order = false")
     for batch in _batches(db, with_w + _SINGLES.format(source=source)):
         for row in batch:
             yield Finding.from_json(json.loads(row["json"]), where="stored finding")

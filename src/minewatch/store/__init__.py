@@ -59,8 +59,11 @@ FINDING_SCHEMA = WINDOW_SCHEMA
 
 
 class Store:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, memory_limit: str | None = None) -> None:
+        """`memory_limit` bounds DuckDB's queries over the store (e.g. "3GB"; past it they
+        spill to disk); by default DuckDB takes up to 80% of the machine's memory."""
         self.root = root
+        self.memory_limit = memory_limit
         self.lock = threading.Lock()
         (root / "flows").mkdir(parents=True, exist_ok=True)
         (root / "findings").mkdir(parents=True, exist_ok=True)
@@ -125,6 +128,8 @@ class Store:
     def connect(self) -> duckdb.DuckDBPyConnection:
         """The store's DuckDB database, with its views over the partitions."""
         db = duckdb.connect(str(self.root / "minewatch.duckdb"))
+        if self.memory_limit:
+            db.execute("SET memory_limit = ?", [self.memory_limit])
         flows = self.root / "flows"
         if any(flows.rglob("*.parquet")):
             db.execute(
