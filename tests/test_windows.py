@@ -21,7 +21,7 @@ import pytest
 from minewatch.cli.main import main
 from minewatch.collect import CollectOptions, Collector
 from minewatch.intel.indicators import load_default
-from minewatch.model._json import parse_time
+from minewatch.model.document import parse_time
 from minewatch.scan import ScanOptions
 from minewatch.store import Store
 from tests.conftest import NDPI, REAL, ZEEK

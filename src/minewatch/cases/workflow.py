@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from minewatch.cases.models import Case, CaseEvent, CaseFinding, Status, Unit, Verdict
 from minewatch.errors import WorkflowError
-from minewatch.model._json import attribution_to_json, rfc3339
+from minewatch.model.document import attribution_to_json, rfc3339
 from minewatch.model.findings import Finding
 
 __all__ = [

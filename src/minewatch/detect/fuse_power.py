@@ -9,7 +9,7 @@ import ipaddress
 from typing import Any
 
 from minewatch.detect.power import THRESHOLD, PowerAssessment, power_evidence
-from minewatch.model._json import rfc3339
+from minewatch.model.document import rfc3339
 from minewatch.model.findings import Activity, Finding
 
 __all__ = ["assessment_to_json", "fuse_sites"]

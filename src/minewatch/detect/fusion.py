@@ -11,26 +11,23 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from minewatch.estimate import EstimateOptions, algorithm_info, measure
-from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind, Finding, Shares
+from minewatch.model.findings import (
+    Activity,
+    Endpoint,
+    Evidence,
+    EvidenceKind,
+    Finding,
+    Shares,
+    combined_confidence,
+)
 from minewatch.protocols.base import MiningSession
 
 __all__ = ["fuse"]
 
 MAX_EVIDENCE_PER_FINDING = 12
-MAX_CONFIDENCE = 0.995
 
 SessionKey = tuple[str | None, int]
 PeerKey = tuple[str | None, str, int]  # input, server address, server port
-
-
-def _confidence(evidence: list[Evidence]) -> float:
-    best: dict[str, float] = {}
-    for ev in evidence:
-        best[ev.kind] = max(best.get(ev.kind, 0.0), ev.strength)
-    miss = 1.0
-    for s in best.values():
-        miss *= 1.0 - s
-    return round(min(MAX_CONFIDENCE, 1.0 - miss), 3)
 
 
 def _distinct(evidence: list[Evidence]) -> tuple[Evidence, ...]:
@@ -110,7 +107,7 @@ def _one(host: str, activity: Activity, evidence: list[Evidence], sessions: list
     return Finding(
         host=host,
         activity=activity,
-        confidence=_confidence(evidence),
+        confidence=combined_confidence(evidence),
         first_seen=min(ev.first_seen for ev in evidence),
         last_seen=max(ev.last_seen for ev in evidence),
         evidence=_distinct(evidence),

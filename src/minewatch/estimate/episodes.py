@@ -31,7 +31,7 @@ from minewatch.estimate.coins import algorithm_info
 from minewatch.estimate.hashrate import hashrate_from_exposures
 from minewatch.estimate.measure import with_power
 from minewatch.estimate.power import DEFAULT_GRID, GridFactor
-from minewatch.model._json import attribution_from_json
+from minewatch.model.document import attribution_from_json
 from minewatch.model.findings import (
     Activity,
     Endpoint,

@@ -200,7 +200,7 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract object (DESIGN.md), versioned; `from_json` reads it back."""
-        from minewatch.model._json import finding_to_json
+        from minewatch.model.document import finding_to_json
 
         return finding_to_json(self)
 
@@ -208,7 +208,7 @@ class Finding:
     def from_json(cls, data: object, where: str = "finding") -> Finding:
         """A finding from its JSON contract object (any version); raises
         `FindingFormatError` naming the field that is wrong, under `where`."""
-        from minewatch.model._json import finding_from_json
+        from minewatch.model.document import finding_from_json
 
         return finding_from_json(data, where)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from minewatch.model._json import attribution_to_json
+from minewatch.model.document import attribution_to_json
 from minewatch.model.findings import Finding
 
 __all__ = ["WINDOW_SCHEMA", "WINDOW_VERSION", "windows_table"]

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from minewatch.estimate.hashrate import joint_hashrate
-from minewatch.model._json import bounds_to_json, rfc3339
+from minewatch.model.document import bounds_to_json, rfc3339
 from minewatch.model.findings import Activity, Bounds, Finding
 
 __all__ = ["AlgorithmFigure", "Change", "Count", "Figures", "compute", "in_region"]

@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from minewatch.model._json import parse_time
+from minewatch.model.document import parse_time
 from minewatch.report.bulletin import Bulletin, Count
 from minewatch.report.citymap import city_map_svg
 

@@ -1,10 +1,11 @@
-"""The JSON contract of DESIGN.md: one object per finding, fields only grow."""
+"""The JSON renderings of a scan: the result document and the summary; a finding's own JSON
+is `Finding.to_json` (model/document.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from minewatch.model._json import (
+from minewatch.model.document import (
     attribution_to_json,
     bounds_to_json,
     finding_to_json,

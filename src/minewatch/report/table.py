@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterable
 from typing import TextIO
 
-from minewatch.model._json import rfc3339
+from minewatch.model.document import rfc3339
 from minewatch.model.findings import Finding
 from minewatch.report.figures import in_region
 

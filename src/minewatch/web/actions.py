@@ -34,7 +34,7 @@ from minewatch.cases.workflow import (
     open_from_findings,
 )
 from minewatch.estimate.episodes import consolidate
-from minewatch.model._json import attribution_from_json
+from minewatch.model.document import attribution_from_json
 from minewatch.model.findings import Finding
 from minewatch.web.schemas import ActionIn, FindingIn, PushResult
 from minewatch.web.scope import Denied, NotFound, may, subtree, subtree_or_all, visible_case, visible_tip
