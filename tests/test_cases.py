@@ -321,3 +321,29 @@ def test_a_pool_known_only_by_name_blocks_the_name(session: Session, tmp_path: A
     _blocked_case(session, "10.0.0.30", pools, T0 + timedelta(days=2))
     entries = write_exports(session, tmp_path, T0 + timedelta(hours=1))
     assert {(e.kind, e.value) for e in entries} == {("name", "pool.lookup.example")}
+
+
+def test_syncing_again_as_windows_arrive_counts_each_window_once(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A collector keeps adding a host's windows and `cases sync` runs after each: the
+    case's host is the sum of its windows, however often it was synced (a retry too)."""
+    import json
+
+    from minewatch.cli.main import main
+    from minewatch.store import Store
+    from tests.test_episodes import _window
+
+    store = tmp_path / "store"
+    units = tmp_path / "units.csv"
+    units.write_text("code,name,level,parent_code\n320000,江苏省,province,\n")
+    assert main(["cases", "units", str(units), "--store", str(store)]) == 0
+    for minute in range(3):
+        Store(store).write_findings([_window("10.0.0.9", minute, 1_000)])
+        assert main(["cases", "sync", "--store", str(store)]) == 0
+    assert main(["cases", "sync", "--store", str(store)]) == 0  # a retry
+    capsys.readouterr()
+    assert main(["cases", "show", "1", "--store", str(store)]) == 0
+    detail = json.loads(capsys.readouterr().out)
+    assert detail["latest_finding"]["bytes"] == 3_000
+    assert detail["latest_finding"]["windows"] == 3

@@ -49,10 +49,6 @@ def _event(session: Session, case: Case, now: datetime, actor: str, action: str,
     case.updated_at = now
 
 
-def _parse(t: str) -> datetime:
-    return datetime.fromisoformat(t.replace("Z", "+00:00"))
-
-
 def unit_for_code(session: Session, code: str | None) -> Unit | None:
     """The unit for a division code, else its city's, else its province's."""
     if not code:

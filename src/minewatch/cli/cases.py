@@ -68,8 +68,8 @@ def register(app: typer.Typer, attributed_findings: Findings) -> None:
 
     @cases_app.command("sync")
     def cases_sync(store: StoreOption, db: DbOption = None, since: SinceOption = None) -> None:
-        """Open cases from the store's hosts (each host's windows merged, attributed), or add
-        them to open ones."""
+        """Open cases from the store's findings (attributed), one per host and activity, or add
+        findings to open ones; a case shows its host's windows merged."""
         from sqlalchemy.orm import Session
 
         from minewatch.cases.db import root_unit
@@ -81,7 +81,7 @@ def register(app: typer.Typer, attributed_findings: Findings) -> None:
             session.commit()
             opened = sum(1 for c in touched if len(c.events) == 1)
         err.print(
-            f"minewatch: {len(rows)} hosts: {opened} cases opened, {len(touched) - opened} updated",
+            f"minewatch: {len(rows)} findings: {opened} cases opened, {len(touched) - opened} updated",
             markup=False,
         )
 

@@ -403,22 +403,17 @@ def detect(
     from minewatch.detect.stored import detect_stored
     from minewatch.model.findings import ScanResult
     from minewatch.protocols.base import MiningSession
-    from minewatch.store import Store
+    from minewatch.store import Store, active_in
 
     target = Store(existing_store(store))
     start, end = since, until
-    where = []
-    if start is not None:
-        where.append(f"last_seen >= TIMESTAMPTZ '{start.isoformat()}'")
-    if end is not None:
-        where.append(f"first_seen < TIMESTAMPTZ '{end.isoformat()}'")
     files = target.flow_files(start, end)
     sessions: dict[tuple[str | None, int], MiningSession] = {}  # filled as the evidence is read
     evidence = detect_stored(
         files,
         load_default(intel or []),
         source=str(store),
-        where=" AND ".join(where) or None,
+        where=active_in(start, end) if start or end else None,
         sessions=sessions,
     )
     result = ScanResult(findings=tuple(fuse(list(evidence), sessions)), inputs=())
@@ -565,7 +560,10 @@ def _owner(a: Attribution | None) -> str:
     return f"{a.organisation or '?'} · {a.sector.value}{flag}"
 
 
-register_cases(app, _attributed_episodes)
+# Cases are fed windows, not episodes: a window is a stable unit that a later sync or a
+# retry sends again unchanged (and merging counts it once), where a host's episode grows
+# between syncs and two of them would count the same windows twice.
+register_cases(app, _attributed_findings)
 register_service(app)
 register_meters(app)
 

@@ -145,8 +145,9 @@ def register(app: typer.Typer) -> None:
         token = token_file.read_text().strip() if token_file else os.environ.get("MINEWATCH_TOKEN", "")
         if not token:
             raise UsageError("push", "no token: give --token-file or set MINEWATCH_TOKEN")
-        # Each host once, its windows merged: one finding per case, not one per minute.
-        rows = [f.to_json() for f in Store(existing_store(store)).episodes(since, None)]
+        # Windows, not episodes: a window pushed again (a retry, an overlapping --since) is the
+        # same finding and the service's merge counts it once; a grown episode would not be.
+        rows = [f.to_json() for f in Store(existing_store(store)).findings(since, None)]
         opened = updated = 0
         for start in range(0, len(rows), PUSH_BATCH):
             answer = _post(

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from minewatch.estimate import EstimateOptions, algorithm_info, measure
 from minewatch.model.findings import (
     Activity,
-    Endpoint,
     Evidence,
     EvidenceKind,
     Finding,
     Shares,
     combined_confidence,
+    union_pools,
 )
 from minewatch.protocols.base import MiningSession
 
@@ -56,24 +56,6 @@ def _traffic(evidence: list[Evidence]) -> int:
     return sum(
         max(sum(dissected[k].values()), sum(batches[k].values())) for k in dissected.keys() | batches.keys()
     )
-
-
-def _pools(evidence: list[Evidence]) -> tuple[Endpoint, ...]:
-    """The servers that carried the activity. The same endpoint may be known with and
-    without a name: the named one is kept. A pool known only from a DNS lookup (port 0)
-    is kept by its name, unless a connection to it names it already."""
-    peers = sorted({ev.peer for ev in evidence if ev.peer is not None}, key=lambda p: (p.ip, p.port))
-    named: dict[tuple[str, int], Endpoint] = {}
-    for p in peers:
-        if p.port and (p.name or (p.ip, p.port) not in named):
-            named[(p.ip, p.port)] = p
-    pools = list(named.values())
-    reached = {p.name for p in pools}
-    for p in peers:
-        if not p.port and p.name and p.name not in reached:
-            pools.append(p)
-            reached.add(p.name)
-    return tuple(pools)
 
 
 def _ts(t: float) -> datetime:
@@ -114,7 +96,7 @@ def _one(host: str, activity: Activity, evidence: list[Evidence], sessions: list
         protocol=protocols.most_common(1)[0][0] if protocols else None,
         coin=coin,
         algorithm=algorithm,
-        pools=_pools(evidence),
+        pools=union_pools(ev.peer for ev in evidence if ev.peer is not None),
         logins=logins,
         agent=agents.most_common(1)[0][0] if agents else None,
         shares=shares,

@@ -41,6 +41,7 @@ from minewatch.model.findings import (
     Finding,
     Shares,
     combined_confidence,
+    union_pools,
 )
 from minewatch.model.windows import windows_table
 
@@ -164,15 +165,6 @@ def _evidence(row: dict[str, Any]) -> Evidence:
     )
 
 
-def _pools(rows: list[dict[str, Any]]) -> tuple[Endpoint, ...]:
-    # The same endpoint may be known with and without a name: keep the named one.
-    named: dict[tuple[str, int], Endpoint] = {}
-    for p in sorted(rows, key=lambda p: (p["ip"], p["port"], p["name"] or "")):
-        if p["name"] or (p["ip"], p["port"]) not in named:
-            named[(p["ip"], p["port"])] = Endpoint(p["ip"], p["port"], p["name"])
-    return tuple(named.values())
-
-
 def _episode(row: dict[str, Any], lead_json: str, evidence: list[Evidence]) -> Finding:
     """One host's episode from its merged row, its merged evidence and its lead window."""
     lead = Finding.from_json(json.loads(lead_json), where="stored finding")
@@ -186,7 +178,7 @@ def _episode(row: dict[str, Any], lead_json: str, evidence: list[Evidence]) -> F
         last_seen=row["last_seen"],
         evidence=tuple(ranked[:MAX_EVIDENCE]),
         protocol=row["protocol"],
-        pools=_pools(row["pools"]),
+        pools=union_pools(Endpoint(p["ip"], p["port"], p["name"]) for p in row["pools"]),
         logins=tuple(dict.fromkeys(lead.logins + tuple(row["logins"]))),
         agent=row["agent"],
         shares=shares,

@@ -13,6 +13,7 @@ from minewatch.model.attribution import Attribution
 __all__ = [
     "Activity",
     "combined_confidence",
+    "union_pools",
     "Endpoint",
     "Evidence",
     "EvidenceKind",
@@ -94,6 +95,24 @@ class Evidence:
 
 
 MAX_CONFIDENCE = 0.995
+
+
+def union_pools(endpoints: Iterable[Endpoint]) -> tuple[Endpoint, ...]:
+    """The servers that carried an activity, each once. The same endpoint may be known with
+    and without a name: the named one is kept. A pool known only from a DNS lookup (port
+    0) is kept by its name, unless a connection to it names it already."""
+    peers = sorted(set(endpoints), key=lambda p: (p.ip, p.port, p.name or ""))
+    named: dict[tuple[str, int], Endpoint] = {}
+    for p in peers:
+        if p.port and (p.name or (p.ip, p.port) not in named):
+            named[(p.ip, p.port)] = p
+    pools = list(named.values())
+    reached = {p.name for p in pools}
+    for p in peers:
+        if not p.port and p.name and p.name not in reached:
+            pools.append(p)
+            reached.add(p.name)
+    return tuple(pools)
 
 
 def combined_confidence(evidence: Iterable[Evidence]) -> float:

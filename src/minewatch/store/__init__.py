@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +28,14 @@ from minewatch.model.findings import Finding
 from minewatch.model.schema import FLOW_SCHEMA
 from minewatch.model.windows import WINDOW_SCHEMA, windows_table
 
-__all__ = ["ADDRESS_COLUMNS", "FINDING_SCHEMA", "STORED_FLOW_SCHEMA", "Store", "with_address_numbers"]
+__all__ = [
+    "active_in",
+    "ADDRESS_COLUMNS",
+    "FINDING_SCHEMA",
+    "STORED_FLOW_SCHEMA",
+    "Store",
+    "with_address_numbers",
+]
 
 # Beside the text addresses, the store keeps each address a second time: IPv4 as a
 # number, IPv6 as text (null for IPv4). Detection over stored flows reads these instead
@@ -56,6 +63,17 @@ def with_address_numbers(flows: pa.Table) -> pa.Table:
 
 # Findings are kept as window rows: the JSON contract object and the columns merging reads.
 FINDING_SCHEMA = WINDOW_SCHEMA
+
+
+def active_in(since: datetime | None, until: datetime | None) -> str:
+    """The SQL predicate of records (flows or findings) active in [since, until): seen
+    last at or after `since`, first before `until`. Times are datetimes, never text."""
+    bounds = ["true"]
+    if since is not None:
+        bounds.append(f"last_seen >= TIMESTAMPTZ '{since.isoformat()}'")
+    if until is not None:
+        bounds.append(f"first_seen < TIMESTAMPTZ '{until.isoformat()}'")
+    return " AND ".join(bounds)
 
 
 class Store:
@@ -158,7 +176,11 @@ class Store:
 
     def findings(self, since: datetime | None = None, until: datetime | None = None) -> list[Finding]:
         """The window findings active in [since, until), oldest first."""
-        return list(self._read("ORDER BY first_seen, host", since, until))
+        with self.connect() as db:
+            rows = db.execute(
+                f"SELECT json FROM findings WHERE {active_in(since, until)} ORDER BY first_seen, host"
+            ).fetchall()
+        return [Finding.from_json(json.loads(text), where=f"{self.root}/findings") for (text,) in rows]
 
     def episodes(self, since: datetime | None = None, until: datetime | None = None) -> list[Finding]:
         """One finding per host and activity active in [since, until): its windows merged
@@ -166,22 +188,5 @@ class Store:
         from minewatch.estimate.episodes import episodes_of
 
         with self.connect() as db:
-            bounds = []
-            if since is not None:
-                bounds.append(f"last_seen >= TIMESTAMPTZ '{since.isoformat()}'")
-            if until is not None:
-                bounds.append(f"first_seen < TIMESTAMPTZ '{until.isoformat()}'")
-            where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
-            found = list(episodes_of(db, f"(SELECT * FROM findings{where})"))
+            found = list(episodes_of(db, f"(SELECT * FROM findings WHERE {active_in(since, until)})"))
         return sorted(found, key=lambda f: (-f.confidence, f.activity, f.host))
-
-    def _read(self, order: str, since: datetime | None, until: datetime | None) -> Iterator[Finding]:
-        with self.connect() as db:
-            db.execute(
-                "SELECT json FROM findings WHERE (? IS NULL OR last_seen >= ?) "
-                f"AND (? IS NULL OR first_seen < ?) {order}",
-                [since, since, until, until],
-            )
-            while batch := db.fetchmany(10_000):
-                for (text,) in batch:
-                    yield Finding.from_json(json.loads(text), where=f"{self.root}/findings")
