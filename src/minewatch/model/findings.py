@@ -47,6 +47,8 @@ class EvidenceKind(StrEnum):
     """Where a reason to believe came from, strongest first."""
 
     DISSECTOR = "dissector"
+    # A server that answered minewatch's own stratum greeting (minewatch probe, --confirm).
+    PROBE = "probe"
     INTEL = "intel"
     P2P = "p2p"
     BEHAVIOUR = "behaviour"
