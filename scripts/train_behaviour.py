@@ -25,12 +25,14 @@ model trained on everything, with the figures in its "training" block.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import random
 import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +68,15 @@ RTTS = (0.0005, 0.04, 0.15)
 SCALES = (0.5, 1.0, 2.0)
 WINDOW_S = 300.0
 L2 = 1.0
+MIN_THRESHOLD = 0.9
+# The share of long connections with unreadable payloads that are mining, in the networks
+# minewatch watches: a stated assumption (one in a thousand), not a measurement; the
+# strength of behavioural evidence is the posterior at this prior (see `calibration`).
+PRIOR_MINING = 0.001
+UNBOUNDED_ABOVE = ("packets_per_minute_log",)
+NO_CEILING = 9.0  # log10: a billion packets a minute
+# Share rates of the rate variants (flow model): one CPU thread's to a farm proxy's.
+RATE_FACTORS = (1, 3, 10, 30, 100, 300)
 ENVELOPE_MARGIN = 0.05  # log10 units: about 12% either side of the range seen
 ENGINE = EngineOptions(workers=1)
 KINDS = {"packet": PACKET, "flow": FLOW}
@@ -80,25 +91,54 @@ def _as_export(flows: pa.Table) -> pa.Table:
     return flows
 
 
-def _features(fs: FeatureSet, flows: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """Features of the flows the model judges, and whether each passes the set's gate."""
+def _features(fs: FeatureSet, flows: pa.Table) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Features of the flows the model judges, whether each passes the set's gate, and
+    their connections."""
     if fs is FLOW:
         flows = _as_export(flows)
     judged = flows.filter(fs.eligible(flows))
     gate = np.ones(judged.num_rows, bool) if fs.gate is None else np.asarray(fs.gate(judged), bool)
-    return fs.matrix(judged), gate
+    return fs.matrix(judged), gate, judged["conn_id"].to_pylist()
+
+
+def _long_sessions(flows: pa.Table, port: int | None = None) -> set[int]:
+    """Connections of a minute or more over TCP (to `port`): the sessions an evaluation
+    counts, judged or not (too few messages, a protocol the engine names)."""
+    duration = pc.subtract(flows["last_seen"], flows["first_seen"]).cast(pa.int64())
+    mask = pc.and_(pc.equal(flows["ip_proto"], 6), pc.greater_equal(duration, 60_000_000))
+    if port is not None:
+        mask = pc.and_(mask, pc.equal(flows["server_port"], port))
+    return set(flows.filter(mask)["conn_id"].to_pylist())
 
 
 @dataclass
 class Samples:
+    """Feature rows with their label, the family they are held out with (a program, a
+    capture, a real session and its variants) and the session they belong to."""
+
     x: np.ndarray
     y: np.ndarray
-    group: list[str]
+    group: list[str]  # the family
     gate: np.ndarray  # whether the detector would judge it at all (FeatureSet.gate)
+    session: list[str] = field(default_factory=list)
+    tls: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # real TLS mining
+
+    def __post_init__(self) -> None:
+        if not self.session:
+            self.session = list(self.group)
+        if len(self.tls) != len(self.y):
+            self.tls = np.zeros(len(self.y), bool)
 
     def where(self, keep: np.ndarray) -> Samples:
-        groups = [g for g, k in zip(self.group, keep, strict=True) if k]
-        return Samples(self.x[keep], self.y[keep], groups, self.gate[keep])
+        pick = [i for i, k in enumerate(keep) if k]
+        return Samples(
+            self.x[keep],
+            self.y[keep],
+            [self.group[i] for i in pick],
+            self.gate[keep],
+            [self.session[i] for i in pick],
+            self.tls[keep],
+        )
 
     def __add__(self, other: Samples) -> Samples:
         return Samples(
@@ -106,6 +146,8 @@ class Samples:
             np.concatenate([self.y, other.y]),
             self.group + other.group,
             np.concatenate([self.gate, other.gate]),
+            self.session + other.session,
+            np.concatenate([self.tls, other.tls]),
         )
 
 
@@ -154,30 +196,61 @@ def _variant_features(
     with path.open("wb") as out:
         write_pcap(out, sorted(packets, key=lambda p: p[0]))
     flows, _, _ = read_tables(path, ENGINE)
-    return _features(fs, flows)
+    x, gate, _ = _features(fs, flows)
+    return x, gate
 
 
 def _derived(
     fs: FeatureSet, captures: Path, names: tuple[str, ...], only_mining: bool, label: int, work: Path
 ) -> Samples:
-    xs, gates, groups = [], [], []
+    """TLS variants of the real sessions of the shared captures; a capture is one family,
+    each variant its own session (variants are what the model would meet on the wire)."""
+    parts = []
     for name in names:
         for conn, own, messages in _sessions(captures / name, only_mining):
             port = own["server_port"][0].as_py()
             x, gate = _variant_features(fs, messages, port, zlib.crc32(f"{name}#{conn}".encode()), work)
-            if fs is FLOW:  # the session as an exporter sees it, besides its TLS variants
-                x0, gate0 = _features(fs, own)
-                x, gate = np.vstack([x0, x]), np.concatenate([gate0, gate])
-            xs.append(x)
-            gates.append(gate)
-            groups += [f"{name}#{conn}"] * len(x)
-    x = np.vstack(xs) if xs else np.zeros((0, len(fs.features)))
-    gate = np.concatenate(gates) if gates else np.zeros(0, bool)
-    return Samples(x, np.full(len(x), label), groups, gate)
+            if fs is FLOW:  # the session as an exporter sees it, and as a busier rig's or a proxy's
+                x0, gate0, _ = _features(fs, own)
+                x1, gate1 = _rate_features(fs, messages, port, zlib.crc32(f"{name}#{conn}".encode()), work)
+                x, gate = np.vstack([x0, x, x1]), np.concatenate([gate0, gate, gate1])
+            sessions = [f"{name}#{conn}~{i}" for i in range(len(x))]
+            parts.append(Samples(x, np.full(len(x), label), [f"shared:{name}"] * len(x), gate, sessions))
+    return _concat(fs, parts)
 
 
-def _negatives(fs: FeatureSet, captures: Path) -> Samples:
-    xs, gates, groups = [], [], []
+def _rate_features(
+    fs: FeatureSet, messages: list[AppMessage], port: int, seed: int, work: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features of the session's rate variants (RATE_FACTORS), as exported records."""
+    if len(messages) < 10:
+        return np.zeros((0, len(fs.features))), np.zeros(0, bool)
+    packets = []
+    for i, factor in enumerate(RATE_FACTORS[1:]):
+        variant = TlsVariant(RTTS[i % len(RTTS)], 1.0, "1.2" if i % 2 else "1.3", seed + i)
+        packets.extend(
+            tls_session(rate_variant(messages, factor, seed + i), variant, client=f"10.3.{i}.2", port=port)
+        )
+    path = work / f"rates-{seed}.pcap"
+    with path.open("wb") as out:
+        write_pcap(out, sorted(packets, key=lambda p: p[0]))
+    flows, _, _ = read_tables(path, ENGINE)
+    x, gate, _ = _features(fs, flows)
+    return x, gate
+
+
+def _concat(fs: FeatureSet, parts: list[Samples]) -> Samples:
+    empty = Samples(np.zeros((0, len(fs.features))), np.zeros(0), [], np.zeros(0, bool))
+    out = empty
+    for part in parts:
+        out = out + part
+    return out
+
+
+def _negatives(fs: FeatureSet, captures: Path) -> tuple[Samples, Counter[str]]:
+    """Every judged flow of the public non-mining captures (a capture is a family), and
+    how many long TCP sessions each holds."""
+    parts, long_total = [], Counter[str]()
     for d in NEGATIVE_DIRS:
         for path in sorted((captures / d).glob("*.pcap*")):
             if path.name in NOT_NEGATIVE or f"{d}/{path.name}" in POSITIVE_CAPTURES:
@@ -186,19 +259,73 @@ def _negatives(fs: FeatureSet, captures: Path) -> Samples:
                 flows, _, _ = read_tables(path, ENGINE)
             except CaptureReadError:  # a corrupt public capture is skipped, as scan reports it
                 continue
-            x, gate = _features(fs, flows)
-            xs.append(x)
-            gates.append(gate)
-            groups += [f"{d}/{path.name}"] * len(x)
-    x = np.vstack(xs)
-    return Samples(x, np.zeros(len(x)), groups, np.concatenate(gates))
+            family = f"public:{d}/{path.name}"
+            long_total[family] += len(_long_sessions(flows))
+            x, gate, conns = _features(fs, flows)
+            sessions = [f"{family}#{c}" for c in conns]
+            parts.append(Samples(x, np.zeros(len(x)), [family] * len(x), gate, sessions))
+    return _concat(fs, parts), long_total
+
+
+@dataclass(frozen=True)
+class CorpusCapture:
+    """One capture of a corpus made by corpus/benign.py or corpus/mining.py."""
+
+    path: Path
+    family: str  # the program (benign) or miner that made it: held out together
+    server_port: int | None  # the pool's port (mining); None: every connection counts
+    tls: bool
+
+
+def corpus_captures(root: Path) -> tuple[str, list[CorpusCapture]]:
+    """The captures a corpus manifest lists, with the kind of corpus ("benign", "mining")."""
+    manifest = json.loads((root / "manifest.json").read_text())
+    kind = manifest["kind"]
+    out = []
+    for c in manifest["captures"]:
+        family = c["program"] if kind == "benign" else c["miner"].split("-")[0]
+        port = None if kind == "benign" else int(c["pool_port"])
+        out.append(CorpusCapture(root / c["file"], family, port, c.get("transport") == "tls"))
+    return kind, out
+
+
+def _corpus(fs: FeatureSet, root: Path) -> tuple[Samples, Counter[str]]:
+    """Samples of a corpus and the number of long sessions of each family ("mining-tls":
+    the real TLS mining sessions)."""
+    kind, captures = corpus_captures(root)
+    label = 0 if kind == "benign" else 1
+    parts, long_total = [], Counter[str]()
+    for c in captures:
+        try:
+            flows, _, _ = read_tables(c.path, ENGINE)
+        except CaptureReadError as exc:
+            print(f"skipped {c.path}: {exc}")
+            continue
+        if c.server_port is not None:
+            flows = flows.filter(pc.equal(flows["server_port"], c.server_port))
+        family = f"{kind}:{c.family}"
+        n = len(_long_sessions(flows))
+        long_total[family] += n
+        if c.tls and label == 1:
+            long_total["mining-tls"] += n
+        x, gate, conns = _features(fs, flows)
+        sessions = [f"{c.path.name}#{conn}" for conn in conns]
+        tls = np.full(len(x), c.tls and label == 1)
+        parts.append(Samples(x, np.full(len(x), label), [family] * len(x), gate, sessions, tls))
+    return _concat(fs, parts), long_total
 
 
 def _weights(s: Samples) -> np.ndarray:
-    """Each mining session weighs the same, and all positives weigh as all negatives."""
+    """Each family weighs the same within its class (thousands of MQTT sessions do not
+    outvote one miner), and all positives weigh as all negatives."""
+    w = np.ones(len(s.y))
+    for label in (0, 1):
+        members = s.y == label
+        per_family = Counter(g for g, m in zip(s.group, members, strict=True) if m)
+        for i in np.flatnonzero(members):
+            w[i] = 1.0 / per_family[s.group[i]]
+        w[members] *= members.sum() / max(w[members].sum(), 1e-9)
     pos = s.y == 1
-    per_session = Counter(g for g, p in zip(s.group, pos, strict=True) if p)
-    w = np.array([1.0 / per_session[g] if p else 1.0 for g, p in zip(s.group, pos, strict=True)])
     w[pos] *= (~pos).sum() / max(w[pos].sum(), 1e-9)
     return w
 
@@ -215,11 +342,16 @@ def fit_envelope(fs: FeatureSet, s: Samples, training: dict[str, object] | None 
     so every negative is held out."""
     pos = s.x[s.y == 1]
     # Widened by ENVELOPE_MARGIN (exporters round times to the second, so rates move a
-    # little) and rounded outwards.
+    # little) and rounded outwards. The rate has no ceiling: a farm's proxy sends the
+    # shares of hundreds of rigs down one connection, so a miner may talk at any rate
+    # above the slowest real session's.
+    high = np.ceil((pos.max(axis=0) + ENVELOPE_MARGIN) * 1e6) / 1e6
+    for name in UNBOUNDED_ABOVE:
+        high[fs.features.index(name)] = NO_CEILING
     return EnvelopeModel(
         fs.features,
         tuple(np.floor((pos.min(axis=0) - ENVELOPE_MARGIN) * 1e6) / 1e6),
-        tuple(np.ceil((pos.max(axis=0) + ENVELOPE_MARGIN) * 1e6) / 1e6),
+        tuple(high),
         fs.threshold,
         training or {},
     )
@@ -259,49 +391,211 @@ def _upper95(k: int, n: int) -> float:
     return 1.0 if n == 0 or k == n else float(stats.beta.ppf(0.95, k + 1, n - k))
 
 
-def evaluate(fs: FeatureSet, pos: Samples, neg: Samples) -> dict[str, object]:
-    """Held-out recall (leave one mining session out) and false positives (2-fold by
-    capture file), with the model's threshold and gate."""
-    recall_by: dict[str, tuple[int, int]] = {}
-    for g in sorted(set(pos.group)):
-        model = fit(fs, pos.where(np.array([x != g for x in pos.group])) + neg)
-        held = pos.where(np.array([x == g for x in pos.group]))
-        recall_by[g] = (int(((model.score(held.x) >= fs.threshold) & held.gate).sum()), len(held.y))
-    fold = np.array([zlib.crc32(g.split("#")[0].encode()) % 2 for g in neg.group])
-    flagged: list[str] = []
-    ungated_fp = 0  # what the model alone would flag, without the gate
-    for f in (0, 1):
-        model = fit(fs, pos + neg.where(fold != f))
-        test = neg.where(fold == f)
-        scored = model.score(test.x) >= fs.threshold
-        hits = scored & test.gate
-        flagged += [g for g, h in zip(test.group, hits, strict=True) if h]
-        ungated_fp += int(scored.sum())
-    detected = sum(k for k, _ in recall_by.values())
-    total = sum(n for _, n in recall_by.values())
-    sessions_found = sum(1 for k, n in recall_by.values() if n and k / n >= 0.5)
-    return {
-        "positive_sessions": len(recall_by),
-        "positive_samples": total,
-        "recall": round(detected / total, 4),
-        "sessions_mostly_found": sessions_found,
-        "recall_by_session": {g: f"{k}/{n}" for g, (k, n) in recall_by.items()},
-        "negative_long_flows": len(neg.y),
-        "false_positives": len(flagged),
-        "false_positive_flows": sorted(flagged),
-        "fp_per_10k": round(1e4 * len(flagged) / len(neg.y), 1),
-        "fp_per_10k_upper95": round(1e4 * _upper95(len(flagged), len(neg.y)), 1),
-        "false_positives_without_gate": ungated_fp,
-        "precision_at_equal_counts": round(
-            (detected / total) / ((detected / total) + len(flagged) / len(neg.y) + 1e-12), 4
+def pick_threshold(fs: FeatureSet, model: Model, train: Samples) -> float:
+    """The packet model's threshold: just above every training negative's score (no false
+    positive on what it learnt from), never below MIN_THRESHOLD. The envelope's is fixed."""
+    if not isinstance(model, BehaviourModel):
+        return fs.threshold
+    neg = train.where((train.y == 0) & train.gate)
+    top = float(model.score(neg.x).max()) if len(neg.y) else 0.0
+    return round(min(max(MIN_THRESHOLD, top + 0.25 * (1.0 - top)), 0.9999), 6)
+
+
+@dataclass
+class HeldOut:
+    """Every sample scored by the model fitted without its family, and that model's
+    threshold."""
+
+    samples: Samples
+    scores: np.ndarray
+    thresholds: np.ndarray
+
+    @property
+    def flagged(self) -> np.ndarray:
+        return (self.scores >= self.thresholds) & self.samples.gate
+
+
+def held_out(fs: FeatureSet, s: Samples) -> HeldOut:
+    scores, thresholds = np.zeros(len(s.y)), np.zeros(len(s.y))
+    families = np.array(s.group)
+    for family in sorted(set(s.group)):
+        test = families == family
+        train = s.where(~test)
+        model = fit(fs, train)
+        scores[test] = model.score(s.x[test])
+        thresholds[test] = pick_threshold(fs, model, train)
+    return HeldOut(s, scores, thresholds)
+
+
+def _sessions_flagged(h: HeldOut, label: int) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for fam, sess, y, f in zip(h.samples.group, h.samples.session, h.samples.y, h.flagged, strict=True):
+        if y == label and f:
+            out.setdefault(fam, set()).add(sess)
+    return out
+
+
+def calibration(h: HeldOut, benign_total: int) -> list[dict[str, float]]:
+    """What a flag at each score is worth, from held-out scores: the share of flags that
+    would be mining where mining is as rare as PRIOR_MINING among long unreadable sessions.
+    For the flags at the threshold: the held-out recall against the one-sided 95% upper
+    bound of the false-positive rate over every long benign session, a likelihood ratio,
+    and the posterior at the prior. (Higher score bins hold no false positive either, so
+    the corpus cannot rank them apart: one row.) A small corpus bounds the rate loosely, so
+    its flags are worth little; the strength grows as the corpus does."""
+    rows = []
+    positives = max(int((h.samples.y == 1).sum()), 1)
+    for low in (0.0,):
+        at = h.flagged & (h.scores >= low)
+        tp = int((h.samples.y[at] == 1).sum())
+        fp_sessions = {x for x, y, a in zip(h.samples.session, h.samples.y, at, strict=True) if a and y == 0}
+        recall = tp / positives
+        fp_upper = _upper95(len(fp_sessions), benign_total)
+        ratio = recall / fp_upper
+        strength = PRIOR_MINING * ratio / (PRIOR_MINING * ratio + 1.0 - PRIOR_MINING)
+        rows.append(
+            {
+                "score_from": low,
+                "recall": round(recall, 4),
+                "fp_rate_upper95": round(fp_upper, 6),
+                "likelihood_ratio": round(ratio, 1),
+                "strength": round(strength, 3),
+            }
+        )
+    return rows
+
+
+def evaluate(fs: FeatureSet, s: Samples, long_sessions: dict[str, int]) -> tuple[dict[str, object], HeldOut]:
+    """Held out by family (a program, a miner, a capture): recall over sessions, false
+    positives over every long benign session (judged or not), and the calibration."""
+    h = held_out(fs, s)
+    pos_found = _sessions_flagged(h, 1)
+    neg_flagged = _sessions_flagged(h, 0)
+    benign_total = sum(n for k, n in long_sessions.items() if k.startswith(("benign:", "public:")))
+    fp = sum(len(v) for v in neg_flagged.values())
+    by_family: dict[str, str] = {}
+    for fam in sorted(set(s.group)):
+        label = 1 if fam.startswith(("mining:", "shared:")) else 0
+        found = len((pos_found if label else neg_flagged).get(fam, set()))
+        judged = len({x for g, x in zip(s.group, s.session, strict=True) if g == fam})
+        by_family[fam] = f"{found} of {long_sessions.get(fam, judged)} sessions flagged ({judged} judged)"
+    tls_found = {x for x, t, f in zip(s.session, s.tls, h.flagged, strict=True) if t and f}
+    tls_total = long_sessions.get("mining-tls", 0)
+    ungated = (h.scores >= h.thresholds) & (h.samples.y == 0)
+    report: dict[str, object] = {
+        "held_out_by": "family: each benign program, each miner program, each shared capture",
+        "real_tls_mining_sessions": tls_total,
+        "real_tls_recall": round(len(tls_found) / tls_total, 4) if tls_total else None,
+        "benign_long_sessions": benign_total,
+        "false_positive_sessions": fp,
+        "fp_per_10k": round(1e4 * fp / max(benign_total, 1), 2),
+        "fp_per_10k_upper95": round(1e4 * _upper95(fp, benign_total), 2),
+        "false_positive_sessions_without_gate": len(
+            {x for x, u in zip(s.session, ungated, strict=True) if u}
         ),
+        "false_positives": sorted(f"{fam}: {x}" for fam, v in neg_flagged.items() for x in v)[:50],
+        "thresholds_held_out": [round(float(t), 4) for t in sorted(set(h.thresholds.round(4)))],
+        "by_family": by_family,
     }
+    return report, h
+
+
+def rate_variant(messages: list[AppMessage], factor: int, seed: int) -> list[AppMessage]:
+    """The session as a proxy aggregating `factor` such rigs would send it: every client
+    message and the answers right behind it (within a second) repeated `factor` times at
+    random moments of the session; the pool's unprompted pushes (jobs) kept as they were,
+    since the pool's cadence does not follow the rigs'."""
+    rng = random.Random(seed)
+    start, end = messages[0].t, messages[-1].t
+    exchanges: list[list[AppMessage]] = []
+    pushes: list[AppMessage] = []
+    for m in messages:
+        if m.from_client:
+            exchanges.append([m])
+        elif exchanges and m.t - exchanges[-1][-1].t < 1.0:
+            exchanges[-1].append(m)
+        else:
+            pushes.append(m)
+    out = list(pushes) + [m for ex in exchanges for m in ex]
+    for _ in range(factor - 1):
+        for ex in exchanges:
+            shift = rng.uniform(start, end) - ex[0].t
+            out.extend(AppMessage(m.t + shift, m.from_client, m.size) for m in ex)
+    return sorted(out, key=lambda m: m.t)
+
+
+def rate_recall(fs: FeatureSet, captures: Path, samples: Samples, work: Path) -> dict[str, str]:
+    """Recall of the flow model over rate variants of the real mining sessions, by packets
+    a minute (both ways), as an exporter would count them; each capture's variants are
+    judged by the model fitted without that capture."""
+    bands = ((0, 112), (112, 300), (300, 1000), (1000, 3000), (3000, 10**9))
+    found: Counter[tuple[int, int]] = Counter()
+    total: Counter[tuple[int, int]] = Counter()
+    for name in POSITIVE_CAPTURES:
+        model = fit(fs, samples.where(np.array([g != f"shared:{name}" for g in samples.group])))
+        for conn, own, messages in _sessions(captures / name, True):
+            if len(messages) < 10:
+                continue
+            port = own["server_port"][0].as_py()
+            packets = []
+            for i, factor in enumerate(RATE_FACTORS):
+                seed = zlib.crc32(f"{name}#{conn}#{factor}".encode())
+                variant = TlsVariant(RTTS[i % len(RTTS)], 1.0, "1.3", seed)
+                client = f"10.2.{i}.2"
+                packets.extend(
+                    tls_session(rate_variant(messages, factor, seed), variant, client=client, port=port)
+                )
+            path = work / "rates.pcap"
+            with path.open("wb") as out:
+                write_pcap(out, sorted(packets, key=lambda p: p[0]))
+            flows, _, _ = read_tables(path, ENGINE)
+            flows = _as_export(flows)
+            judged = flows.filter(fs.eligible(flows))
+            x = fs.matrix(judged)
+            hit = model.score(x) >= model.threshold
+            if fs.gate is not None:
+                hit &= np.asarray(fs.gate(judged), bool)
+            per_minute = 10 ** x[:, fs.features.index("packets_per_minute_log")]
+            for rate, h in zip(per_minute, hit, strict=True):
+                band = next(b for b in bands if b[0] <= rate < b[1])
+                total[band] += 1
+                found[band] += int(h)
+    return {
+        f"{lo}-{hi if hi < 10**9 else 'more'} packets/min": f"{found[b]} of {total[b]}"
+        for b in bands
+        for lo, hi in [b]
+        if total[b]
+    }
+
+
+def _load(fs: FeatureSet, args: argparse.Namespace) -> tuple[Samples, dict[str, int]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        pos = _derived(fs, args.captures, POSITIVE_CAPTURES, True, 1, work)
+        hard = _derived(fs, args.captures, HARD_NEGATIVE_CAPTURES, False, 0, work)
+    hard.group = ["public:" + g.removeprefix("shared:") for g in hard.group]
+    public, long_sessions = _negatives(fs, args.captures)
+    for fam in set(hard.group):
+        long_sessions[fam] += len(set(hard.session))
+    samples = pos + hard + public
+    for root in args.corpus:
+        part, counts = _corpus(fs, root)
+        samples = samples + part
+        long_sessions.update(counts)
+    return samples, dict(long_sessions)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kind", choices=sorted(KINDS), default="packet", help="which model")
     parser.add_argument("--captures", type=Path, default=ROOT.parent / "shared/captures")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        default=[],
+        help="a corpus made by corpus/benign.py or corpus/mining.py (repeatable)",
+    )
     parser.add_argument("--write", action="store_true", help="store the model trained on everything")
     parser.add_argument("--out", type=Path, help="where --write stores it (default: the package's file)")
     args = parser.parse_args()
@@ -310,15 +604,30 @@ def main() -> int:
     missing = [n for n in (*POSITIVE_CAPTURES, *HARD_NEGATIVE_CAPTURES) if not (args.captures / n).is_file()]
     if missing:
         parser.error(f"--captures {args.captures}: not the shared captures folder (no {missing[0]})")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        pos = _derived(fs, args.captures, POSITIVE_CAPTURES, True, 1, work)
-        hard = _derived(fs, args.captures, HARD_NEGATIVE_CAPTURES, False, 0, work)
-    neg = _negatives(fs, args.captures) + hard
-    report = evaluate(fs, pos, neg)
+    for root in args.corpus:
+        if not (root / "manifest.json").is_file():
+            parser.error(
+                f"--corpus {root}: no manifest.json (make it with corpus/benign.py or corpus/mining.py)"
+            )
+    samples, long_sessions = _load(fs, args)
+    report, h = evaluate(fs, samples, long_sessions)
     print(json.dumps(report, indent=1))
     command = "scripts/train_behaviour.py" + ("" if fs is PACKET else f" --kind {fs.name}")
-    model = fit(fs, pos + neg, {"evaluation": report, "threshold": fs.threshold, "command": command})
+    command += "".join(f" --corpus {r}" for r in args.corpus)
+    model = fit(fs, samples)
+    threshold = pick_threshold(fs, model, samples)
+    training = {
+        "evaluation": report,
+        "calibration": calibration(h, int(report["benign_long_sessions"])),  # type: ignore[call-overload]
+        "threshold": threshold,
+        "command": command,
+    }
+    if fs is FLOW:
+        with tempfile.TemporaryDirectory() as tmp:
+            report["recall_by_rate"] = rate_recall(fs, args.captures, samples, Path(tmp))
+        print(json.dumps(report["recall_by_rate"], indent=1))
+    model = dataclasses.replace(model, threshold=threshold, training=training)
+    print(json.dumps({"calibration": training["calibration"], "threshold": threshold}, indent=1))
     if isinstance(model, BehaviourModel):
         print(json.dumps(dict(zip(fs.features, model.weights, strict=True)), indent=1))
     else:

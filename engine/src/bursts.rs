@@ -40,7 +40,48 @@ impl Spread {
 
     /// Coefficient of variation (population), once there are two values to compare.
     fn cv(&self) -> Option<f32> {
-        (self.n >= 2 && self.mean > 0.0).then(|| ((self.m2 / f64::from(self.n)).sqrt() / self.mean) as f32)
+        (self.n >= 2 && self.mean > 0.0)
+            .then(|| ((self.m2 / f64::from(self.n)).sqrt() / self.mean) as f32)
+    }
+}
+
+/// Times between burst starts in bins a factor of sqrt(2) wide from 0.25 s to about 17
+/// minutes: enough to see a clockwork (a heartbeat's gaps fall in one or two bins) apart
+/// from a Poisson process (a share's gaps spread over many), as periodicity is measured
+/// in Koumar et al., CNSM 2023, in a few bytes per flow.
+#[derive(Clone, Copy, Debug, Default)]
+struct GapHistogram {
+    bins: [u16; GAP_BINS],
+    n: u32,
+}
+
+const GAP_BINS: usize = 24;
+const GAP_FIRST_BIN_S: f64 = 0.25;
+/// Fewer gaps than this say nothing about periodicity.
+const MIN_GAPS_FOR_PEAK: u32 = 4;
+
+impl GapHistogram {
+    fn push(&mut self, gap_s: f64) {
+        let bin = (2.0 * (gap_s.max(1e-6) / GAP_FIRST_BIN_S).log2())
+            .floor()
+            .clamp(0.0, (GAP_BINS - 1) as f64);
+        let b = &mut self.bins[bin as usize];
+        *b = b.saturating_add(1);
+        self.n += 1;
+    }
+
+    /// The largest share of gaps in two neighbouring bins (a jittered period straddles a
+    /// boundary): near 1 for a clockwork, about 0.3 to 0.45 for a Poisson process.
+    fn peak(&self) -> Option<f32> {
+        (self.n >= MIN_GAPS_FOR_PEAK).then(|| {
+            let top = self
+                .bins
+                .windows(2)
+                .map(|w| u32::from(w[0]) + u32::from(w[1]))
+                .max()
+                .unwrap_or(0);
+            (f64::from(top) / f64::from(self.n.min(u32::from(u16::MAX)))).min(1.0) as f32
+        })
     }
 }
 
@@ -58,6 +99,8 @@ pub struct BurstSummary {
     pub size_cv: [Option<f32>; 2],
     /// Spread of the times between the starts of successive bursts, per direction.
     pub gap_cv: [Option<f32>; 2],
+    /// Periodicity of those times: the share of them in the busiest neighbouring bins.
+    pub gap_peak: [Option<f32>; 2],
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -74,6 +117,7 @@ pub struct Bursts {
     last_us: i64,
     start_us: [i64; 2],
     gaps: [Spread; 2],
+    gap_bins: [GapHistogram; 2],
     sizes: [Spread; 2],
 }
 
@@ -82,12 +126,17 @@ impl Bursts {
     pub fn payload(&mut self, ts_us: i64, dir: usize, len: u32) {
         let quiet = ts_us.saturating_sub(self.last_us);
         if self.dir != Some(dir) || quiet >= BURST_GAP_US {
-            let asked = (self.dir == Some(0) && dir == 1 && quiet < PUSH_QUIET_US && self.count[0] > OPENING_BURSTS)
+            let asked = (self.dir == Some(0)
+                && dir == 1
+                && quiet < PUSH_QUIET_US
+                && self.count[0] > OPENING_BURSTS)
                 .then_some(self.current_bytes);
             self.close_burst();
             self.answering = asked;
             if self.count[dir] > 0 {
-                self.gaps[dir].push((ts_us - self.start_us[dir]) as f64 / 1e6);
+                let gap_s = (ts_us - self.start_us[dir]) as f64 / 1e6;
+                self.gaps[dir].push(gap_s);
+                self.gap_bins[dir].push(gap_s);
             }
             if dir == 1 && self.dir.is_some() && quiet >= PUSH_QUIET_US {
                 self.pushes += 1;
@@ -103,7 +152,11 @@ impl Bursts {
 
     /// Count the size of the burst in progress, unless it is one of the opening ones.
     fn close_burst(&mut self) {
-        if self.answering.take().is_some_and(|asked| self.current_bytes < asked) {
+        if self
+            .answering
+            .take()
+            .is_some_and(|asked| self.current_bytes < asked)
+        {
             self.small_answers += 1;
         }
         if let Some(d) = self.dir {
@@ -124,13 +177,19 @@ impl Bursts {
             size_mean: [done.sizes[0].mean(), done.sizes[1].mean()],
             size_cv: [done.sizes[0].cv(), done.sizes[1].cv()],
             gap_cv: [self.gaps[0].cv(), self.gaps[1].cv()],
+            gap_peak: [self.gap_bins[0].peak(), self.gap_bins[1].peak()],
         }
     }
 
     /// Fresh counters for the next record of a long connection; the burst in progress
     /// and the time of the last payload carry over, so a push is still recognised.
     pub fn restart(&self) -> Bursts {
-        Bursts { dir: self.dir, last_us: self.last_us, start_us: self.start_us, ..Bursts::default() }
+        Bursts {
+            dir: self.dir,
+            last_us: self.last_us,
+            start_us: self.start_us,
+            ..Bursts::default()
+        }
     }
 }
 
@@ -156,7 +215,10 @@ mod tests {
         let s = b.summary();
         assert_eq!(s.count, [4, 5]);
         assert_eq!(s.pushes, 1);
-        assert_eq!(s.small_answers, 2, "the two shares after the opening were answered small");
+        assert_eq!(
+            s.small_answers, 2,
+            "the two shares after the opening were answered small"
+        );
         // After the two opening bursts each way: shares of 150 and 152, answers of 40.
         assert_eq!(s.size_mean, [Some(151.0), Some(40.0)]);
         assert!(s.size_cv[0].unwrap() < 0.01 && s.size_cv[1] == Some(0.0));
@@ -181,11 +243,13 @@ mod tests {
             tick.payload(i * 10 * S, 0, 50);
         }
         assert!(tick.summary().gap_cv[0].unwrap() < 1e-6);
+        assert_eq!(tick.summary().gap_peak[0], Some(1.0));
         let mut poisson = Bursts::default();
         for (i, t) in [0, 3, 4, 15, 16, 40, 41, 42, 70, 95].iter().enumerate() {
             poisson.payload(t * S + i as i64, 0, 50);
         }
         assert!(poisson.summary().gap_cv[0].unwrap() > 0.5);
+        assert!(poisson.summary().gap_peak[0].unwrap() < 0.6);
         assert_eq!(Bursts::default().summary().gap_cv, [None, None]);
     }
 

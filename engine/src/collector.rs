@@ -35,7 +35,10 @@ pub struct Collector {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn receive(socket: UdpSocket, shared: Arc<Shared>, max_pending: usize) {
@@ -53,7 +56,11 @@ fn receive(socket: UdpSocket, shared: Arc<Shared>, max_pending: usize) {
                     shared.ready.notify_all();
                 }
             }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
             Err(_) => std::thread::sleep(TICK), // e.g. ICMP errors surfacing; keep listening
         }
     }
@@ -81,7 +88,11 @@ impl Collector {
         let thread = std::thread::Builder::new()
             .name("minewatch-collector".into())
             .spawn(move || receive(socket, worker, max_pending.max(1)))?;
-        Ok(Collector { shared, thread: Some(thread), local })
+        Ok(Collector {
+            shared,
+            thread: Some(thread),
+            local,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -90,21 +101,31 @@ impl Collector {
 
     /// The decoder, for counters and logs (briefly: the receiving thread waits meanwhile).
     pub fn decoder(&self) -> MutexGuard<'_, Decoder> {
-        self.shared.decoder.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared
+            .decoder
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Wait up to `wait`, or until `max_records` records are decoded; then hand over what
     /// has been decoded.
     pub fn poll(&self, wait: Duration, max_records: usize) -> RecordBatch {
         let deadline = Instant::now() + wait;
-        self.shared.wake_at.store(max_records.max(1), Ordering::Relaxed);
+        self.shared
+            .wake_at
+            .store(max_records.max(1), Ordering::Relaxed);
         let mut dec = self.decoder();
         while dec.pending() < max_records {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            dec = self.shared.ready.wait_timeout(dec, left).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+            dec = self
+                .shared
+                .ready
+                .wait_timeout(dec, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
         }
         dec.take()
     }

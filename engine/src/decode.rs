@@ -119,7 +119,11 @@ fn link_payload(linktype: u32, data: &[u8]) -> Result<(u16, usize), Skip> {
         }
         PPP => {
             // Optional HDLC address/control bytes 0xff 0x03, then a 16-bit protocol.
-            let off = if data.starts_with(&[0xff, 0x03]) { 2 } else { 0 };
+            let off = if data.starts_with(&[0xff, 0x03]) {
+                2
+            } else {
+                0
+            };
             let proto = match data.get(off..off + 2) {
                 Some(p) => u16::from_be_bytes([p[0], p[1]]),
                 None => return Err(Skip::Malformed),
@@ -163,7 +167,10 @@ pub fn decode(linktype: u32, data: &[u8], ts_us: i64) -> Result<PacketMeta, Skip
         LaxSlicedPacket::from_ether_type(EtherType(ether_type), &data[off..])
     };
     let base = data.as_ptr() as usize;
-    let mut m = PacketMeta { ts_us, ..Default::default() };
+    let mut m = PacketMeta {
+        ts_us,
+        ..Default::default()
+    };
     if let Some(v) = sliced.vlan_ids().first() {
         m.vlan = v.value();
     }
@@ -272,6 +279,9 @@ mod tests {
         sll[14] = 0x08;
         sll.extend_from_slice(raw);
         let b = decode(linktype::LINUX_SLL, &sll, 0).unwrap();
-        assert_eq!((a.sport, a.dport, a.payload_len), (b.sport, b.dport, b.payload_len));
+        assert_eq!(
+            (a.sport, a.dport, a.payload_len),
+            (b.sport, b.dport, b.payload_len)
+        );
     }
 }

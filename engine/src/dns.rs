@@ -22,9 +22,14 @@ pub struct DnsInfo {
 /// Parse one DNS message and merge what it says into `info`. Returns false if the
 /// payload is not a DNS message.
 pub fn merge_dns(payload: &[u8], info: &mut DnsInfo) -> bool {
-    let Ok(p) = Packet::parse(payload) else { return false };
+    let Ok(p) = Packet::parse(payload) else {
+        return false;
+    };
     if info.query.is_none() {
-        info.query = p.questions.first().map(|q| q.qname.to_string().to_ascii_lowercase());
+        info.query = p
+            .questions
+            .first()
+            .map(|q| q.qname.to_string().to_ascii_lowercase());
     }
     if !p.answers.is_empty() || info.rcode.is_none() {
         info.rcode = Some(p.rcode() as u16 as u8);
@@ -62,7 +67,9 @@ impl NameCache {
     /// Remember the names a DNS response gave (the question's name, for its A and AAAA
     /// answers; the latest answer for an address wins).
     pub fn learn(&self, info: &DnsInfo) {
-        let Some(query) = info.query.as_deref().filter(|q| !q.is_empty()) else { return };
+        let Some(query) = info.query.as_deref().filter(|q| !q.is_empty()) else {
+            return;
+        };
         let addrs: Vec<Addr> = info
             .answers
             .iter()
@@ -87,7 +94,10 @@ impl NameCache {
 
     pub fn name_of(&self, addr: &Addr) -> Option<String> {
         let gens = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        gens[0].get(addr).or_else(|| gens[1].get(addr)).map(|n| n.to_string())
+        gens[0]
+            .get(addr)
+            .or_else(|| gens[1].get(addr))
+            .map(|n| n.to_string())
     }
 }
 
@@ -99,12 +109,19 @@ mod tests {
     #[test]
     fn query_and_answers() {
         let mut p = Packet::new_reply(7);
-        p.questions.push(Question::new(Name::new_unchecked("pool.example.org"), QTYPE::TYPE(TYPE::A), QCLASS::CLASS(CLASS::IN), false));
+        p.questions.push(Question::new(
+            Name::new_unchecked("pool.example.org"),
+            QTYPE::TYPE(TYPE::A),
+            QCLASS::CLASS(CLASS::IN),
+            false,
+        ));
         p.answers.push(ResourceRecord::new(
             Name::new_unchecked("pool.example.org"),
             CLASS::IN,
             60,
-            RData::A(rdata::A { address: 0xc0000201 }),
+            RData::A(rdata::A {
+                address: 0xc0000201,
+            }),
         ));
         let bytes = p.build_bytes_vec().unwrap();
         let mut info = DnsInfo::default();
@@ -113,7 +130,10 @@ mod tests {
         assert_eq!(info.answers, vec!["192.0.2.1".to_string()]);
         let names = NameCache::default();
         names.learn(&info);
-        assert_eq!(names.name_of(&v4_mapped([192, 0, 2, 1])).as_deref(), Some("pool.example.org"));
+        assert_eq!(
+            names.name_of(&v4_mapped([192, 0, 2, 1])).as_deref(),
+            Some("pool.example.org")
+        );
         assert_eq!(names.name_of(&v4_mapped([192, 0, 2, 2])), None);
         for cut in 0..bytes.len() {
             let _ = merge_dns(&bytes[..cut], &mut DnsInfo::default());

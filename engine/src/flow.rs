@@ -5,7 +5,9 @@ use ahash::AHashMap;
 use arrow_array::RecordBatch;
 
 use crate::bursts::Bursts;
-use crate::decode::{addr_to_string, Addr, PacketMeta, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
+use crate::decode::{
+    addr_to_string, Addr, PacketMeta, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
+};
 use crate::dns::{merge_dns, DnsInfo, NameCache};
 use crate::out::{FlowBuilder, FlowRecord, MessageBuilder};
 use crate::stream::{Framing, Message, Reassembler, Splitter};
@@ -117,9 +119,23 @@ pub struct FlowTable {
 fn canonical(m: &PacketMeta) -> (Key, bool) {
     let fwd = (m.src, m.sport) <= (m.dst, m.dport);
     let key = if fwd {
-        Key { a: m.src, a_port: m.sport, b: m.dst, b_port: m.dport, proto: m.proto, vlan: m.vlan }
+        Key {
+            a: m.src,
+            a_port: m.sport,
+            b: m.dst,
+            b_port: m.dport,
+            proto: m.proto,
+            vlan: m.vlan,
+        }
     } else {
-        Key { a: m.dst, a_port: m.dport, b: m.src, b_port: m.sport, proto: m.proto, vlan: m.vlan }
+        Key {
+            a: m.dst,
+            a_port: m.dport,
+            b: m.src,
+            b_port: m.sport,
+            proto: m.proto,
+            vlan: m.vlan,
+        }
     };
     (key, fwd)
 }
@@ -213,7 +229,11 @@ impl FlowTable {
                 v.insert(Flow::new(conn_id, m, client, server, m.proto == PROTO_TCP))
             }
         };
-        let dir = if (m.src, m.sport) == flow.client && (fwd || flow.client != flow.server) { 0 } else { 1 };
+        let dir = if (m.src, m.sport) == flow.client && (fwd || flow.client != flow.server) {
+            0
+        } else {
+            1
+        };
         flow.account(m, dir);
         if !payload.is_empty() || m.tcp_flags & TCP_SYN != 0 {
             flow.inspect_payload(m, dir, payload, &self.opts, &self.names, &mut self.pending);
@@ -227,7 +247,15 @@ impl FlowTable {
                     break;
                 }
                 flow.messages += 1;
-                self.msgs.push(conn, flow.msg_index, ts, d as u8, msg.kind as u8, &msg.data, msg.truncated);
+                self.msgs.push(
+                    conn,
+                    flow.msg_index,
+                    ts,
+                    d as u8,
+                    msg.kind as u8,
+                    &msg.data,
+                    msg.truncated,
+                );
                 flow.msg_index += 1;
             }
         }
@@ -248,7 +276,8 @@ impl FlowTable {
         let mut flow = self.flows.remove(&key).expect("present");
         let flow_id = self.new_id();
         let name = self.names.name_of(&flow.server.0);
-        self.out.push(flow.record(flow_id, "active-timeout", name, &mut self.msgs));
+        self.out
+            .push(flow.record(flow_id, "active-timeout", name, &mut self.msgs));
         self.flows.insert(key, flow.continue_after_split());
     }
 
@@ -271,7 +300,15 @@ impl FlowTable {
             .collect();
         for key in expired {
             let flow = self.flows.remove(&key).expect("listed");
-            let reason = if flow.closed { if flow.tcp_flags & TCP_RST != 0 { "rst" } else { "fin" } } else { "idle" };
+            let reason = if flow.closed {
+                if flow.tcp_flags & TCP_RST != 0 {
+                    "rst"
+                } else {
+                    "fin"
+                }
+            } else {
+                "idle"
+            };
             self.export(flow, reason);
         }
         self.flush_if_full();
@@ -280,7 +317,8 @@ impl FlowTable {
     fn export(&mut self, mut flow: Flow, reason: &'static str) {
         let flow_id = self.new_id();
         let name = self.names.name_of(&flow.server.0);
-        self.out.push(flow.record(flow_id, reason, name, &mut self.msgs));
+        self.out
+            .push(flow.record(flow_id, reason, name, &mut self.msgs));
     }
 
     /// Export everything still open (end of capture) and hand out the last batches.
@@ -294,11 +332,16 @@ impl FlowTable {
         self.flush(true);
         std::mem::take(&mut self.ready)
     }
-
 }
 
 impl Flow {
-    fn new(conn_id: u64, m: &PacketMeta, client: (Addr, u16), server: (Addr, u16), tcp: bool) -> Self {
+    fn new(
+        conn_id: u64,
+        m: &PacketMeta,
+        client: (Addr, u16),
+        server: (Addr, u16),
+        tcp: bool,
+    ) -> Self {
         Flow {
             conn_id,
             first_us: m.ts_us,
@@ -360,7 +403,15 @@ impl Flow {
         }
     }
 
-    fn inspect_payload(&mut self, m: &PacketMeta, dir: usize, payload: &[u8], opts: &FlowOptions, names: &NameCache, out: &mut Vec<(usize, Message)>) {
+    fn inspect_payload(
+        &mut self,
+        m: &PacketMeta,
+        dir: usize,
+        payload: &[u8],
+        opts: &FlowOptions,
+        names: &NameCache,
+        out: &mut Vec<(usize, Message)>,
+    ) {
         match m.proto {
             PROTO_UDP => self.inspect_udp(m, payload, names),
             PROTO_TCP => self.inspect_tcp(m, dir, payload, opts, out),
@@ -384,8 +435,17 @@ impl Flow {
         }
     }
 
-    fn inspect_tcp(&mut self, m: &PacketMeta, dir: usize, payload: &[u8], opts: &FlowOptions, out: &mut Vec<(usize, Message)>) {
-        let Some(ins) = self.inspect.as_mut() else { return };
+    fn inspect_tcp(
+        &mut self,
+        m: &PacketMeta,
+        dir: usize,
+        payload: &[u8],
+        opts: &FlowOptions,
+        out: &mut Vec<(usize, Message)>,
+    ) {
+        let Some(ins) = self.inspect.as_mut() else {
+            return;
+        };
         if m.tcp_flags & TCP_SYN != 0 {
             ins.reasm[dir].syn(m.seq);
             if payload.is_empty() {
@@ -405,7 +465,9 @@ impl Flow {
             head.extend_from_slice(&ordered[..take]);
             rest = &ordered[take..];
             self.classify(dir, opts);
-            let Some(ins) = self.inspect.as_mut() else { return };
+            let Some(ins) = self.inspect.as_mut() else {
+                return;
+            };
             if !self.classified {
                 return;
             }
@@ -419,7 +481,9 @@ impl Flow {
                 }
             }
         }
-        let Some(ins) = self.inspect.as_mut() else { return };
+        let Some(ins) = self.inspect.as_mut() else {
+            return;
+        };
         if let Some(sp) = ins.splitter[dir].as_mut() {
             let mut cut = Vec::new();
             sp.push(rest, &mut cut);
@@ -465,7 +529,11 @@ impl Flow {
                 return self.stop_inspecting();
             }
             // A JSON-RPC POST (getwork, getblocktemplate, EthProxy over HTTP): frame both ways.
-            return self.set_splitters(Framing::Http { request: true }, Framing::Http { request: false }, opts);
+            return self.set_splitters(
+                Framing::Http { request: true },
+                Framing::Http { request: false },
+                opts,
+            );
         }
         if first == Some(b'{') {
             match json_object_start(head) {
@@ -477,6 +545,10 @@ impl Flow {
                 // Random bytes (a Noise key, a cipher text) begin with '{' one time in 256.
                 _ => {}
             }
+        }
+        if let Some(app) = crate::apps::classify(head, dir) {
+            self.application = Some(app);
+            return self.stop_inspecting();
         }
         if let Some(app) = crate::p2p::classify_tcp(head, self.server.1) {
             self.application = Some(app);
@@ -496,7 +568,10 @@ impl Flow {
     fn set_splitters(&mut self, c2s: Framing, s2c: Framing, opts: &FlowOptions) {
         self.classified = true;
         let ins = self.inspect.as_mut().expect("inspecting");
-        ins.splitter = [Some(Splitter::new(c2s, opts.max_message_bytes)), Some(Splitter::new(s2c, opts.max_message_bytes))];
+        ins.splitter = [
+            Some(Splitter::new(c2s, opts.max_message_bytes)),
+            Some(Splitter::new(s2c, opts.max_message_bytes)),
+        ];
     }
 
     fn stop_inspecting(&mut self) {
@@ -517,7 +592,10 @@ impl Flow {
             let value = || String::from_utf8_lossy(h.value).into_owned();
             if h.name.eq_ignore_ascii_case("host") {
                 let host = value();
-                let host = host.rsplit_once(':').filter(|(_, p)| p.parse::<u16>().is_ok()).map_or(host.clone(), |(h, _)| h.to_string());
+                let host = host
+                    .rsplit_once(':')
+                    .filter(|(_, p)| p.parse::<u16>().is_ok())
+                    .map_or(host.clone(), |(h, _)| h.to_string());
                 self.http_host = Some(host.to_ascii_lowercase());
             } else if h.name.eq_ignore_ascii_case("user-agent") {
                 self.http_user_agent = Some(value());
@@ -544,7 +622,13 @@ impl Flow {
         }
     }
 
-    fn record(&mut self, flow_id: u64, reason: &'static str, resolved_name: Option<String>, msgs: &mut MessageBuilder) -> FlowRecord {
+    fn record(
+        &mut self,
+        flow_id: u64,
+        reason: &'static str,
+        resolved_name: Option<String>,
+        msgs: &mut MessageBuilder,
+    ) -> FlowRecord {
         let closing = reason != "active-timeout";
         if let Some(ins) = self.inspect.as_mut().filter(|_| closing) {
             for dir in 0..2 {
@@ -552,14 +636,25 @@ impl Flow {
                     let mut tail = Vec::new();
                     sp.finish(&mut tail);
                     for msg in tail {
-                        msgs.push(self.conn_id, self.msg_index, self.last_us, dir as u8, msg.kind as u8, &msg.data, msg.truncated);
+                        msgs.push(
+                            self.conn_id,
+                            self.msg_index,
+                            self.last_us,
+                            dir as u8,
+                            msg.kind as u8,
+                            &msg.data,
+                            msg.truncated,
+                        );
                         self.msg_index += 1;
                         self.messages += 1;
                     }
                 }
             }
         }
-        let gaps = self.inspect.as_ref().map_or(0, |i| i.reasm[0].gaps + i.reasm[1].gaps);
+        let gaps = self
+            .inspect
+            .as_ref()
+            .map_or(0, |i| i.reasm[0].gaps + i.reasm[1].gaps);
         let dns = self.dns.take();
         FlowRecord {
             flow_id,
@@ -602,14 +697,31 @@ impl Flow {
 /// Whether bytes that begin with '{' go on as a JSON object does: a member name or '}'
 /// next. None while only whitespace follows.
 fn json_object_start(head: &[u8]) -> Option<bool> {
-    let mut rest = head.iter().copied().skip_while(|b| b.is_ascii_whitespace()).skip(1);
-    rest.find(|b| !b.is_ascii_whitespace()).map(|b| b == b'"' || b == b'}')
+    let mut rest = head
+        .iter()
+        .copied()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .skip(1);
+    rest.find(|b| !b.is_ascii_whitespace())
+        .map(|b| b == b'"' || b == b'}')
 }
 
 fn is_http_request(head: &[u8]) -> bool {
-    const METHODS: [&[u8]; 9] =
-        [b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE "];
-    METHODS.iter().any(|m| head.starts_with(m)) || METHODS.iter().any(|m| m.starts_with(head) && !head.is_empty())
+    const METHODS: [&[u8]; 9] = [
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"HEAD ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"PATCH ",
+        b"CONNECT ",
+        b"TRACE ",
+    ];
+    METHODS.iter().any(|m| head.starts_with(m))
+        || METHODS
+            .iter()
+            .any(|m| m.starts_with(head) && !head.is_empty())
 }
 
 /// A plaintext Stratum V2 SetupConnection: extension 0, message 0x00, length matching,
@@ -619,7 +731,11 @@ fn is_sv2_setup(head: &[u8]) -> bool {
         return false;
     }
     let len = u32::from_le_bytes([head[3], head[4], head[5], 0]) as usize;
-    head[0] == 0 && head[1] == 0 && head[2] == 0x00 && (20..=1024).contains(&len) && head[6] <= 2
+    head[0] == 0
+        && head[1] == 0
+        && head[2] == 0x00
+        && (20..=1024).contains(&len)
+        && head[6] <= 2
         && u16::from_le_bytes([head[7], head[8]]) == 2
         && u16::from_le_bytes([head[9], head[10]]) == 2
 }
@@ -633,15 +749,37 @@ mod tests {
 
     fn pkt(ts_s: i64, from_client: bool, flags: u8, seq: u32, len: u32) -> PacketMeta {
         let (c, s) = (v4_mapped([10, 0, 0, 1]), v4_mapped([10, 0, 0, 2]));
-        let (src, dst, sport, dport) = if from_client { (c, s, 40000, 3333) } else { (s, c, 3333, 40000) };
-        PacketMeta { ts_us: ts_s * 1_000_000, src, dst, sport, dport, proto: PROTO_TCP, tcp_flags: flags, seq, ip_len: 40 + len, payload_len: len, ..Default::default() }
+        let (src, dst, sport, dport) = if from_client {
+            (c, s, 40000, 3333)
+        } else {
+            (s, c, 3333, 40000)
+        };
+        PacketMeta {
+            ts_us: ts_s * 1_000_000,
+            src,
+            dst,
+            sport,
+            dport,
+            proto: PROTO_TCP,
+            tcp_flags: flags,
+            seq,
+            ip_len: 40 + len,
+            payload_len: len,
+            ..Default::default()
+        }
     }
 
     fn flows(batches: &[(&'static str, RecordBatch)]) -> Vec<(u64, u64, String)> {
         let mut out = Vec::new();
         for (_, b) in batches.iter().filter(|(k, _)| *k == "flows") {
-            let conn = b.column_by_name("conn_id").unwrap().as_primitive::<UInt64Type>();
-            let pk = b.column_by_name("c2s_packets").unwrap().as_primitive::<UInt64Type>();
+            let conn = b
+                .column_by_name("conn_id")
+                .unwrap()
+                .as_primitive::<UInt64Type>();
+            let pk = b
+                .column_by_name("c2s_packets")
+                .unwrap()
+                .as_primitive::<UInt64Type>();
             let reason = b.column_by_name("end_reason").unwrap().as_string::<i32>();
             for i in 0..b.num_rows() {
                 out.push((conn.value(i), pk.value(i), reason.value(i).to_string()));
@@ -655,13 +793,20 @@ mod tests {
         assert_eq!(json_object_start(b"{\"id\":1}"), Some(true));
         assert_eq!(json_object_start(b" {\n  \"id\""), Some(true));
         assert_eq!(json_object_start(b"{}"), Some(true));
-        assert_eq!(json_object_start(b"{\x8a\x01\xff"), Some(false), "a key that happens to start with a brace");
+        assert_eq!(
+            json_object_start(b"{\x8a\x01\xff"),
+            Some(false),
+            "a key that happens to start with a brace"
+        );
         assert_eq!(json_object_start(b"{  "), None);
     }
 
     #[test]
     fn active_timeout_splits_but_keeps_the_connection() {
-        let opts = FlowOptions { active_timeout_us: 100_000_000, ..Default::default() };
+        let opts = FlowOptions {
+            active_timeout_us: 100_000_000,
+            ..Default::default()
+        };
         let mut t = FlowTable::new(opts, 0, 1);
         t.process(&pkt(0, true, TCP_SYN, 0, 0), b"");
         for s in 1..250 {
@@ -689,7 +834,10 @@ mod tests {
 
     #[test]
     fn streamed_messages_precede_the_flow_record_that_names_them() {
-        let opts = FlowOptions { batch_rows: 3, ..Default::default() };
+        let opts = FlowOptions {
+            batch_rows: 3,
+            ..Default::default()
+        };
         let (tx, rx) = crossbeam_channel::unbounded();
         let mut t = FlowTable::new(opts, 0, 1).with_sink(Some(tx));
         let line = b"{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}\n";
@@ -697,30 +845,55 @@ mod tests {
             let mut p = pkt(i64::from(c) * 20, true, TCP_SYN, 0, 0);
             p.sport = 40000 + c;
             t.process(&p, b"");
-            let mut d = pkt(i64::from(c) * 20 + 1, true, TCP_ACK | TCP_PSH, 1, line.len() as u32);
+            let mut d = pkt(
+                i64::from(c) * 20 + 1,
+                true,
+                TCP_ACK | TCP_PSH,
+                1,
+                line.len() as u32,
+            );
             d.sport = 40000 + c;
             t.process(&d, line);
-            let mut f = pkt(i64::from(c) * 20 + 2, true, TCP_RST, 1 + line.len() as u32, 0);
+            let mut f = pkt(
+                i64::from(c) * 20 + 2,
+                true,
+                TCP_RST,
+                1 + line.len() as u32,
+                0,
+            );
             f.sport = 40000 + c;
             t.process(&f, b"");
         }
-        assert!(t.finish().is_empty(), "a streaming table keeps nothing back");
+        assert!(
+            t.finish().is_empty(),
+            "a streaming table keeps nothing back"
+        );
         drop(t);
         let mut seen_msgs = std::collections::HashSet::new();
         let (mut flow_rows, mut batches) = (0, 0);
         for (kind, b) in rx.iter() {
             batches += 1;
-            let conn = b.column_by_name("conn_id").unwrap().as_primitive::<UInt64Type>();
+            let conn = b
+                .column_by_name("conn_id")
+                .unwrap()
+                .as_primitive::<UInt64Type>();
             for i in 0..b.num_rows() {
                 if kind == "messages" {
                     seen_msgs.insert(conn.value(i));
                 } else {
                     flow_rows += 1;
-                    assert!(seen_msgs.contains(&conn.value(i)), "flow {} before its messages", conn.value(i));
+                    assert!(
+                        seen_msgs.contains(&conn.value(i)),
+                        "flow {} before its messages",
+                        conn.value(i)
+                    );
                 }
             }
         }
         assert_eq!(flow_rows, 20);
-        assert!(batches > 4, "batches were handed out as they filled, not at the end");
+        assert!(
+            batches > 4,
+            "batches were handed out as they filled, not at the end"
+        );
     }
 }

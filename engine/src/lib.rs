@@ -1,14 +1,15 @@
 //! minewatch's packet engine: packets in, flows and candidate mining messages out, as
 //! Arrow. No Python runs per packet; Python gets record batches.
 
+pub mod apps;
 pub mod bursts;
 pub mod collector;
 pub mod decode;
 pub mod dns;
 pub mod flow;
-pub mod netflow;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod netflow;
 pub mod out;
 pub mod p2p;
 pub mod pairing;

@@ -18,23 +18,35 @@ pub fn capture(
     let Some(device) = devices.into_iter().find(|d| d.name == interface) else {
         return Err(format!("interface '{interface}' does not exist"));
     };
-    let inactive = pcap::Capture::from_device(device).map_err(|e| format!("interface '{interface}': {e}"))?;
-    let cap = inactive.promisc(true).snaplen(snaplen).timeout(100).open().map_err(|e| {
-        let text = e.to_string();
-        if text.contains("ermission") || text.contains("not permitted") {
-            format!("interface '{interface}': capturing needs root or CAP_NET_RAW ({text})")
-        } else {
-            format!("interface '{interface}': {text}")
-        }
-    })?;
+    let inactive =
+        pcap::Capture::from_device(device).map_err(|e| format!("interface '{interface}': {e}"))?;
+    let cap = inactive
+        .promisc(true)
+        .snaplen(snaplen)
+        .timeout(100)
+        .open()
+        .map_err(|e| {
+            let text = e.to_string();
+            if text.contains("ermission") || text.contains("not permitted") {
+                format!("interface '{interface}': capturing needs root or CAP_NET_RAW ({text})")
+            } else {
+                format!("interface '{interface}': {text}")
+            }
+        })?;
     // Non-blocking, so an idle interface cannot hold us past the deadline.
-    let mut cap = cap.setnonblock().map_err(|e| format!("interface '{interface}': {e}"))?;
+    let mut cap = cap
+        .setnonblock()
+        .map_err(|e| format!("interface '{interface}': {e}"))?;
     if let Some(f) = bpf_filter {
-        cap.filter(f, true).map_err(|e| format!("bad capture filter '{f}': {e}"))?;
+        cap.filter(f, true)
+            .map_err(|e| format!("bad capture filter '{f}': {e}"))?;
     }
     let linktype = cap.get_datalink().0 as u32;
     let mut table = FlowTable::new(opts.clone(), 0, 1);
-    let mut stats = ScanStats { format: "live", ..Default::default() };
+    let mut stats = ScanStats {
+        format: "live",
+        ..Default::default()
+    };
     let deadline = Instant::now() + Duration::from_secs_f64(duration_s.max(0.0));
     while Instant::now() < deadline {
         match cap.next_packet() {
@@ -57,5 +69,8 @@ pub fn capture(
             }
         }
     }
-    Ok(ScanOutput { batches: table.finish(), stats })
+    Ok(ScanOutput {
+        batches: table.finish(),
+        stats,
+    })
 }

@@ -10,11 +10,15 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder, UInt8Builder};
+use arrow_array::builder::{
+    StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder, UInt8Builder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use netflow_parser::scoped_parser::AutoScopedParser;
-use netflow_parser::variable_versions::ipfix::lookup::{IANAIPFixField, IPFixField, ReverseInformationElement};
+use netflow_parser::variable_versions::ipfix::lookup::{
+    IANAIPFixField, IPFixField, ReverseInformationElement,
+};
 use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
 use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
 use netflow_parser::{FieldValue, NetflowPacket, NetflowParser, V9Field};
@@ -122,10 +126,13 @@ struct ExportBuilder {
 
 impl ExportBuilder {
     fn push(&mut self, exporter: &str, r: &ExportRecord) {
-        let (Some(src), Some(dst)) = (r.src, r.dst) else { return };
+        let (Some(src), Some(dst)) = (r.src, r.dst) else {
+            return;
+        };
         self.exporter.append_value(exporter);
         self.first.append_value(r.first_ms.saturating_mul(1000));
-        self.last.append_value(r.last_ms.max(r.first_ms).saturating_mul(1000));
+        self.last
+            .append_value(r.last_ms.max(r.first_ms).saturating_mul(1000));
         self.proto.append_value(r.proto);
         self.src.append_value(src.to_string());
         self.sport.append_value(r.src_port);
@@ -295,8 +302,12 @@ impl RawRecord {
             Slot::EndUptime => self.end_uptime = as_num(v),
             Slot::StartAbs => self.start_abs = as_num(v),
             Slot::EndAbs => self.end_abs = as_num(v),
-            Slot::StartNtp => self.start_abs = as_num(v).map(|ms| ms.saturating_sub(NTP_UNIX_OFFSET_MS)),
-            Slot::EndNtp => self.end_abs = as_num(v).map(|ms| ms.saturating_sub(NTP_UNIX_OFFSET_MS)),
+            Slot::StartNtp => {
+                self.start_abs = as_num(v).map(|ms| ms.saturating_sub(NTP_UNIX_OFFSET_MS))
+            }
+            Slot::EndNtp => {
+                self.end_abs = as_num(v).map(|ms| ms.saturating_sub(NTP_UNIX_OFFSET_MS))
+            }
             Slot::SystemInit => self.system_init = as_num(v),
             Slot::RevBytes => r.rev_bytes = as_num(v),
             Slot::RevPackets => r.rev_packets = as_num(v),
@@ -306,7 +317,12 @@ impl RawRecord {
     /// The record with absolute times: `uptime` turns an uptime field into wall time
     /// (v9: back from the header's sysUpTime; IPFIX: from systemInitTimeMilliseconds),
     /// None when the exporter has not said when it started.
-    fn finish(mut self, uptime: &dyn Fn(u64) -> Option<i64>, export_ms: i64, untimed: &mut u64) -> ExportRecord {
+    fn finish(
+        mut self,
+        uptime: &dyn Fn(u64) -> Option<i64>,
+        export_ms: i64,
+        untimed: &mut u64,
+    ) -> ExportRecord {
         if !self.has_bytes {
             self.rec.bytes = self.bytes_total.unwrap_or(0);
         }
@@ -317,7 +333,10 @@ impl RawRecord {
             abs.map(|ms| ms.min(i64::MAX as u64) as i64)
                 .or_else(|| uptime(up?))
         };
-        match (clock(self.start_abs, self.start_uptime), clock(self.end_abs, self.end_uptime)) {
+        match (
+            clock(self.start_abs, self.start_uptime),
+            clock(self.end_abs, self.end_uptime),
+        ) {
             (Some(a), Some(b)) => (self.rec.first_ms, self.rec.last_ms) = (a, b),
             (Some(a), None) | (None, Some(a)) => (self.rec.first_ms, self.rec.last_ms) = (a, a),
             (None, None) => {
@@ -406,7 +425,12 @@ impl Decoder {
     fn state(&mut self, key: ExporterKey, now_ms: i64) -> &mut ExporterState {
         if !self.exporters.contains_key(&key) && self.exporters.len() >= MAX_EXPORTERS {
             // Forget the exporter heard from longest ago.
-            if let Some(oldest) = self.exporters.iter().min_by_key(|(_, s)| s.last_heard_ms).map(|(k, _)| *k) {
+            if let Some(oldest) = self
+                .exporters
+                .iter()
+                .min_by_key(|(_, s)| s.last_heard_ms)
+                .map(|(k, _)| *k)
+            {
                 self.exporters.remove(&oldest);
             }
         }
@@ -423,10 +447,19 @@ impl Decoder {
     /// Check a header's sequence number against the one expected, then expect `next`.
     /// `also` are steps from the previous header's number that some exporters use instead
     /// (softflowd's IPFIX counts this message's flow records, not the last one's).
-    fn sequence(&mut self, key: ExporterKey, now_ms: i64, seq: u32, next: Option<u32>, also: &[u32]) {
+    fn sequence(
+        &mut self,
+        key: ExporterKey,
+        now_ms: i64,
+        seq: u32,
+        next: Option<u32>,
+        also: &[u32],
+    ) {
         let st = self.state(key, now_ms);
         let mut gap = None;
-        let conventional = st.last_seq.is_some_and(|last| also.contains(&seq.wrapping_sub(last)));
+        let conventional = st
+            .last_seq
+            .is_some_and(|last| also.contains(&seq.wrapping_sub(last)));
         if let (Some(expected), false) = (st.next_seq, conventional) {
             let ahead = seq.wrapping_sub(expected);
             if ahead != 0 {
@@ -455,15 +488,33 @@ impl Decoder {
         let result = self.parser.parse_from_source(from, data);
         if let Some(err) = &result.error {
             self.counters.malformed += 1;
-            let version = if data.len() >= 2 { u16::from_be_bytes([data[0], data[1]]) } else { 0 };
-            let key = ExporterKey { addr: from, version, domain: 0 };
+            let version = if data.len() >= 2 {
+                u16::from_be_bytes([data[0], data[1]])
+            } else {
+                0
+            };
+            let key = ExporterKey {
+                addr: from,
+                version,
+                domain: 0,
+            };
             if matches!(version, 5 | 9 | 10) {
                 self.state(key, now_ms).malformed += 1;
             }
             // The parser's message may quote the input; keep the reason, not the bytes.
             let text = err.to_string();
-            let text: String = text.split(" { ").next().unwrap_or("").chars().take(160).collect();
-            self.note(format!("{}: malformed datagram of {} bytes dropped: {text}", from.ip(), data.len()));
+            let text: String = text
+                .split(" { ")
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(160)
+                .collect();
+            self.note(format!(
+                "{}: malformed datagram of {} bytes dropped: {text}",
+                from.ip(),
+                data.len()
+            ));
         }
         for packet in result.packets {
             match packet {
@@ -477,13 +528,27 @@ impl Decoder {
 
     fn v5(&mut self, from: SocketAddr, now_ms: i64, p: &netflow_parser::static_versions::v5::V5) {
         let h = &p.header;
-        let key = ExporterKey { addr: from, version: 5, domain: u32::from(h.engine_type) << 8 | u32::from(h.engine_id) };
+        let key = ExporterKey {
+            addr: from,
+            version: 5,
+            domain: u32::from(h.engine_type) << 8 | u32::from(h.engine_id),
+        };
         let count = p.flowsets.len() as u32;
-        self.sequence(key, now_ms, h.flow_sequence, Some(h.flow_sequence.wrapping_add(count)), &[]);
+        self.sequence(
+            key,
+            now_ms,
+            h.flow_sequence,
+            Some(h.flow_sequence.wrapping_add(count)),
+            &[],
+        );
         let unix_ms = i64::from(h.unix_secs) * 1000 + i64::from(h.unix_nsecs / 1_000_000);
         // Sampling: the low 14 bits are the interval when the top two bits say sampled.
         let interval = u64::from(h.sampling_interval & 0x3fff);
-        let scale = if h.sampling_interval >> 14 != 0 && interval > 1 { interval } else { 1 };
+        let scale = if h.sampling_interval >> 14 != 0 && interval > 1 {
+            interval
+        } else {
+            1
+        };
         let exporter = from.ip().to_string();
         for f in &p.flowsets {
             let rec = ExportRecord {
@@ -516,9 +581,19 @@ impl Decoder {
 
     fn v9(&mut self, from: SocketAddr, now_ms: i64, p: netflow_parser::variable_versions::v9::V9) {
         let h = p.header;
-        let key = ExporterKey { addr: from, version: 9, domain: h.source_id };
+        let key = ExporterKey {
+            addr: from,
+            version: 9,
+            domain: h.source_id,
+        };
         // v9 counts export packets, not records.
-        self.sequence(key, now_ms, h.sequence_number, Some(h.sequence_number.wrapping_add(1)), &[]);
+        self.sequence(
+            key,
+            now_ms,
+            h.sequence_number,
+            Some(h.sequence_number.wrapping_add(1)),
+            &[],
+        );
         let unix_ms = i64::from(h.unix_secs) * 1000;
         let uptime = |up: u64| Some(uptime_to_abs(unix_ms, h.sys_up_time, up as u32));
         let exporter = from.ip().to_string();
@@ -553,9 +628,18 @@ impl Decoder {
         self.counted(key, now_ms, records, no_template);
     }
 
-    fn ipfix(&mut self, from: SocketAddr, now_ms: i64, p: netflow_parser::variable_versions::ipfix::IPFix) {
+    fn ipfix(
+        &mut self,
+        from: SocketAddr,
+        now_ms: i64,
+        p: netflow_parser::variable_versions::ipfix::IPFix,
+    ) {
         let h = p.header;
-        let key = ExporterKey { addr: from, version: 10, domain: h.observation_domain_id };
+        let key = ExporterKey {
+            addr: from,
+            version: 10,
+            domain: h.observation_domain_id,
+        };
         let export_ms = i64::from(h.export_time) * 1000;
         let exporter = from.ip().to_string();
         let mut system_init = self.state(key, now_ms).system_init_ms;
@@ -580,7 +664,11 @@ impl Decoder {
                         // cannot end after the message that carries it.
                         let uptime = |up: u64| {
                             let at = base?.saturating_add(up.min(u64::from(u32::MAX)) as i64);
-                            Some(if at > export_ms + 60_000 { at - (1i64 << 32) } else { at })
+                            Some(if at > export_ms + 60_000 {
+                                at - (1i64 << 32)
+                            } else {
+                                at
+                            })
                         };
                         let rec = raw.finish(&uptime, export_ms, &mut self.counters.untimed);
                         self.builder.push(&exporter, &rec);
@@ -616,7 +704,11 @@ impl Decoder {
         }
         // IPFIX counts data records sent before this message (RFC 7011 3.1).
         let next = seq_known.then(|| h.sequence_number.wrapping_add(data_records as u32));
-        let also = if seq_known { vec![records as u32, data_records as u32] } else { vec![] };
+        let also = if seq_known {
+            vec![records as u32, data_records as u32]
+        } else {
+            vec![]
+        };
         self.sequence(key, now_ms, h.sequence_number, next, &also);
         self.state(key, now_ms).system_init_ms = system_init;
         self.counted(key, now_ms, records, no_template);
@@ -660,12 +752,24 @@ mod tests {
     #[test]
     fn v5_times_are_absolute_and_gaps_counted() {
         let mut dec = Decoder::new();
-        dec.feed(addr(), &v5_datagram(0, &[(0x0a000001, 0x0a000002, 40000, 3333, 40_000, 90_000)]), 0);
+        dec.feed(
+            addr(),
+            &v5_datagram(0, &[(0x0a000001, 0x0a000002, 40000, 3333, 40_000, 90_000)]),
+            0,
+        );
         // Sequence says one record went missing between the two datagrams.
-        dec.feed(addr(), &v5_datagram(2, &[(0x0a000002, 0x0a000001, 3333, 40000, 41_000, 91_000)]), 0);
+        dec.feed(
+            addr(),
+            &v5_datagram(2, &[(0x0a000002, 0x0a000001, 3333, 40000, 41_000, 91_000)]),
+            0,
+        );
         let b = dec.take();
         assert_eq!(b.num_rows(), 2);
-        let first = b.column(1).as_any().downcast_ref::<arrow_array::TimestampMicrosecondArray>().unwrap();
+        let first = b
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow_array::TimestampMicrosecondArray>()
+            .unwrap();
         // Export at 1_700_000_000 s with uptime 100 s: uptime 40 s is 60 s before export.
         assert_eq!(first.value(0), (1_700_000_000_000i64 - 60_000) * 1000);
         let st: Vec<_> = dec.exporters().collect();
@@ -678,7 +782,13 @@ mod tests {
     fn hostile_datagrams_are_counted_not_fatal() {
         let mut dec = Decoder::new();
         let good = v5_datagram(0, &[(1, 2, 3, 4, 5, 6)]);
-        let mut inputs: Vec<Vec<u8>> = vec![vec![], vec![0], vec![0, 9], vec![0, 10, 0xff, 0xff], vec![0, 5, 0xff, 0xff]];
+        let mut inputs: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0],
+            vec![0, 9],
+            vec![0, 10, 0xff, 0xff],
+            vec![0, 5, 0xff, 0xff],
+        ];
         for cut in 0..good.len() {
             inputs.push(good[..cut].to_vec());
         }

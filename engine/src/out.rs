@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BinaryBuilder, BooleanBuilder, Float32Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt16Builder,
-    UInt32Builder, UInt64Builder, UInt8Builder,
+    BinaryBuilder, BooleanBuilder, Float32Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -53,7 +53,11 @@ pub struct FlowRecord {
 }
 
 fn ts_field(name: &str) -> Field {
-    Field::new(name, DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false)
+    Field::new(
+        name,
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        false,
+    )
 }
 
 pub fn flow_schema() -> SchemaRef {
@@ -89,7 +93,11 @@ pub fn flow_schema() -> SchemaRef {
         s("ja4"),
         s("alpn"),
         s("dns_query"),
-        Field::new("dns_answers", List(Arc::new(Field::new("item", Utf8, true))), true),
+        Field::new(
+            "dns_answers",
+            List(Arc::new(Field::new("item", Utf8, true))),
+            true,
+        ),
         Field::new("dns_rcode", UInt8, true),
         s("resolved_name"),
         Field::new("c2s_first_payload", UInt32, true),
@@ -108,6 +116,8 @@ pub fn flow_schema() -> SchemaRef {
         Field::new("s2c_burst_cv", Float32, true),
         Field::new("c2s_gap_cv", Float32, true),
         Field::new("s2c_gap_cv", Float32, true),
+        Field::new("c2s_gap_peak", Float32, true),
+        Field::new("s2c_gap_peak", Float32, true),
     ]))
 }
 
@@ -156,13 +166,22 @@ impl FlowBuilder {
     pub fn finish(&mut self) -> RecordBatch {
         let rows = std::mem::take(&mut self.rows);
         let n = rows.len();
-        let (mut fid, mut cid) = (UInt64Builder::with_capacity(n), UInt64Builder::with_capacity(n));
+        let (mut fid, mut cid) = (
+            UInt64Builder::with_capacity(n),
+            UInt64Builder::with_capacity(n),
+        );
         let (mut first, mut last) = (ts_builder(), ts_builder());
         let mut proto = UInt8Builder::with_capacity(n);
         let (mut cip, mut sip) = (StringBuilder::new(), StringBuilder::new());
-        let (mut cport, mut sport, mut vlan) = (UInt16Builder::new(), UInt16Builder::new(), UInt16Builder::new());
-        let mut u64s: Vec<UInt64Builder> = (0..6).map(|_| UInt64Builder::with_capacity(n)).collect();
-        let mut u32s: Vec<UInt32Builder> = (0..2).map(|_| UInt32Builder::with_capacity(n)).collect();
+        let (mut cport, mut sport, mut vlan) = (
+            UInt16Builder::new(),
+            UInt16Builder::new(),
+            UInt16Builder::new(),
+        );
+        let mut u64s: Vec<UInt64Builder> =
+            (0..6).map(|_| UInt64Builder::with_capacity(n)).collect();
+        let mut u32s: Vec<UInt32Builder> =
+            (0..2).map(|_| UInt32Builder::with_capacity(n)).collect();
         let mut flags = UInt8Builder::new();
         let mut end = StringBuilder::new();
         let mut strs: Vec<StringBuilder> = (0..9).map(|_| StringBuilder::new()).collect();
@@ -173,8 +192,10 @@ impl FlowBuilder {
         let mut msgs = UInt32Builder::new();
         let mut trunc = BooleanBuilder::new();
         let mut gaps = UInt32Builder::new();
-        let mut burst_u32s: Vec<UInt32Builder> = (0..4).map(|_| UInt32Builder::with_capacity(n)).collect();
-        let mut burst_f32s: Vec<Float32Builder> = (0..6).map(|_| Float32Builder::with_capacity(n)).collect();
+        let mut burst_u32s: Vec<UInt32Builder> =
+            (0..4).map(|_| UInt32Builder::with_capacity(n)).collect();
+        let mut burst_f32s: Vec<Float32Builder> =
+            (0..8).map(|_| Float32Builder::with_capacity(n)).collect();
         for r in rows {
             fid.append_value(r.flow_id);
             cid.append_value(r.conn_id);
@@ -186,9 +207,16 @@ impl FlowBuilder {
             sip.append_value(&r.server_ip);
             sport.append_value(r.server_port);
             vlan.append_value(r.vlan);
-            for (i, v) in [r.packets[0], r.packets[1], r.bytes[0], r.bytes[1], r.payload_bytes[0], r.payload_bytes[1]]
-                .into_iter()
-                .enumerate()
+            for (i, v) in [
+                r.packets[0],
+                r.packets[1],
+                r.bytes[0],
+                r.bytes[1],
+                r.payload_bytes[0],
+                r.payload_bytes[1],
+            ]
+            .into_iter()
+            .enumerate()
             {
                 u64s[i].append_value(v);
             }
@@ -227,10 +255,23 @@ impl FlowBuilder {
             trunc.append_value(r.messages_truncated);
             gaps.append_value(r.stream_gaps);
             let b = r.bursts;
-            for (builder, v) in burst_u32s.iter_mut().zip([b.count[0], b.count[1], b.pushes, b.small_answers]) {
+            for (builder, v) in
+                burst_u32s
+                    .iter_mut()
+                    .zip([b.count[0], b.count[1], b.pushes, b.small_answers])
+            {
                 builder.append_value(v);
             }
-            let floats = [b.size_mean[0], b.size_mean[1], b.size_cv[0], b.size_cv[1], b.gap_cv[0], b.gap_cv[1]];
+            let floats = [
+                b.size_mean[0],
+                b.size_mean[1],
+                b.size_cv[0],
+                b.size_cv[1],
+                b.gap_cv[0],
+                b.gap_cv[1],
+                b.gap_peak[0],
+                b.gap_peak[1],
+            ];
             for (builder, v) in burst_f32s.iter_mut().zip(floats) {
                 builder.append_option(v);
             }
@@ -260,8 +301,16 @@ impl FlowBuilder {
         cols.push(Arc::new(msgs.finish()));
         cols.push(Arc::new(trunc.finish()));
         cols.push(Arc::new(gaps.finish()));
-        cols.extend(burst_u32s.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-        cols.extend(burst_f32s.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        cols.extend(
+            burst_u32s
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        cols.extend(
+            burst_f32s
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
         RecordBatch::try_new(flow_schema(), cols).expect("flow batch matches its schema")
     }
 }
@@ -295,7 +344,16 @@ impl Default for MessageBuilder {
 
 impl MessageBuilder {
     #[allow(clippy::too_many_arguments)]
-    pub fn push(&mut self, conn_id: u64, index: u32, ts_us: i64, direction: u8, kind: u8, data: &[u8], truncated: bool) {
+    pub fn push(
+        &mut self,
+        conn_id: u64,
+        index: u32,
+        ts_us: i64,
+        direction: u8,
+        kind: u8,
+        data: &[u8],
+        truncated: bool,
+    ) {
         self.conn.append_value(conn_id);
         self.index.append_value(index);
         self.ts.append_value(ts_us);

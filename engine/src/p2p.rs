@@ -23,7 +23,10 @@ pub fn classify_tcp(head: &[u8], server_port: u16) -> Option<&'static str> {
         for (magic, name) in MAGICS {
             // After the magic: a 12-byte NUL-padded ASCII command such as "version".
             let cmd = &head[4..16];
-            let ascii = cmd.iter().take_while(|b| **b != 0).all(|b| b.is_ascii_lowercase())
+            let ascii = cmd
+                .iter()
+                .take_while(|b| **b != 0)
+                .all(|b| b.is_ascii_lowercase())
                 && cmd[0].is_ascii_lowercase();
             if head[..4] == *magic && ascii {
                 return Some(name);
@@ -69,6 +72,9 @@ mod tests {
 
     #[test]
     fn json_is_not_p2p() {
-        assert_eq!(classify_tcp(b"{\"id\":1,\"method\":\"mining.subscribe\"}", 3333), None);
+        assert_eq!(
+            classify_tcp(b"{\"id\":1,\"method\":\"mining.subscribe\"}", 3333),
+            None
+        );
     }
 }

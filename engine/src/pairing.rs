@@ -13,7 +13,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder, UInt8Builder};
+use arrow_array::builder::{
+    StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder, UInt8Builder,
+};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampMicrosecondType, UInt16Type, UInt64Type, UInt8Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
@@ -95,9 +97,23 @@ impl<'a> Rec<'a> {
     /// The connection's key, the same for both directions.
     fn key(&self) -> (&'a str, u8, &'a str, u16, &'a str, u16) {
         if self.from_lower() {
-            (self.exporter, self.proto, self.src, self.src_port, self.dst, self.dst_port)
+            (
+                self.exporter,
+                self.proto,
+                self.src,
+                self.src_port,
+                self.dst,
+                self.dst_port,
+            )
         } else {
-            (self.exporter, self.proto, self.dst, self.dst_port, self.src, self.src_port)
+            (
+                self.exporter,
+                self.proto,
+                self.dst,
+                self.dst_port,
+                self.src,
+                self.src_port,
+            )
         }
     }
 }
@@ -163,11 +179,17 @@ impl PairedBuilder {
         self.s2c_packets.append_value(back.map_or(0, |r| r.packets));
         self.c2s_bytes.append_value(out.map_or(0, |r| r.bytes));
         self.s2c_bytes.append_value(back.map_or(0, |r| r.bytes));
-        self.flags.append_value(out.map_or(0, |r| r.tcp_flags) | back.map_or(0, |r| r.tcp_flags));
+        self.flags
+            .append_value(out.map_or(0, |r| r.tcp_flags) | back.map_or(0, |r| r.tcp_flags));
     }
 
     fn push_biflow(&mut self, r: &Rec<'_>, (packets, bytes): (u64, u64)) {
-        let back = Rec { packets, bytes, tcp_flags: 0, ..*r };
+        let back = Rec {
+            packets,
+            bytes,
+            tcp_flags: 0,
+            ..*r
+        };
         self.push(Some(r), Some(&back));
     }
 
@@ -193,7 +215,12 @@ impl PairedBuilder {
 }
 
 /// Whether the lower endpoint (`a`, from the record sent by it) is the client.
-fn a_is_client(a_port: u16, b_port: u16, from_a: Option<&Rec<'_>>, from_b: Option<&Rec<'_>>) -> bool {
+fn a_is_client(
+    a_port: u16,
+    b_port: u16,
+    from_a: Option<&Rec<'_>>,
+    from_b: Option<&Rec<'_>>,
+) -> bool {
     let (ap, bp) = (a_port, b_port);
     if (ap >= 32768) != (bp >= 32768) {
         return ap >= 32768;
@@ -233,7 +260,10 @@ pub struct Pairer {
 
 impl Pairer {
     pub fn new(max_held: usize) -> Self {
-        Pairer { held: Vec::new(), max_held }
+        Pairer {
+            held: Vec::new(),
+            max_held,
+        }
     }
 
     pub fn held(&self) -> usize {
@@ -245,7 +275,11 @@ impl Pairer {
     pub fn push(&mut self, fresh: &[Rec<'_>]) -> RecordBatch {
         let older = std::mem::take(&mut self.held);
         let split = older.len();
-        let records: Vec<Rec<'_>> = older.iter().map(Rec::of).chain(fresh.iter().copied()).collect();
+        let records: Vec<Rec<'_>> = older
+            .iter()
+            .map(Rec::of)
+            .chain(fresh.iter().copied())
+            .collect();
         let mut out = PairedBuilder::default();
         // Sort by connection (hashed key, then the key itself) and start: each run of one
         // key is one connection's records; its k-th record from each end pair up.
@@ -259,19 +293,28 @@ impl Pairer {
         }
         order.sort_unstable_by(|x, y| {
             let (a, b) = (&records[x.1], &records[y.1]);
-            x.0.cmp(&y.0).then_with(|| a.key().cmp(&b.key())).then(a.first_us.cmp(&b.first_us))
+            x.0.cmp(&y.0)
+                .then_with(|| a.key().cmp(&b.key()))
+                .then(a.first_us.cmp(&b.first_us))
         });
         let mut alone: Vec<usize> = Vec::new();
         let mut start = 0;
         while start < order.len() {
             let key = records[order[start].1].key();
             let mut end = start + 1;
-            while end < order.len() && order[end].0 == order[start].0 && records[order[end].1].key() == key {
+            while end < order.len()
+                && order[end].0 == order[start].0
+                && records[order[end].1].key() == key
+            {
                 end += 1;
             }
             let (mut lower, mut higher) = (Vec::new(), Vec::new());
             for &(_, i) in &order[start..end] {
-                if records[i].from_lower() { lower.push(i) } else { higher.push(i) }
+                if records[i].from_lower() {
+                    lower.push(i)
+                } else {
+                    higher.push(i)
+                }
             }
             for k in 0..lower.len().max(higher.len()) {
                 match (lower.get(k), higher.get(k)) {
@@ -327,21 +370,34 @@ fn text_at(a: &arrow_array::StringArray, i: usize) -> &str {
 }
 
 pub fn records_from_batch(batch: &RecordBatch) -> Result<Vec<Rec<'_>>, String> {
-    let col = |name: &str| batch.column_by_name(name).ok_or_else(|| format!("no column {name}"));
+    let col = |name: &str| {
+        batch
+            .column_by_name(name)
+            .ok_or_else(|| format!("no column {name}"))
+    };
     let text = |name: &str| -> Result<&arrow_array::StringArray, String> {
-        col(name)?.as_string_opt::<i32>().ok_or_else(|| format!("column {name} is not text"))
+        col(name)?
+            .as_string_opt::<i32>()
+            .ok_or_else(|| format!("column {name} is not text"))
     };
     let ts = |name: &str| -> Result<Vec<i64>, String> {
-        let c = arrow_cast::cast(col(name)?, &DataType::Timestamp(TimeUnit::Microsecond, None))
-            .map_err(|e| e.to_string())?;
+        let c = arrow_cast::cast(
+            col(name)?,
+            &DataType::Timestamp(TimeUnit::Microsecond, None),
+        )
+        .map_err(|e| e.to_string())?;
         let a = c.as_primitive::<TimestampMicrosecondType>();
-        Ok((0..a.len()).map(|i| if a.is_null(i) { 0 } else { a.value(i) }).collect())
+        Ok((0..a.len())
+            .map(|i| if a.is_null(i) { 0 } else { a.value(i) })
+            .collect())
     };
     macro_rules! numbers {
         ($name:expr, $t:ty, $dt:expr) => {{
             let c = arrow_cast::cast(col($name)?, &$dt).map_err(|e| e.to_string())?;
             let a = c.as_primitive::<$t>();
-            (0..a.len()).map(|i| if a.is_null(i) { None } else { Some(a.value(i)) }).collect::<Vec<_>>()
+            (0..a.len())
+                .map(|i| if a.is_null(i) { None } else { Some(a.value(i)) })
+                .collect::<Vec<_>>()
         }};
     }
     let n = batch.num_rows();
@@ -357,9 +413,13 @@ pub fn records_from_batch(batch: &RecordBatch) -> Result<Vec<Rec<'_>>, String> {
     let packets = numbers!("packets", UInt64Type, DataType::UInt64);
     let bytes = numbers!("bytes", UInt64Type, DataType::UInt64);
     let flags = numbers!("tcp_flags", UInt8Type, DataType::UInt8);
-    let has_rev = batch.column_by_name("rev_packets").is_some() && batch.column_by_name("rev_bytes").is_some();
+    let has_rev = batch.column_by_name("rev_packets").is_some()
+        && batch.column_by_name("rev_bytes").is_some();
     let (rev_p, rev_b) = if has_rev {
-        (numbers!("rev_packets", UInt64Type, DataType::UInt64), numbers!("rev_bytes", UInt64Type, DataType::UInt64))
+        (
+            numbers!("rev_packets", UInt64Type, DataType::UInt64),
+            numbers!("rev_bytes", UInt64Type, DataType::UInt64),
+        )
     } else {
         (vec![None; n], vec![None; n])
     };
@@ -408,15 +468,31 @@ mod tests {
     }
 
     fn column_u64(b: &RecordBatch, name: &str) -> Vec<u64> {
-        b.column_by_name(name).unwrap().as_primitive::<UInt64Type>().values().to_vec()
+        b.column_by_name(name)
+            .unwrap()
+            .as_primitive::<UInt64Type>()
+            .values()
+            .to_vec()
     }
 
     #[test]
     fn directions_pair_and_the_client_is_the_ephemeral_port() {
         let mut p = Pairer::new(0);
-        let b = push(&mut p, vec![rec("10.0.0.2", 3333, "10.0.0.1", 40000, 5, 3), rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 7)]);
+        let b = push(
+            &mut p,
+            vec![
+                rec("10.0.0.2", 3333, "10.0.0.1", 40000, 5, 3),
+                rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 7),
+            ],
+        );
         assert_eq!(b.num_rows(), 1);
-        assert_eq!(b.column_by_name("client_ip").unwrap().as_string::<i32>().value(0), "10.0.0.1");
+        assert_eq!(
+            b.column_by_name("client_ip")
+                .unwrap()
+                .as_string::<i32>()
+                .value(0),
+            "10.0.0.1"
+        );
         assert_eq!(column_u64(&b, "c2s_packets"), vec![7]);
         assert_eq!(column_u64(&b, "s2c_packets"), vec![3]);
     }
@@ -424,11 +500,17 @@ mod tests {
     #[test]
     fn a_lone_record_waits_one_batch_then_goes_alone() {
         let mut p = Pairer::new(10);
-        assert_eq!(push(&mut p, vec![rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 7)]).num_rows(), 0);
+        assert_eq!(
+            push(&mut p, vec![rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 7)]).num_rows(),
+            0
+        );
         assert_eq!(p.held(), 1);
         let b = push(&mut p, vec![rec("10.0.0.2", 3333, "10.0.0.1", 40000, 2, 3)]);
         assert_eq!((b.num_rows(), p.held()), (1, 0));
-        assert_eq!(push(&mut p, vec![rec("10.0.0.9", 50000, "10.0.0.2", 443, 1, 1)]).num_rows(), 0);
+        assert_eq!(
+            push(&mut p, vec![rec("10.0.0.9", 50000, "10.0.0.2", 443, 1, 1)]).num_rows(),
+            0
+        );
         assert_eq!(push(&mut p, vec![]).num_rows(), 1, "held once, then alone");
         assert_eq!(p.flush().num_rows(), 0);
     }
@@ -436,13 +518,19 @@ mod tests {
     #[test]
     fn repeated_exports_pair_first_with_first() {
         let mut p = Pairer::new(0);
-        let b = push(&mut p, vec![
-            rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 1),
-            rec("10.0.0.1", 40000, "10.0.0.2", 3333, 100, 2),
-            rec("10.0.0.2", 3333, "10.0.0.1", 40000, 101, 20),
-            rec("10.0.0.2", 3333, "10.0.0.1", 40000, 2, 10),
-        ]);
-        let mut pairs: Vec<_> = column_u64(&b, "c2s_packets").into_iter().zip(column_u64(&b, "s2c_packets")).collect();
+        let b = push(
+            &mut p,
+            vec![
+                rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 1),
+                rec("10.0.0.1", 40000, "10.0.0.2", 3333, 100, 2),
+                rec("10.0.0.2", 3333, "10.0.0.1", 40000, 101, 20),
+                rec("10.0.0.2", 3333, "10.0.0.1", 40000, 2, 10),
+            ],
+        );
+        let mut pairs: Vec<_> = column_u64(&b, "c2s_packets")
+            .into_iter()
+            .zip(column_u64(&b, "s2c_packets"))
+            .collect();
         pairs.sort();
         assert_eq!(pairs, vec![(1, 10), (2, 20)]);
     }
@@ -450,7 +538,13 @@ mod tests {
     #[test]
     fn more_lone_records_than_may_be_held_all_go_on() {
         let mut p = Pairer::new(1);
-        let b = push(&mut p, vec![rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 1), rec("10.0.0.3", 40000, "10.0.0.2", 3333, 1, 1)]);
+        let b = push(
+            &mut p,
+            vec![
+                rec("10.0.0.1", 40000, "10.0.0.2", 3333, 1, 1),
+                rec("10.0.0.3", 40000, "10.0.0.2", 3333, 1, 1),
+            ],
+        );
         assert_eq!((b.num_rows(), p.held()), (2, 0));
     }
 }

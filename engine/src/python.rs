@@ -13,7 +13,12 @@ use crate::flow::FlowOptions;
 use crate::netflow::{Decoder, DecoderCounters, ExporterState};
 use crate::reader::{open_and_scan, ReadError, ScanOutput, ScanStats};
 
-create_exception!(_engine, CaptureError, PyException, "A capture or interface that cannot be read.");
+create_exception!(
+    _engine,
+    CaptureError,
+    PyException,
+    "A capture or interface that cannot be read."
+);
 
 /// Flow-table settings, from Python (`minewatch.sources.pcap.EngineOptions`).
 #[pyclass(frozen, skip_from_py_object, module = "minewatch._engine")]
@@ -35,7 +40,9 @@ impl Options {
         batch_rows: usize,
     ) -> PyResult<Self> {
         if !(idle_timeout_s > 0.0 && active_timeout_s > 0.0) {
-            return Err(pyo3::exceptions::PyValueError::new_err("timeouts must be positive"));
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "timeouts must be positive",
+            ));
         }
         Ok(Options {
             inner: FlowOptions {
@@ -90,7 +97,11 @@ fn to_python<'py>(py: Python<'py>, out: ScanOutput) -> PyResult<Batches<'py>> {
     let mut flows = Vec::new();
     let mut messages = Vec::new();
     for (kind, batch) in out.batches {
-        let target = if kind == "flows" { &mut flows } else { &mut messages };
+        let target = if kind == "flows" {
+            &mut flows
+        } else {
+            &mut messages
+        };
         target.push(batch_to_py(py, &batch)?);
     }
     Ok((flows, messages, out.stats.into()))
@@ -122,14 +133,21 @@ impl Scan {
         let (tx, rx) = crossbeam_channel::bounded::<Batch>(4);
         let opts = options.inner.clone();
         let worker = std::thread::spawn(move || open_and_scan(&path, &opts, workers, Some(tx)));
-        Scan { batches: Some(rx), worker: Some(worker), stats: None }
+        Scan {
+            batches: Some(rx),
+            worker: Some(worker),
+            stats: None,
+        }
     }
 
     fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
         slf
     }
 
-    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<(&'static str, Bound<'py, PyAny>)>> {
+    fn __next__<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<Option<(&'static str, Bound<'py, PyAny>)>> {
         if let Some(rx) = self.batches.as_ref() {
             if let Ok((kind, batch)) = py.detach(|| rx.recv()) {
                 return Ok(Some((kind, batch_to_py(py, &batch)?)));
@@ -174,7 +192,15 @@ fn capture_live<'py>(
     snaplen: i32,
 ) -> PyResult<Batches<'py>> {
     let opts = options.inner.clone();
-    let result = py.detach(move || crate::live::capture(&interface, duration_s, &opts, bpf_filter.as_deref(), snaplen));
+    let result = py.detach(move || {
+        crate::live::capture(
+            &interface,
+            duration_s,
+            &opts,
+            bpf_filter.as_deref(),
+            snaplen,
+        )
+    });
     match result {
         Ok(out) => to_python(py, out),
         Err(e) => Err(CaptureError::new_err(e)),
@@ -258,14 +284,18 @@ pub struct FlowDecoder {
 impl FlowDecoder {
     #[new]
     fn new() -> Self {
-        FlowDecoder { inner: Decoder::new() }
+        FlowDecoder {
+            inner: Decoder::new(),
+        }
     }
 
     /// Decode one datagram sent from `host`:`port`, received at `now_ms`.
     fn feed(&mut self, host: &str, port: u16, data: &[u8], now_ms: i64) -> PyResult<()> {
-        let ip: std::net::IpAddr =
-            host.parse().map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}")))?;
-        self.inner.feed(std::net::SocketAddr::new(ip, port), data, now_ms);
+        let ip: std::net::IpAddr = host.parse().map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}"))
+        })?;
+        self.inner
+            .feed(std::net::SocketAddr::new(ip, port), data, now_ms);
         Ok(())
     }
 
@@ -296,15 +326,19 @@ fn ipv4_numbers<'py>(py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Boun
     use arrow_array::{Array, UInt32Array};
     use arrow_pyarrow::{FromPyArrow, ToPyArrow};
     let data = arrow_array::make_array(arrow_data::ArrayData::from_pyarrow_bound(text)?);
-    let strings = data
-        .as_string_opt::<i32>()
-        .ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("ipv4_numbers wants a string array"))?;
+    let strings = data.as_string_opt::<i32>().ok_or_else(|| {
+        pyo3::exceptions::PyTypeError::new_err("ipv4_numbers wants a string array")
+    })?;
     let out: UInt32Array = (0..strings.len())
         .map(|i| {
             if strings.is_null(i) {
                 return None;
             }
-            strings.value(i).parse::<std::net::Ipv4Addr>().ok().map(u32::from)
+            strings
+                .value(i)
+                .parse::<std::net::Ipv4Addr>()
+                .ok()
+                .map(u32::from)
         })
         .collect();
     out.to_data().to_pyarrow(py)
@@ -321,15 +355,23 @@ impl Pairer {
     #[new]
     #[pyo3(signature = (max_held=1048576))]
     fn new(max_held: usize) -> Self {
-        Pairer { inner: crate::pairing::Pairer::new(max_held) }
+        Pairer {
+            inner: crate::pairing::Pairer::new(max_held),
+        }
     }
 
     /// Pair a batch of one-way records (with what was held); returns the flows ready.
-    fn push<'py>(&mut self, py: Python<'py>, batch: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn push<'py>(
+        &mut self,
+        py: Python<'py>,
+        batch: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         use arrow_pyarrow::FromPyArrow;
         let batch = RecordBatch::from_pyarrow_bound(batch)?;
         let inner = &mut self.inner;
-        let out = py.detach(|| crate::pairing::records_from_batch(&batch).map(|records| inner.push(&records)));
+        let out = py.detach(|| {
+            crate::pairing::records_from_batch(&batch).map(|records| inner.push(&records))
+        });
         let out = out.map_err(pyo3::exceptions::PyValueError::new_err)?;
         batch_to_py(py, &out)
     }
@@ -356,10 +398,17 @@ impl Collector {
     #[new]
     #[pyo3(signature = (host, port, recv_buffer=8388608, max_pending=1048576))]
     fn new(host: &str, port: u16, recv_buffer: usize, max_pending: usize) -> PyResult<Self> {
-        let ip: std::net::IpAddr =
-            host.parse().map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}")))?;
-        let inner = UdpCollector::bind(std::net::SocketAddr::new(ip, port), recv_buffer, max_pending)
-            .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}")))?;
+        let ip: std::net::IpAddr = host.parse().map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}"))
+        })?;
+        let inner = UdpCollector::bind(
+            std::net::SocketAddr::new(ip, port),
+            recv_buffer,
+            max_pending,
+        )
+        .map_err(|e| {
+            pyo3::exceptions::PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}"))
+        })?;
         Ok(Collector { inner })
     }
 
@@ -372,7 +421,12 @@ impl Collector {
     /// Wait up to `wait_s` seconds or until `max_records` are decoded (without the GIL),
     /// then return what has been decoded as one batch.
     #[pyo3(signature = (wait_s, max_records=65536))]
-    fn poll<'py>(&self, py: Python<'py>, wait_s: f64, max_records: usize) -> PyResult<Bound<'py, PyAny>> {
+    fn poll<'py>(
+        &self,
+        py: Python<'py>,
+        wait_s: f64,
+        max_records: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let wait = std::time::Duration::from_secs_f64(wait_s.clamp(0.0, 3600.0));
         let inner = &self.inner;
         let batch = py.detach(|| inner.poll(wait, max_records.max(1)));

@@ -54,7 +54,11 @@ impl ScanStats {
             Skip::NotIp => self.skipped_not_ip += 1,
             Skip::Malformed => self.skipped_malformed += 1,
             Skip::Fragment => self.skipped_fragments += 1,
-            Skip::UnknownLinktype => match self.unknown_linktypes.iter_mut().find(|(l, _)| *l == linktype) {
+            Skip::UnknownLinktype => match self
+                .unknown_linktypes
+                .iter_mut()
+                .find(|(l, _)| *l == linktype)
+            {
                 Some((_, n)) => *n += 1,
                 None => self.unknown_linktypes.push((linktype, 1)),
             },
@@ -78,15 +82,22 @@ pub struct Frame<'a> {
     pub wire_len: u32,
 }
 
-const PCAP_MAGICS: [[u8; 4]; 4] =
-    [[0xd4, 0xc3, 0xb2, 0xa1], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0xa1, 0xb2, 0x3c, 0x4d]];
+const PCAP_MAGICS: [[u8; 4]; 4] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+];
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 /// Largest packet record we accept; anything bigger is corruption (libpcap's limit is 256 KiB).
 const MAX_RECORD: u32 = 256 * 1024;
 
 /// Walk every packet record of a capture in `data`, calling `f` for each. Returns the
 /// problem that ended the walk early, if any (truncation or corruption after byte N).
-pub fn walk(data: &[u8], f: &mut dyn FnMut(Frame<'_>)) -> Result<(&'static str, Option<String>), ReadError> {
+pub fn walk(
+    data: &[u8],
+    f: &mut dyn FnMut(Frame<'_>),
+) -> Result<(&'static str, Option<String>), ReadError> {
     if data.is_empty() {
         return Err(ReadError::Empty);
     }
@@ -97,12 +108,19 @@ pub fn walk(data: &[u8], f: &mut dyn FnMut(Frame<'_>)) -> Result<(&'static str, 
         return walk_pcapng(data, f).map(|w| ("pcapng", w));
     }
     let shown: Vec<String> = data.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    Err(ReadError::NotCapture(format!("not a pcap or pcapng file (starts with {})", shown.join(" "))))
+    Err(ReadError::NotCapture(format!(
+        "not a pcap or pcapng file (starts with {})",
+        shown.join(" ")
+    )))
 }
 
 fn walk_pcap(data: &[u8], f: &mut dyn FnMut(Frame<'_>)) -> Result<Option<String>, ReadError> {
-    let (mut rest, header) = parse_pcap_header(data)
-        .map_err(|_| ReadError::NotCapture(format!("truncated pcap header ({} bytes, need 24)", data.len())))?;
+    let (mut rest, header) = parse_pcap_header(data).map_err(|_| {
+        ReadError::NotCapture(format!(
+            "truncated pcap header ({} bytes, need 24)",
+            data.len()
+        ))
+    })?;
     let big_endian = header.magic_number == 0xd4c3_b2a1 || header.magic_number == 0x4d3c_b2a1;
     let nanos = header.magic_number == 0xa1b2_3c4d || header.magic_number == 0x4d3c_b2a1;
     let linktype = header.network.0 as u32;
@@ -110,18 +128,35 @@ fn walk_pcap(data: &[u8], f: &mut dyn FnMut(Frame<'_>)) -> Result<Option<String>
         let offset = data.len() - rest.len();
         if rest.len() >= 16 {
             let raw = [rest[8], rest[9], rest[10], rest[11]];
-            let caplen = if big_endian { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) };
+            let caplen = if big_endian {
+                u32::from_be_bytes(raw)
+            } else {
+                u32::from_le_bytes(raw)
+            };
             // Larger than any capture allows: corruption, even when the file also ends early.
             if caplen > MAX_RECORD.max(header.snaplen) {
                 return Ok(Some(format!("corrupt packet record at byte {offset} (length {caplen}); rest of file skipped")));
             }
         }
-        let parsed = if big_endian { parse_pcap_frame_be(rest) } else { parse_pcap_frame(rest) };
+        let parsed = if big_endian {
+            parse_pcap_frame_be(rest)
+        } else {
+            parse_pcap_frame(rest)
+        };
         match parsed {
             Ok((next, frame)) => {
-                let frac = if nanos { frame.ts_usec as i64 / 1000 } else { frame.ts_usec as i64 };
+                let frac = if nanos {
+                    frame.ts_usec as i64 / 1000
+                } else {
+                    frame.ts_usec as i64
+                };
                 let ts_us = frame.ts_sec as i64 * 1_000_000 + frac;
-                f(Frame { ts_us, linktype, data: frame.data, wire_len: frame.origlen.max(frame.caplen) });
+                f(Frame {
+                    ts_us,
+                    linktype,
+                    data: frame.data,
+                    wire_len: frame.origlen.max(frame.caplen),
+                });
                 rest = next;
             }
             Err(_) => return Ok(Some(truncation(offset, data.len()))),
@@ -150,19 +185,31 @@ fn walk_pcapng(data: &[u8], f: &mut dyn FnMut(Frame<'_>)) -> Result<Option<Strin
         if rest.starts_with(&PCAPNG_MAGIC) && rest.len() >= 12 {
             big_endian = rest[8..12] == [0x1a, 0x2b, 0x3c, 0x4d];
         }
-        let parsed = if big_endian { parse_block_be(rest) } else { parse_block_le(rest) };
+        let parsed = if big_endian {
+            parse_block_be(rest)
+        } else {
+            parse_block_le(rest)
+        };
         let (next, block) = match parsed {
             Ok(v) => v,
-            Err(pcap_parser::nom::Err::Incomplete(_)) => return Ok(Some(truncation(offset, data.len()))),
+            Err(pcap_parser::nom::Err::Incomplete(_)) => {
+                return Ok(Some(truncation(offset, data.len())))
+            }
             Err(pcap_parser::nom::Err::Error(e)) | Err(pcap_parser::nom::Err::Failure(e)) => {
                 if offset == 0 {
-                    return Err(ReadError::NotCapture(format!("corrupt pcapng section header: {}", describe(&e))));
+                    return Err(ReadError::NotCapture(format!(
+                        "corrupt pcapng section header: {}",
+                        describe(&e)
+                    )));
                 }
                 // pcap-parser reports a block cut by end of file as an error too.
                 if rest.len() < 12 || block_len(rest, big_endian) > rest.len() {
                     return Ok(Some(truncation(offset, data.len())));
                 }
-                return Ok(Some(format!("corrupt block at byte {offset} ({}); rest of file skipped", describe(&e))));
+                return Ok(Some(format!(
+                    "corrupt block at byte {offset} ({}); rest of file skipped",
+                    describe(&e)
+                )));
             }
         };
         match block {
@@ -175,13 +222,24 @@ fn walk_pcapng(data: &[u8], f: &mut dyn FnMut(Frame<'_>)) -> Result<Option<Strin
             Block::EnhancedPacket(epb) => {
                 if let Some(i) = ifaces.get(epb.if_id as usize) {
                     let ts = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
-                    let ts_us = (ts as u128 * 1_000_000 / i.units_per_sec as u128) as i64 + i.offset_s * 1_000_000;
-                    f(Frame { ts_us, linktype: i.linktype, data: epb.data, wire_len: epb.origlen.max(epb.caplen) });
+                    let ts_us = (ts as u128 * 1_000_000 / i.units_per_sec as u128) as i64
+                        + i.offset_s * 1_000_000;
+                    f(Frame {
+                        ts_us,
+                        linktype: i.linktype,
+                        data: epb.data,
+                        wire_len: epb.origlen.max(epb.caplen),
+                    });
                 }
             }
             Block::SimplePacket(spb) => {
                 if let Some(i) = ifaces.first() {
-                    f(Frame { ts_us: 0, linktype: i.linktype, data: spb.data, wire_len: spb.origlen });
+                    f(Frame {
+                        ts_us: 0,
+                        linktype: i.linktype,
+                        data: spb.data,
+                        wire_len: spb.origlen,
+                    });
                 }
             }
             _ => {}
@@ -193,7 +251,11 @@ fn walk_pcapng(data: &[u8], f: &mut dyn FnMut(Frame<'_>)) -> Result<Option<Strin
 
 fn block_len(rest: &[u8], big_endian: bool) -> usize {
     let b = [rest[4], rest[5], rest[6], rest[7]];
-    (if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }) as usize
+    (if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    }) as usize
 }
 
 fn describe(e: &PcapError<&[u8]>) -> String {
@@ -215,7 +277,11 @@ const BATCH: usize = 2048;
 
 fn flow_hash(m: &PacketMeta, state: &ahash::RandomState) -> u64 {
     let mut h = state.build_hasher();
-    let (a, b) = if (m.src, m.sport) <= (m.dst, m.dport) { ((m.src, m.sport), (m.dst, m.dport)) } else { ((m.dst, m.dport), (m.src, m.sport)) };
+    let (a, b) = if (m.src, m.sport) <= (m.dst, m.dport) {
+        ((m.src, m.sport), (m.dst, m.dport))
+    } else {
+        ((m.dst, m.dport), (m.src, m.sport))
+    };
     (a, b, m.proto, m.vlan).hash(&mut h);
     h.finish()
 }
@@ -229,7 +295,10 @@ pub struct ScanOutput {
 fn decode_frame(fr: Frame<'_>, base: usize, stats: &mut ScanStats) -> Option<Work> {
     stats.saw(fr.ts_us, fr.wire_len, fr.data.len());
     match decode(fr.linktype, fr.data, fr.ts_us) {
-        Ok(meta) => Some(Work { meta, data_off: fr.data.as_ptr() as usize - base }),
+        Ok(meta) => Some(Work {
+            meta,
+            data_off: fr.data.as_ptr() as usize - base,
+        }),
         Err(skip) => {
             stats.skipped(skip, fr.linktype);
             None
@@ -244,7 +313,12 @@ fn payload<'a>(data: &'a [u8], w: &Work) -> &'a [u8] {
 
 /// Scan a capture held in memory, using `workers` flow tables on as many threads. With a
 /// `sink`, batches stream out through it as they fill and `ScanOutput.batches` is empty.
-pub fn scan_bytes(data: &[u8], opts: &FlowOptions, workers: usize, sink: Option<Sink>) -> Result<ScanOutput, ReadError> {
+pub fn scan_bytes(
+    data: &[u8],
+    opts: &FlowOptions,
+    workers: usize,
+    sink: Option<Sink>,
+) -> Result<ScanOutput, ReadError> {
     let workers = workers.max(1);
     let base = data.as_ptr() as usize;
     let mut stats = ScanStats::default();
@@ -257,7 +331,10 @@ pub fn scan_bytes(data: &[u8], opts: &FlowOptions, workers: usize, sink: Option<
         })?;
         stats.format = format;
         stats.warning = warning;
-        return Ok(ScanOutput { batches: table.finish(), stats });
+        return Ok(ScanOutput {
+            batches: table.finish(),
+            stats,
+        });
     }
     let names = NameCache::default();
     let (format, warning, batches) = std::thread::scope(|s| {
@@ -270,7 +347,9 @@ pub fn scan_bytes(data: &[u8], opts: &FlowOptions, workers: usize, sink: Option<
             let sink = sink.clone();
             let names = names.clone();
             handles.push(s.spawn(move || {
-                let mut table = FlowTable::new(opts, w as u64, workers as u64).with_sink(sink).with_names(names);
+                let mut table = FlowTable::new(opts, w as u64, workers as u64)
+                    .with_sink(sink)
+                    .with_names(names);
                 for batch in rx {
                     for work in &batch {
                         table.process(&work.meta, payload(data, work));
@@ -308,7 +387,12 @@ pub fn scan_bytes(data: &[u8], opts: &FlowOptions, workers: usize, sink: Option<
     Ok(ScanOutput { batches, stats })
 }
 
-pub fn open_and_scan(path: &Path, opts: &FlowOptions, workers: usize, sink: Option<Sink>) -> Result<ScanOutput, ReadError> {
+pub fn open_and_scan(
+    path: &Path,
+    opts: &FlowOptions,
+    workers: usize,
+    sink: Option<Sink>,
+) -> Result<ScanOutput, ReadError> {
     let file = std::fs::File::open(path).map_err(|e| ReadError::Io(io_reason(&e)))?;
     let meta = file.metadata().map_err(|e| ReadError::Io(io_reason(&e)))?;
     if meta.is_dir() {

@@ -65,7 +65,13 @@ impl Reassembler {
             if self.held.len() >= MAX_OOO_SEGMENTS || self.held_bytes + data.len() > MAX_OOO_BYTES {
                 // The gap will not fill: skip to the earliest held byte.
                 self.gaps += 1;
-                self.held.sort_by(|a, b| if seq_lt(a.0, b.0) { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater });
+                self.held.sort_by(|a, b| {
+                    if seq_lt(a.0, b.0) {
+                        std::cmp::Ordering::Less
+                    } else {
+                        std::cmp::Ordering::Greater
+                    }
+                });
                 self.next_seq = self.held.first().map(|h| h.0).or(Some(seq));
                 self.drain(out);
                 return self.push(seq, data, out);
@@ -82,9 +88,12 @@ impl Reassembler {
     fn drain(&mut self, out: &mut dyn FnMut(&[u8])) {
         loop {
             let Some(next) = self.next_seq else { return };
-            let Some(i) = self.held.iter().position(|(s, d)| !seq_lt(next, *s) && seq_lt(next, s.wrapping_add(d.len() as u32)) || *s == next) else {
+            let Some(i) = self.held.iter().position(|(s, d)| {
+                !seq_lt(next, *s) && seq_lt(next, s.wrapping_add(d.len() as u32)) || *s == next
+            }) else {
                 // Drop held segments that are now entirely old.
-                self.held.retain(|(s, d)| !seq_lt(s.wrapping_add(d.len() as u32), next.wrapping_add(1)));
+                self.held
+                    .retain(|(s, d)| !seq_lt(s.wrapping_add(d.len() as u32), next.wrapping_add(1)));
                 self.held_bytes = self.held.iter().map(|h| h.1.len()).sum();
                 return;
             };
@@ -102,11 +111,15 @@ impl Reassembler {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum HttpState {
     Head,
-    Body { remaining: usize },
+    Body {
+        remaining: usize,
+    },
     /// Body delimited by the end of the connection.
     UntilClose,
     ChunkSize,
-    ChunkData { remaining: usize },
+    ChunkData {
+        remaining: usize,
+    },
     ChunkCrlf,
 }
 
@@ -171,7 +184,11 @@ impl Splitter {
                     line.pop();
                 }
                 if line.iter().any(|b| !b.is_ascii_whitespace()) {
-                    out.push(Message { kind: MsgKind::JsonLine, data: line, truncated: false });
+                    out.push(Message {
+                        kind: MsgKind::JsonLine,
+                        data: line,
+                        truncated: false,
+                    });
                 }
             }
             data = rest;
@@ -183,14 +200,22 @@ impl Splitter {
         if self.buf.len() > self.max_msg {
             let mut line = std::mem::take(&mut self.buf);
             line.truncate(self.max_msg);
-            out.push(Message { kind: MsgKind::JsonLine, data: line, truncated: true });
+            out.push(Message {
+                kind: MsgKind::JsonLine,
+                data: line,
+                truncated: true,
+            });
             self.discarding = true;
         }
     }
 
     fn emit_body(&mut self, out: &mut Vec<Message>) {
         let data = std::mem::take(&mut self.body);
-        out.push(Message { kind: MsgKind::HttpBody, data, truncated: self.body_truncated });
+        out.push(Message {
+            kind: MsgKind::HttpBody,
+            data,
+            truncated: self.body_truncated,
+        });
         self.body_truncated = false;
     }
 
@@ -216,7 +241,11 @@ impl Splitter {
                     };
                     let head: Vec<u8> = self.buf.drain(..end + 4).collect();
                     let (len, chunked) = body_framing(&head, request);
-                    out.push(Message { kind: MsgKind::HttpHead, data: head, truncated: false });
+                    out.push(Message {
+                        kind: MsgKind::HttpHead,
+                        data: head,
+                        truncated: false,
+                    });
                     self.http = match (len, chunked) {
                         (_, true) => HttpState::ChunkSize,
                         (Some(0), _) => HttpState::Head,
@@ -229,7 +258,9 @@ impl Splitter {
                     let n = remaining.min(self.buf.len());
                     self.take_body(n);
                     if n < remaining {
-                        self.http = HttpState::Body { remaining: remaining - n };
+                        self.http = HttpState::Body {
+                            remaining: remaining - n,
+                        };
                         return;
                     }
                     self.emit_body(out);
@@ -250,7 +281,8 @@ impl Splitter {
                     };
                     let line: Vec<u8> = self.buf.drain(..end + 2).collect();
                     let hex = String::from_utf8_lossy(&line[..end]);
-                    let size = usize::from_str_radix(hex.split(';').next().unwrap_or("").trim(), 16);
+                    let size =
+                        usize::from_str_radix(hex.split(';').next().unwrap_or("").trim(), 16);
                     self.http = match size {
                         Ok(0) => {
                             self.emit_body(out);
@@ -268,7 +300,9 @@ impl Splitter {
                     let n = remaining.min(self.buf.len());
                     self.take_body(n);
                     if n < remaining {
-                        self.http = HttpState::ChunkData { remaining: remaining - n };
+                        self.http = HttpState::ChunkData {
+                            remaining: remaining - n,
+                        };
                         return;
                     }
                     self.http = HttpState::ChunkCrlf;
@@ -296,7 +330,11 @@ impl Splitter {
                 return;
             }
             let frame: Vec<u8> = self.buf.drain(..6 + len).collect();
-            out.push(Message { kind: MsgKind::Sv2Frame, data: frame, truncated: false });
+            out.push(Message {
+                kind: MsgKind::Sv2Frame,
+                data: frame,
+                truncated: false,
+            });
         }
     }
 }
@@ -322,9 +360,13 @@ fn body_framing(head: &[u8], request: bool) -> (Option<usize>, bool) {
     let mut chunked = false;
     for h in headers.iter().take_while(|h| !h.name.is_empty()) {
         if h.name.eq_ignore_ascii_case("content-length") {
-            len = std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse().ok());
+            len = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse().ok());
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = String::from_utf8_lossy(h.value).to_ascii_lowercase().contains("chunked");
+            chunked = String::from_utf8_lossy(h.value)
+                .to_ascii_lowercase()
+                .contains("chunked");
         }
     }
     (len, chunked)

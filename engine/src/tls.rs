@@ -57,7 +57,9 @@ pub fn parse_client_hello(buf: &[u8]) -> HelloParse {
         if let TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)) = msg {
             let ciphers: Vec<u16> = ch.ciphers.iter().map(|c| c.0).collect();
             let exts = match ch.ext {
-                Some(raw) => parse_tls_client_hello_extensions(raw).map(|(_, e)| e).unwrap_or_default(),
+                Some(raw) => parse_tls_client_hello_extensions(raw)
+                    .map(|(_, e)| e)
+                    .unwrap_or_default(),
                 None => Vec::new(),
             };
             return HelloParse::Done(fingerprint(ch.version.0, &ciphers, &exts));
@@ -75,11 +77,17 @@ fn ext_type(e: &TlsExtension) -> u16 {
 }
 
 fn join_dec(v: &[u16]) -> String {
-    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn join_hex(v: &[u16]) -> String {
-    v.iter().map(|x| format!("{x:04x}")).collect::<Vec<_>>().join(",")
+    v.iter()
+        .map(|x| format!("{x:04x}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn sha12(s: &str) -> String {
@@ -103,7 +111,9 @@ fn tls_version_code(v: u16) -> &'static str {
 }
 
 fn alpn_code(alpn: Option<&[u8]>) -> String {
-    let Some(a) = alpn.filter(|a| !a.is_empty()) else { return "00".into() };
+    let Some(a) = alpn.filter(|a| !a.is_empty()) else {
+        return "00".into();
+    };
     let (first, last) = (a[0], a[a.len() - 1]);
     if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
         format!("{}{}", first as char, last as char)
@@ -116,7 +126,11 @@ fn alpn_code(alpn: Option<&[u8]>) -> String {
 
 fn fingerprint(legacy_version: u16, ciphers: &[u16], exts: &[TlsExtension]) -> ClientHello {
     let ciphers: Vec<u16> = ciphers.iter().copied().filter(|c| !is_grease(*c)).collect();
-    let types: Vec<u16> = exts.iter().map(ext_type).filter(|t| !is_grease(*t)).collect();
+    let types: Vec<u16> = exts
+        .iter()
+        .map(ext_type)
+        .filter(|t| !is_grease(*t))
+        .collect();
     let mut out = ClientHello::default();
     let mut groups = Vec::new();
     let mut point_formats = Vec::new();
@@ -126,16 +140,24 @@ fn fingerprint(legacy_version: u16, ciphers: &[u16], exts: &[TlsExtension]) -> C
     for e in exts {
         match e {
             TlsExtension::SNI(names) => {
-                out.sni = names.first().map(|(_, n)| String::from_utf8_lossy(n).into_owned());
+                out.sni = names
+                    .first()
+                    .map(|(_, n)| String::from_utf8_lossy(n).into_owned());
             }
             TlsExtension::ALPN(list) => {
                 alpn_first = list.first().copied();
                 out.alpn = alpn_first.map(|a| String::from_utf8_lossy(a).into_owned());
             }
-            TlsExtension::EllipticCurves(g) => groups = g.iter().map(|x| x.0).filter(|x| !is_grease(*x)).collect(),
-            TlsExtension::EcPointFormats(p) => point_formats = p.iter().map(|x| *x as u16).collect(),
+            TlsExtension::EllipticCurves(g) => {
+                groups = g.iter().map(|x| x.0).filter(|x| !is_grease(*x)).collect()
+            }
+            TlsExtension::EcPointFormats(p) => {
+                point_formats = p.iter().map(|x| *x as u16).collect()
+            }
             TlsExtension::SignatureAlgorithms(s) => sigalgs = s.clone(),
-            TlsExtension::SupportedVersions(v) => versions = v.iter().map(|x| x.0).filter(|x| !is_grease(*x)).collect(),
+            TlsExtension::SupportedVersions(v) => {
+                versions = v.iter().map(|x| x.0).filter(|x| !is_grease(*x)).collect()
+            }
             _ => {}
         }
     }
@@ -147,7 +169,10 @@ fn fingerprint(legacy_version: u16, ciphers: &[u16], exts: &[TlsExtension]) -> C
         join_dec(&groups),
         join_dec(&point_formats)
     );
-    out.ja3 = Md5::digest(ja3.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    out.ja3 = Md5::digest(ja3.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
 
     let version = versions.iter().copied().max().unwrap_or(legacy_version);
     let ja4_a = format!(
@@ -160,8 +185,16 @@ fn fingerprint(legacy_version: u16, ciphers: &[u16], exts: &[TlsExtension]) -> C
     );
     let mut sorted_ciphers = ciphers.clone();
     sorted_ciphers.sort_unstable();
-    let ja4_b = if sorted_ciphers.is_empty() { "000000000000".into() } else { sha12(&join_hex(&sorted_ciphers)) };
-    let mut sorted_ext: Vec<u16> = types.iter().copied().filter(|t| *t != 0x0000 && *t != 0x0010).collect();
+    let ja4_b = if sorted_ciphers.is_empty() {
+        "000000000000".into()
+    } else {
+        sha12(&join_hex(&sorted_ciphers))
+    };
+    let mut sorted_ext: Vec<u16> = types
+        .iter()
+        .copied()
+        .filter(|t| *t != 0x0000 && *t != 0x0010)
+        .collect();
     sorted_ext.sort_unstable();
     let ja4_c = if sorted_ext.is_empty() {
         "000000000000".into()
@@ -211,13 +244,18 @@ mod tests {
 
     #[test]
     fn parses_sni_alpn_and_fingerprints() {
-        let HelloParse::Done(h) = parse_client_hello(&sample_hello()) else { panic!("no hello") };
+        let HelloParse::Done(h) = parse_client_hello(&sample_hello()) else {
+            panic!("no hello")
+        };
         assert_eq!(h.sni.as_deref(), Some("example.com"));
         assert_eq!(h.alpn.as_deref(), Some("h2"));
         assert!(h.ja4.starts_with("t13d0205h2_"), "{}", h.ja4);
         assert_eq!(h.ja3.len(), 32);
         // JA3 string is "771,4865-49199,0-10-13-16-43,29-23,"
-        let want: String = Md5::digest(b"771,4865-49199,0-10-13-16-43,29-23,").iter().map(|b| format!("{b:02x}")).collect();
+        let want: String = Md5::digest(b"771,4865-49199,0-10-13-16-43,29-23,")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(h.ja3, want);
     }
 
@@ -225,7 +263,11 @@ mod tests {
     fn partial_hello_waits_for_more() {
         let h = sample_hello();
         for cut in 3..h.len() {
-            assert_eq!(parse_client_hello(&h[..cut]), HelloParse::NeedMore, "cut {cut}");
+            assert_eq!(
+                parse_client_hello(&h[..cut]),
+                HelloParse::NeedMore,
+                "cut {cut}"
+            );
         }
     }
 

@@ -46,6 +46,7 @@ __all__ = [
     "eligible",
     "feature_matrix",
     "load_model",
+    "behaviour_strength",
 ]
 
 Matrix = npt.NDArray[np.float64]
@@ -54,20 +55,32 @@ Matrix = npt.NDArray[np.float64]
 # to judge: it is not scored at all (and is not counted among the "long flows").
 MIN_DURATION_S = 60.0
 MIN_BURSTS = 5
+# The amount of evidence behind a verdict: client messages after the opening ones. Three
+# keepalives look like anything; a score needs this many messages and their answers.
+MIN_MESSAGES = 10
 # Applications whose payload the engine reads: if a mining protocol were there, the
-# dissectors would have said so, so timing is not asked.
+# dissectors would have said so, so timing is not asked. The named long-lived protocols
+# (engine/src/apps.rs) are not mining either, and are not "unreadable".
 _READABLE = ("json", "http", "dns", "sv2")
+NAMED = ("ssh", "mqtt", "xmpp", "imap", "pop3", "smtp", "rdp", "postgresql", "redis")
 
-# Chosen by held-out evaluation (scripts/train_behaviour.py): richer sets of timing and
-# size features overfit the few real sessions and flagged more of the public captures.
+# Chosen by held-out evaluation on the corpora (scripts/train_behaviour.py).
 FEATURES = (
     # Client bursts answered at once with fewer bytes than they sent (share -> "accepted").
     "small_answer_share",
     # Spread of client burst sizes: share submissions are nearly all the same length.
     "c2s_burst_cv",
+    # Shares are a Poisson process (gaps with a spread near their mean, cv ~ 1); a
+    # keepalive is a clockwork (cv ~ 0) and a person's messages come in bursts (cv >> 1):
+    # |ln cv| is 0 for Poisson.
+    "c2s_gap_poisson_distance",
+    # Periodicity: the share of client gaps in the busiest two sqrt(2)-wide bins.
+    "c2s_gap_peak",
+    # Pools push new jobs unprompted, after a silence.
+    "s2c_push_share",
+    # Size relation: server bursts (jobs, "accepted") against client bursts (shares).
+    "s2c_to_c2s_size_log",
 )
-
-
 # Flow records: sizes and rates that survive encryption and sampling-free export.
 FLOW_FEATURES = (
     # Mean bytes per packet each way (shares and replies are small; downloads are not).
@@ -94,7 +107,9 @@ def eligible(flows: pa.Table) -> pa.ChunkedArray:
     mask = _long_tcp(flows)
     for name in ("c2s_bursts", "s2c_bursts"):
         mask = pc.and_(mask, pc.fill_null(pc.greater_equal(flows[name], MIN_BURSTS), False))
-    unread = pc.invert(pc.fill_null(pc.is_in(flows["application"], pa.array(_READABLE)), False))
+    enough = pc.greater_equal(flows["c2s_bursts"], MIN_MESSAGES + 2)  # + the opening bursts
+    mask = pc.and_(mask, pc.fill_null(enough, False))
+    unread = pc.invert(pc.fill_null(pc.is_in(flows["application"], pa.array(_READABLE + NAMED)), False))
     mask = pc.and_(mask, unread)
     if "mining" in flows.column_names:
         mask = pc.and_(mask, pc.is_null(flows["mining"]))
@@ -113,7 +128,7 @@ def flow_eligible(flows: pa.Table) -> pa.ChunkedArray:
     mask = pc.and_(_long_tcp(flows), pc.is_null(flows["c2s_bursts"]))
     for name in ("c2s_packets", "s2c_packets"):
         mask = pc.and_(mask, pc.greater_equal(flows[name], MIN_FLOW_PACKETS))
-    unread = pc.invert(pc.fill_null(pc.is_in(flows["application"], pa.array(_READABLE)), False))
+    unread = pc.invert(pc.fill_null(pc.is_in(flows["application"], pa.array(_READABLE + NAMED)), False))
     mask = pc.and_(mask, unread)
     if "mining" in flows.column_names:
         mask = pc.and_(mask, pc.is_null(flows["mining"]))
@@ -139,14 +154,25 @@ def flow_feature_matrix(flows: pa.Table) -> Matrix:
     )
 
 
+def _opt(flows: pa.Table, name: str, missing: float) -> Matrix:
+    return np.asarray(pc.fill_null(flows[name].cast(pa.float64()), missing).to_numpy(), dtype=np.float64)
+
+
 def feature_matrix(flows: pa.Table) -> Matrix:
     """One row per flow record, one column per name in FEATURES."""
     if flows.num_rows == 0:
         return np.zeros((0, len(FEATURES)))
     answered = np.maximum(_col(flows, "c2s_bursts") - 2.0, 1.0)  # the opening bursts are not sized
+    gap_cv = np.clip(_opt(flows, "c2s_gap_cv", 0.0), 0.05, 20.0)
+    client_mean = np.maximum(_opt(flows, "c2s_burst_mean", 1.0), 1.0)
+    server_mean = np.maximum(_opt(flows, "s2c_burst_mean", 1.0), 1.0)
     columns = (
         np.clip(_col(flows, "small_answers") / answered, 0.0, 1.0),
         np.clip(_col(flows, "c2s_burst_cv"), 0.0, 3.0),
+        np.abs(np.log(gap_cv)),
+        _opt(flows, "c2s_gap_peak", 1.0),
+        np.clip(_col(flows, "s2c_pushes") / np.maximum(_col(flows, "s2c_bursts"), 1.0), 0.0, 1.0),
+        np.clip(np.log10(server_mean / client_mean), -3.0, 3.0),
     )
     return np.column_stack(columns)
 
@@ -268,6 +294,19 @@ class EnvelopeModel:
 
 
 Model = BehaviourModel | EnvelopeModel
+
+
+def behaviour_strength(model: Model, score: float) -> float:
+    """What a flagged record's evidence is worth: the share of such flags that are mining,
+    from the model's calibration table (held-out recall against the false-positive
+    rate's upper bound on the corpus, at a stated prior; scripts/train_behaviour.py),
+    else a fixed weak value."""
+    table = model.training.get("calibration") or []
+    strength = 0.3
+    for row in table:  # ascending score bins: the last one at or below the score
+        if score >= float(row["score_from"]):
+            strength = float(row["strength"])
+    return round(strength, 3)
 
 
 @cache

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
+from minewatch.detect.standing import NameStanding
 from minewatch.intel.indicators import IndicatorSet
 from minewatch.protocols.base import MiningSession
 
@@ -59,3 +60,5 @@ class ScanContext:
     intel: IndicatorSet
     home: HomeNetworks
     conn_started: dict[int, tuple[datetime, int]] = field(default_factory=dict)
+    # Server names whose standing weighs against mining (detect/standing.py).
+    standing: NameStanding = field(default_factory=NameStanding)

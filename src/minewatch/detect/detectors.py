@@ -9,11 +9,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from minewatch.detect.behaviour import FLOW, eligible, feature_matrix, load_model
+from minewatch.detect.behaviour import FLOW, behaviour_strength, eligible, feature_matrix, load_model
 from minewatch.detect.context import ScanContext
+from minewatch.detect.standing import ODDS_AGAINST
 from minewatch.intel.indicators import Category, Indicator
 from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind
 
@@ -190,33 +192,28 @@ def sv2_noise_handshake(ctx: ScanContext) -> Iterator[Evidence]:
 
 def behaviour_timing(ctx: ScanContext) -> Iterator[Evidence]:
     """A long connection whose payload cannot be read but which moves like stratum
-    (detect/behaviour.py). Weaker than reading the protocol or knowing the pool."""
+    (detect/behaviour.py). Weaker than reading the protocol or knowing the pool; a server
+    name of standing (detect/standing.py) weighs against it."""
     model = load_model()
     candidates = ctx.flows.filter(eligible(ctx.flows))
     if candidates.num_rows == 0:
         return
-    x = feature_matrix(candidates)
-    scores = model.score(x)
-    extra = ("application", "c2s_bursts", "small_answers", "c2s_burst_cv")
-    picked = pa.array(scores >= model.threshold)
-    rows = _rows(candidates, picked, extra)
+    scores = model.score(feature_matrix(candidates))
+    names = candidates["server_name"] if "server_name" in candidates.column_names else None
+    known = ctx.standing.mask(names) if names is not None else np.zeros(len(scores), bool)
+    scores = np.where(known, scores / (scores + (1.0 - scores) * ODDS_AGAINST), scores)
+    hit = scores >= model.threshold
+    extra = ("application", "c2s_bursts", "small_answers", "c2s_burst_cv", "c2s_gap_cv", "c2s_gap_peak")
+    rows = _rows(candidates, pa.array(hit), extra)
     conns = _connections(ctx.flows, rows)
-    for row, score in zip(rows, scores[scores >= model.threshold], strict=True):
+    for row, score in zip(rows, scores[hit], strict=True):
         first, last = _times(row)
-        spread = "unknown" if row["c2s_burst_cv"] is None else f"{row['c2s_burst_cv']:.0%}"
-        what = "TLS connection" if row["application"] == "tls" else "connection with an unreadable payload"
-        detail = (
-            f"{what} to {row['server_ip']}:{row['server_port']} for {(last - first).total_seconds():.0f} s "
-            f"moves like stratum: {row['small_answers']} of {row['c2s_bursts'] - 2} client messages answered "
-            f"at once with fewer bytes, client messages of near-equal size (spread {spread}); "
-            f"behavioural model score {score:.2f}, weaker evidence than reading the protocol or a known pool"
-        )
         yield Evidence(
             row["client_ip"],
             Activity.MINING,
             EvidenceKind.BEHAVIOUR,
-            round(0.3 + 0.3 * float(score), 2),
-            detail,
+            behaviour_strength(model, float(score)),
+            _timing_detail(row, float(score), first, last),
             first,
             last,
             peer=_peer(row),
@@ -225,6 +222,22 @@ def behaviour_timing(ctx: ScanContext) -> Iterator[Evidence]:
             source=ctx.source,
             **_record(row, conns),
         )
+
+
+def _pct(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.0%}"
+
+
+def _timing_detail(row: dict[str, Any], score: float, first: datetime, last: datetime) -> str:
+    what = "TLS connection" if row["application"] == "tls" else "connection with an unreadable payload"
+    return (
+        f"{what} to {row['server_ip']}:{row['server_port']} for {(last - first).total_seconds():.0f} s "
+        f"moves like stratum: {row['small_answers']} of {row['c2s_bursts'] - 2} client messages answered "
+        f"at once with fewer bytes, client messages of near-equal size (spread {_pct(row['c2s_burst_cv'])}), "
+        f"sent at random like shares rather than by a clock (gap spread {_pct(row['c2s_gap_cv'])}, "
+        f"{_pct(row['c2s_gap_peak'])} of gaps at one period); behavioural model score {score:.2f}, "
+        "weaker evidence than reading the protocol, a known pool or a probe"
+    )
 
 
 def behaviour_flow_counters(ctx: ScanContext) -> Iterator[Evidence]:
@@ -243,6 +256,7 @@ def behaviour_flow_counters(ctx: ScanContext) -> Iterator[Evidence]:
     # A flagged host's traffic is all its records of that connection, not only the ones
     # the model judged (the rest fall outside its range, mostly short reconnects).
     conns = _connections(ctx.flows, rows)
+    strength = behaviour_strength(model, 1.0)
     for row in rows:
         first, last = _times(row)
         detail = (
@@ -256,7 +270,7 @@ def behaviour_flow_counters(ctx: ScanContext) -> Iterator[Evidence]:
             row["client_ip"],
             Activity.MINING,
             EvidenceKind.BEHAVIOUR,
-            0.35,
+            strength,
             detail,
             first,
             last,

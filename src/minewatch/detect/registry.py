@@ -77,7 +77,17 @@ def _listed_addresses(intel: IndicatorSet, numeric: bool) -> tuple[str, ...]:
 
 
 _POOL_PORTS = ", ".join(str(p) for p in USUAL_POOL_PORTS)
-_BURSTS = ("c2s_bursts", "s2c_bursts", "small_answers", "c2s_burst_cv")
+_BURSTS = (
+    "c2s_bursts",
+    "s2c_bursts",
+    "s2c_pushes",
+    "small_answers",
+    "c2s_burst_mean",
+    "s2c_burst_mean",
+    "c2s_burst_cv",
+    "c2s_gap_cv",
+    "c2s_gap_peak",
+)
 
 DETECTORS: tuple[Detector, ...] = (
     Detector(
@@ -98,7 +108,7 @@ DETECTORS: tuple[Detector, ...] = (
         "behaviour-timing",
         d.behaviour_timing,
         EvidenceKind.BEHAVIOUR,
-        ("ip_proto", "application", "mining", *_BURSTS),
+        ("ip_proto", "application", "mining", "server_name", *_BURSTS),
         _sql("c2s_bursts IS NOT NULL"),
     ),
     Detector(

@@ -138,6 +138,10 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
         "hardware": f.hardware,
         "estimate_notes": list(f.estimate_notes),
         "confidence": f.confidence,
+        # Derived from `evidence` (never read back): which reason decided, and its strength.
+        "decided_by": None
+        if f.decided_by is None
+        else {"kind": f.decided_by.kind.value, "strength": f.decided_by.strength},
         "logins": list(f.logins),
         "agent": f.agent,
         "evidence": [_evidence(e) for e in f.evidence],

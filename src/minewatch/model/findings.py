@@ -219,6 +219,13 @@ class Finding:
     windows: int = 1
     attribution: Attribution | None = None
 
+    @property
+    def decided_by(self) -> Evidence | None:
+        """The evidence that decided: the strongest (the first kind named on ties, in the
+        order of EvidenceKind, strongest kind first)."""
+        order = {k.value: i for i, k in enumerate(EvidenceKind)}
+        return min(self.evidence, key=lambda e: (-e.strength, order.get(e.kind, 99)), default=None)
+
     def to_json(self) -> dict[str, Any]:
         """The JSON contract object (DESIGN.md), versioned; `from_json` reads it back."""
         from minewatch.model.document import finding_to_json

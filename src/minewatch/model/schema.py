@@ -88,6 +88,9 @@ ENGINE_FLOW_SCHEMA = pa.schema(
         pa.field("s2c_burst_cv", pa.float32()),
         pa.field("c2s_gap_cv", pa.float32()),
         pa.field("s2c_gap_cv", pa.float32()),
+        # Periodicity of the gaps (share in the busiest two of sqrt(2)-wide bins).
+        pa.field("c2s_gap_peak", pa.float32()),
+        pa.field("s2c_gap_peak", pa.float32()),
     ]
 )
 

@@ -146,6 +146,11 @@ class AttributionIn(_In):
     compromise_reason: Text | None = None
 
 
+class DecidedIn(_In):
+    kind: _one_of(EvidenceKind)  # type: ignore[valid-type]
+    strength: Share
+
+
 class FindingIn(_In):
     """A finding as `minewatch scan --json` writes it (version 1 or 2)."""
 
@@ -172,6 +177,7 @@ class FindingIn(_In):
     hardware: Short | None = None
     estimate_notes: list[Text] = Field(default_factory=list, max_length=100)
     confidence: Share
+    decided_by: DecidedIn | None = None  # derived from `evidence`; read and ignored
     logins: list[Short] = Field(default_factory=list, max_length=100)
     agent: Short | None = None
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=100)
