@@ -32,7 +32,8 @@ def test_real_tls_miner_held_out_from_training_is_found() -> None:
     assert [(p["ip"], p["port"]) for p in finding["pools"]] == [("127.0.0.6", 3443)]
     assert [e["kind"] for e in finding["evidence"]] == ["behaviour"]
     assert "weaker evidence" in finding["evidence"][0]["detail"]
-    assert 0.3 < finding["confidence"] < 0.7, "behaviour alone is weaker than dissection or intel"
+    assert 0 < finding["confidence"] < 0.95, "behaviour alone is weaker than dissection"
+    assert finding["decided_by"] == {"kind": "behaviour", "strength": finding["evidence"][0]["strength"]}
     assert finding["hashrate"] is None and finding["estimate_notes"]
 
 

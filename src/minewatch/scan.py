@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from minewatch.detect import HomeNetworks, ScanContext, fuse, run_detectors
 from minewatch.detect.context import ACTIVE_TIMEOUT
 from minewatch.detect.mining_column import mining_column, sessions_in
+from minewatch.detect.standing import NameStanding
 from minewatch.errors import CaptureReadError
 from minewatch.estimate import EstimateOptions
 from minewatch.intel.indicators import IndicatorSet, load_bundled
@@ -59,6 +60,8 @@ class ScanOptions:
     flow_writer: Callable[[pa.Table], None] | None = None
     # Column names of CSV/Parquet flow logs: ours -> theirs.
     flow_mapping: dict[str, str] = field(default_factory=dict)
+    # Server names whose standing weighs against mining (--allow-names).
+    standing: NameStanding = field(default_factory=NameStanding)
 
 
 def messages_by_conn(messages: pa.Table) -> Iterator[list[WireMessage]]:
@@ -177,7 +180,8 @@ class InputAnalysis:
         if sessions:
             mining = pc.if_else(final_rows, mining, pa.scalar(None, MINING_TYPE))
         flows = flows.append_column(FLOW_SCHEMA.field("mining"), mining)
-        ctx = ScanContext(self.source, flows, sessions, self.options.intel, self.options.home, started)
+        opts = self.options
+        ctx = ScanContext(self.source, flows, sessions, opts.intel, opts.home, started, opts.standing)
         self.result.evidence.extend(run_detectors(ctx))
         self.result.sessions.update(sessions)
         if self.write is not None:

@@ -21,7 +21,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 
 from minewatch.cli.cases import register as register_cases
 from minewatch.cli.meters import register as register_meters
-from minewatch.cli.options import SinceOption, StoreOption, UntilOption, existing_store
+from minewatch.cli.options import (
+    AllowNamesOption,
+    SinceOption,
+    StoreOption,
+    UntilOption,
+    existing_store,
+    name_standing,
+)
 from minewatch.cli.service import register as register_service
 from minewatch.detect.context import DEFAULT_HOME_NETWORKS, HomeNetworks
 from minewatch.errors import EXIT_OK, CaptureReadError, MinewatchError, OptionError, UsageError, exit_code
@@ -139,6 +146,7 @@ def scan(
     ] = False,
     grid_factor: Annotated[float | None, GRID_FACTOR.flag()] = None,
     threads: Annotated[int | None, THREADS.flag()] = None,
+    allow_names: AllowNamesOption = None,
 ) -> None:
     """Find mining, pools, exchanges, web miners and crypto nodes in packet captures."""
     if not paths and interface is None:
@@ -152,6 +160,7 @@ def scan(
         intel=load_default(intel or []),
         home=HomeNetworks(home),
         flows_path=flows,
+        standing=name_standing(allow_names),
         estimate=EstimateOptions(
             GridFactor(grid_factor, "given with --grid-factor") if grid_factor is not None else DEFAULT_GRID
         ),
@@ -297,6 +306,7 @@ def collect(
     intel: Annotated[
         list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
     ] = None,
+    allow_names: AllowNamesOption = None,
 ) -> None:
     """Receive NetFlow v5/v9 and IPFIX, store the flows by hour, and detect as they come."""
     import logging
@@ -306,7 +316,10 @@ def collect(
 
     host, port = _listen(listen)
     options = CollectOptions(
-        host=host, port=port, window_s=window, scan=ScanOptions(intel=load_default(intel or []))
+        host=host,
+        port=port,
+        window_s=window,
+        scan=ScanOptions(intel=load_default(intel or []), standing=name_standing(allow_names)),
     )
     logging.basicConfig(level=logging.WARNING, format="minewatch: %(message)s")
     try:
@@ -342,6 +355,7 @@ def import_logs(
     intel: Annotated[
         list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
     ] = None,
+    allow_names: AllowNamesOption = None,
 ) -> None:
     """Import flow logs into the store and record what the detectors find in them."""
     from minewatch.store import Store
@@ -349,7 +363,10 @@ def import_logs(
     target = Store(store)
     mapping = _mapping(map_)
     options = ScanOptions(
-        intel=load_default(intel or []), flow_writer=target.write_flows, flow_mapping=mapping
+        intel=load_default(intel or []),
+        flow_writer=target.write_flows,
+        flow_mapping=mapping,
+        standing=name_standing(allow_names),
     )
     result = scan_paths(paths, options)
     _report_inputs(result.inputs)
@@ -396,6 +413,7 @@ def detect(
         list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
     ] = None,
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per finding per line.")] = False,
+    allow_names: AllowNamesOption = None,
 ) -> None:
     """Run the detectors again over the flows in the store (say, after `intel update`), and
     record the findings."""
@@ -415,6 +433,7 @@ def detect(
         source=str(store),
         where=active_in(start, end) if start or end else None,
         sessions=sessions,
+        standing=name_standing(allow_names),
     )
     result = ScanResult(findings=tuple(fuse(list(evidence), sessions)), inputs=())
     written = target.write_findings(result.findings)

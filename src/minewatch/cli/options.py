@@ -15,7 +15,10 @@ from minewatch.options import SINCE, UNTIL
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from minewatch.detect.standing import NameStanding
+
 __all__ = [
+    "AllowNamesOption",
     "DbOption",
     "SinceOption",
     "StoreOption",
@@ -23,18 +26,37 @@ __all__ = [
     "connect_db",
     "database_url",
     "existing_store",
+    "name_standing",
     "when",
 ]
 
 StoreOption = Annotated[Path, typer.Option("--store", help="The store directory (created if missing).")]
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite in the store).")]
 SinceOption = Annotated[datetime | None, SINCE.flag()]
+AllowNamesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-names",
+        help="Server names that weigh against mining: one per line, or a ranked list such as "
+        "Tranco's (rank,domain); adds to the bundled list (repeatable).",
+    ),
+]
 UntilOption = Annotated[datetime | None, UNTIL.flag()]
 
 
 def when(value: str | None) -> datetime | None:
     """RFC 3339 / ISO time (UTC if no zone), or an age such as 24h, 7d, 90m."""
     return None if value is None else SINCE.parse(value)
+
+
+def name_standing(paths: list[Path] | None) -> NameStanding:
+    """The bundled names of standing and those of every --allow-names file."""
+    from minewatch.detect.standing import NameStanding, read_names
+
+    standing = NameStanding()
+    for path in paths or []:
+        standing = standing.with_names(read_names(path))
+    return standing
 
 
 def existing_store(store: Path) -> Path:

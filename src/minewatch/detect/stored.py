@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from minewatch.detect.context import ACTIVE_TIMEOUT, HomeNetworks, ScanContext
 from minewatch.detect.mining_column import sessions_in
 from minewatch.detect.registry import DETECTORS, Detector, columns_read, run_detectors
+from minewatch.detect.standing import NameStanding
 from minewatch.intel.indicators import IndicatorSet
 from minewatch.model.addresses import ipv4_numbers, ipv4_text
 from minewatch.model.findings import Evidence
@@ -69,6 +70,7 @@ def detect_stored(
     where: str | None = None,
     chosen: Sequence[Detector] = DETECTORS,
     sessions: dict[SessionKey, MiningSession] | None = None,
+    standing: NameStanding | None = None,
 ) -> Iterator[Evidence]:
     """Evidence from stored flow files, batch by batch: memory follows the batch, not the
     files. `where` narrows the rows further (SQL over FLOW_SCHEMA, e.g. a time range).
@@ -78,6 +80,7 @@ def detect_stored(
     if not paths:
         return
     home = home or HomeNetworks()
+    names = standing or NameStanding()
     ips = pa.array([ind.value for ind in intel if ind.kind == "ip"], pa.string())
     listed = pa.table({"ip": ips, "ip4": ipv4_numbers(ips)})
     files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
@@ -99,7 +102,8 @@ def detect_stored(
                     flows = _with_address_text(flows)
                 for name, part in _by_source(flows, source):
                     found_here = sessions_in(part)
-                    ctx = ScanContext(name, part, found_here, intel, home, _started(part, found_here))
+                    started = _started(part, found_here)
+                    ctx = ScanContext(name, part, found_here, intel, home, started, names)
                     found.update({(name, conn): s for conn, s in ctx.sessions.items()})
                     yield from run_detectors(ctx, chosen)
 

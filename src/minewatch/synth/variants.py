@@ -54,6 +54,7 @@ class TlsVariant:
     time_scale: float = 1.0
     version: str = "1.3"
     seed: int = 0
+    sni: str | None = None  # the server name the ClientHello sends
 
 
 def _record(rng: random.Random, size: int, version: str) -> bytes:
@@ -89,7 +90,7 @@ def tls_session(
     rtt = variant.rtt_s
     # Handshake: ClientHello; ServerHello with certificate; Finished; session tickets.
     hello_t = start + 0.001 + rtt
-    out.extend(_send(conv, hello_t, True, client_hello(None, b"")))
+    out.extend(_send(conv, hello_t, True, client_hello(variant.sni, b"")))
     out.extend(_send(conv, hello_t + rtt + 0.002, False, rng.randbytes(rng.randint(2400, 4200))))
     out.extend(_send(conv, hello_t + rtt + 0.004, True, rng.randbytes(80)))
     out.extend(_send(conv, hello_t + 2 * rtt + 0.005, False, rng.randbytes(2 * 250)))
