@@ -249,7 +249,7 @@ def prosody(folder: Path) -> Iterator[int]:
         "daemonize = false\nrun_as_root = true\n"
         'log = { { levels = { min = "error" }, to = "console" } }\n'
         'modules_enabled = { "roster", "saslauth", "disco", "ping" }\n'
-        f"c2s_ports = {{ {port} }}\nc2s_interfaces = {{ \"127.0.0.1\" }}\n"
+        f'c2s_ports = {{ {port} }}\nc2s_interfaces = {{ "127.0.0.1" }}\n'
         "s2s_ports = { }\nhttp_ports = { }\nhttps_ports = { }\ncomponent_ports = { }\n"
         "c2s_require_encryption = false\n"
         'VirtualHost "localhost"\n'

@@ -50,6 +50,10 @@ class Limiter:
                 return
             await asyncio.sleep((1.0 - self.tokens) / rate)
 
+    def start_run(self) -> None:
+        """A new run (a command, or a collector's window) with its own budget of targets."""
+        self.probes = 0
+
     def too_soon(self, key: object) -> float | None:
         """Seconds since `key` was last probed, if that is within the interval."""
         last = self.last_probe.get(key)

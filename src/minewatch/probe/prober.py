@@ -75,6 +75,7 @@ class Prober:
         return results
 
     async def probe_async(self, targets: Sequence[Target]) -> list[ProbeResult]:
+        self.limiter.start_run()
         slots = asyncio.Semaphore(self.limiter.settings.concurrency)
         per_ip: dict[str, asyncio.Lock] = {}
         tasks: dict[Target, asyncio.Task[ProbeResult]] = {}
@@ -106,9 +107,9 @@ class Prober:
         return result
 
     async def _plan(self, target: Target) -> ProbeResult:
-        """Plain first; if the server hangs up on the first greeting without a word it may
-        speak TLS, so TLS (with SNI, then without) comes next, and the other plaintext
-        greetings only if no TLS handshake succeeds."""
+        """Plain first; if the server hangs up twice without a word it may speak TLS, so TLS
+        (with SNI, then without) comes next, and the other plaintext greetings only if no
+        TLS handshake succeeds."""
         run = _Run(target)
         plain = [*JSON_GREETINGS, STRATUM_V2]
         found, rest = await self._transport(run, Transport.PLAIN, plain, pause_on_hangup=True)
@@ -117,6 +118,7 @@ class Prober:
                 break
             found, _ = await self._transport(run, transport, list(JSON_GREETINGS))
         if found is None and rest and not run.stop and not self._tls_up(run):
+            run.hangups[Transport.PLAIN] = 0  # not TLS after all: give the other dialects their turn
             found, _ = await self._transport(run, Transport.PLAIN, rest)
         return self._result(run, found) if found is not None else self._verdict(run)
 
@@ -169,8 +171,8 @@ class Prober:
                     conn = None
                 if kind == AnswerKind.CLOSED:
                     run.hangups[transport] += 1
-                    if pause_on_hangup and i == 0:
-                        return None, greetings[1:]
+                    if pause_on_hangup and run.hangups[transport] >= MAX_CLOSED_PER_TRANSPORT:
+                        return None, greetings[i + 1 :]
                 run.spoke_json = run.spoke_json or (kind == AnswerKind.OTHER and not step.answer.foreign)
                 if kind == AnswerKind.OTHER and (step.answer.foreign or transport == Transport.PLAIN):
                     # A plaintext server of another protocol (or JSON that is not mining)
