@@ -5,11 +5,9 @@ Each counts the connections it accepts."""
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import socket
 import ssl
-import struct
 import subprocess
 import threading
 import time
@@ -20,8 +18,18 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from corpus.pool import EventKind, Pool, PoolSettings
 
-__all__ = ["MiniPool", "free_port", "https_server", "mosquitto", "prosody", "self_signed"]
+__all__ = [
+    "Listener",
+    "connects",
+    "free_port",
+    "https_server",
+    "mosquitto",
+    "pool_thread",
+    "prosody",
+    "self_signed",
+]
 
 
 def free_port() -> int:
@@ -67,100 +75,74 @@ def _server_context(cert: tuple[Path, Path]) -> ssl.SSLContext:
     return ctx
 
 
-def _v1_answer(msg: dict[str, object], eth: bool) -> list[dict[str, object]]:
-    params = msg.get("params")
-    if msg.get("method") != "mining.subscribe" or not isinstance(params, list):
-        return [{"id": msg.get("id"), "result": None, "error": [20, "Unknown method", None]}]
-    if eth:
-        if "EthereumStratum/1.0.0" not in params:
-            return [{"id": msg.get("id"), "result": None, "error": [20, "Not EthereumStratum", None]}]
-        return [{"id": msg.get("id"), "result": [["mining.notify", "ae68", "EthereumStratum/1.0.0"], "080c"]}]
-    return [
-        {"id": msg.get("id"), "result": [[["mining.notify", "ae6812eb"]], "08000002", 4], "error": None},
-        {"id": None, "method": "mining.set_difficulty", "params": [1]},
-    ]
+@contextmanager
+def pool_thread(settings: PoolSettings) -> Iterator[Pool]:
+    """Our own pool (corpus/pool.py) running on an event loop in a thread of its own, for
+    code that runs its own loop (the CLI, `Prober.probe`)."""
+    loop = asyncio.new_event_loop()
+    ready, stop = threading.Event(), threading.Event()
+    pool = Pool(settings)
+    failed: list[BaseException] = []
+
+    async def serve() -> None:
+        async with pool:
+            ready.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.02)
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(serve())
+        except BaseException as e:  # noqa: BLE001 - reported to the test below
+            failed.append(e)
+            ready.set()
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait(10)
+    if failed:
+        raise failed[0]
+    try:
+        yield pool
+    finally:
+        stop.set()
+        thread.join(10)
 
 
-def _xmrig_answer(msg: dict[str, object]) -> list[dict[str, object]]:
-    if msg.get("method") != "login":
-        return [{"id": msg.get("id"), "jsonrpc": "2.0", "error": {"code": -1, "message": "Unknown method"}}]
-    job = {"blob": "0707" + "00" * 74, "job_id": "1", "target": "b88d0600", "seed_hash": "ab" * 32}
-    return [{"id": msg.get("id"), "jsonrpc": "2.0", "error": None, "result": {"id": "r1", "job": job}}]
+def connects(pool: Pool) -> int:
+    """Connections the pool accepted."""
+    return sum(1 for e in pool.events if e.event is EventKind.CONNECT)
 
 
-class MiniPool:
-    """A pool that speaks one dialect (`stratum-v1`, `ethereum-stratum`, `xmrig`,
-    `stratum-v2`), plain or TLS, in a thread of its own. `accepts` counts connections."""
+class Listener:
+    """A TCP listener that accepts, notes the time, and hangs up: counts connections."""
 
-    def __init__(self, dialect: str, cert: tuple[Path, Path] | None = None, port: int = 0) -> None:
-        self.dialect, self.cert, self.port = dialect, cert, port
-        self.accepts = 0
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = int(self.sock.getsockname()[1])
         self.accept_times: list[float] = []
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> MiniPool:
+    def __enter__(self) -> Listener:
         self._thread.start()
-        self._ready.wait(5)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        self.sock.close()
         self._thread.join(5)
 
     def _run(self) -> None:
-        ctx = _server_context(self.cert) if self.cert else None
-        server = self._loop.run_until_complete(
-            asyncio.start_server(self._client, "127.0.0.1", self.port, ssl=ctx)
-        )
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        self._loop.run_forever()
-        server.close()
-        pending = asyncio.all_tasks(self._loop)
-        for task in pending:
-            task.cancel()
-        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        self._loop.run_until_complete(server.wait_closed())
-        self._loop.close()
-
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepts += 1
-        self.accept_times.append(time.monotonic())
-        try:
-            if self.dialect == "stratum-v2":
-                await self._sv2(reader, writer)
-            else:
-                await self._json(reader, writer)
-        except (OSError, ssl.SSLError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-    async def _json(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while line := await reader.readline():
+        while True:
             try:
-                msg = json.loads(line)
-            except ValueError:
-                return  # not JSON: hang up, as pools do
-            if self.dialect == "xmrig":
-                out = _xmrig_answer(msg)
-            else:
-                out = _v1_answer(msg, self.dialect == "ethereum-stratum")
-            writer.write(b"".join(json.dumps(o).encode() + b"\n" for o in out))
-            await writer.drain()
-
-    async def _sv2(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readexactly(6)
-        length = int.from_bytes(head[3:6], "little")
-        if head[:3] != b"\x00\x00\x00" or length > 1024:
-            return
-        await reader.readexactly(length)
-        payload = struct.pack("<HI", 2, 0)  # SetupConnection.Success: used_version, flags
-        writer.write(struct.pack("<HB", 0, 0x01) + len(payload).to_bytes(3, "little") + payload)
-        await writer.drain()
-        await reader.read(1)
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accept_times.append(time.monotonic())
+            conn.close()
 
 
 class _Hello(BaseHTTPRequestHandler):
@@ -202,7 +184,7 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 10.0) 
 
 @contextmanager
 def _process(args: list[str], ports: list[int]) -> Iterator[None]:
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for port in ports:
             _wait_port(port, proc)

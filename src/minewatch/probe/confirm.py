@@ -65,7 +65,10 @@ def _needs_probe(f: Finding) -> bool:
 
 def _evidence(f: Finding, r: ProbeResult) -> Evidence:
     when = r.measured.strftime("%Y-%m-%d %H:%M:%SZ")
-    detail = f"probe of {r.target}: {r.detail}; measured {when}" + (" (cached)" if r.cached else "")
+    how = f"{r.dialect.value if r.dialect else r.protocol} over {r.transport.value if r.transport else '?'}"
+    detail = f"probe of {r.target}: a {how} pool: {r.detail}; measured {when}" + (
+        " (cached)" if r.cached else ""
+    )
     return Evidence(
         f.host,
         Activity.MINING,

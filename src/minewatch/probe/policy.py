@@ -59,8 +59,8 @@ class Policy:
             ("link-local", addr.is_link_local),
             ("multicast", addr.is_multicast),
             ("unspecified", addr.is_unspecified),
-            ("private", addr.is_private),
             ("reserved", addr.is_reserved),
+            ("private", addr.is_private),
         ):
             if hit:
                 return f"{what} address (probe with --probe-private)"

@@ -20,7 +20,7 @@ from minewatch.probe.result import Certificate, ProbeResult, Target, Transport, 
 
 __all__ = ["Prober"]
 
-# Two hang-ups in a row on one transport: the server does not take JSON lines there.
+# Two hang-ups in plaintext: perhaps the port speaks TLS; try that before the rest.
 MAX_CLOSED_PER_TRANSPORT = 2
 
 
@@ -118,7 +118,6 @@ class Prober:
                 break
             found, _ = await self._transport(run, transport, list(JSON_GREETINGS))
         if found is None and rest and not run.stop and not self._tls_up(run):
-            run.hangups[Transport.PLAIN] = 0  # not TLS after all: give the other dialects their turn
             found, _ = await self._transport(run, Transport.PLAIN, rest)
         return self._result(run, found) if found is not None else self._verdict(run)
 
@@ -154,9 +153,10 @@ class Prober:
                 if g is STRATUM_V2 and conn is not None:
                     await conn.__aexit__(None, None, None)  # a binary greeting needs a fresh connection
                     conn = None
-                elif run.hangups[transport] >= MAX_CLOSED_PER_TRANSPORT and g is not STRATUM_V2:
-                    continue
-                if conn is None or conn.closed:
+                if conn is not None and conn.closed:
+                    await conn.__aexit__(None, None, None)
+                    conn = None
+                if conn is None:
                     conn = await self._connect(run, transport)
                     if conn is None:
                         return None, []
