@@ -123,6 +123,8 @@ class Listener:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
+        self.sock.settimeout(0.05)  # so that the thread sees the stop flag
+        self._stop = threading.Event()
         self.port = int(self.sock.getsockname()[1])
         self.accept_times: list[float] = []
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -132,15 +134,16 @@ class Listener:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.sock.close()
+        self._stop.set()
         self._thread.join(5)
+        self.sock.close()
 
     def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except OSError:
-                return
+            except TimeoutError:
+                continue
             self.accept_times.append(time.monotonic())
             conn.close()
 
