@@ -440,3 +440,18 @@ def test_scan_confirm_confirms_our_pool_and_rejects_an_https_server(
         capsys.readouterr()
         assert _scan(capture, *confirm) == []
     assert f"rejected 10.1.0.2 (mining): 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_detect_confirm_keeps_its_cache_in_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    with pool_thread(PoolSettings(tls=True, job_interval_s=3600)) as pool:
+        port = pool.port
+        capture = _tls_capture(tmp_path / "pool.pcap", port)
+        assert main(["import", str(capture), "--store", str(store)]) == 0
+        for _ in range(2):
+            assert main(["detect", "--store", str(store), "--confirm", "--probe-private"]) == 0
+        accepted = connects(pool)
+    [result] = [json.loads(x) for x in (store / "probe-cache.jsonl").read_text().splitlines()]
+    assert result["verdict"] == "pool" and result["port"] == port
+    # The pool counts TLS sessions: one, as the second detect reused the cached result.
+    assert accepted == 1 and result["transport"] == "tls-no-sni"
