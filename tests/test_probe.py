@@ -5,6 +5,7 @@ and the cache; `minewatch probe`; and `scan --confirm` over TLS mining captures.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -360,13 +361,17 @@ class _Answers:
 
     def __init__(self, verdict: Verdict) -> None:
         self.verdict = verdict
+        self.verdicts: dict[str, Verdict] = {}
         self.asked: list[Target] = []
 
     def probe(self, targets: list[Target]) -> list[ProbeResult]:
         self.asked.extend(targets)
         strength = 0.98 if self.verdict == Verdict.POOL else 0.0
         return [
-            ProbeResult(t, self.verdict, "answered", NOW, Transport.TLS, strength=strength) for t in targets
+            ProbeResult(
+                t, self.verdicts.get(t.ip, self.verdict), "answered", NOW, Transport.TLS, strength=strength
+            )
+            for t in targets
         ]
 
 
@@ -398,6 +403,23 @@ def test_dissected_findings_are_not_probed() -> None:
     answers = _Answers(Verdict.NOT_POOL)
     done = Confirmer(answers).confirm([_finding(EvidenceKind.DISSECTOR)])  # type: ignore[arg-type]
     assert answers.asked == [] and len(done.findings) == 1
+
+
+def test_one_probe_per_server_with_its_name_and_every_pool_must_refuse() -> None:
+    named, bare, other = (
+        Endpoint("203.0.113.9", 443, "pool.example"),
+        Endpoint("203.0.113.9", 443),
+        Endpoint("198.51.100.1", 3333),
+    )
+    base = _finding(EvidenceKind.BEHAVIOUR)
+    one = dataclasses.replace(base, pools=(bare,))
+    two = dataclasses.replace(base, host="10.0.0.6", pools=(named, other))
+    answers = _Answers(Verdict.NOT_POOL)
+    answers.verdicts = {"198.51.100.1": Verdict.NO_ANSWER}
+    done = Confirmer(answers).confirm([one, two])  # type: ignore[arg-type]
+    assert answers.asked == [Target("198.51.100.1", 3333), Target("203.0.113.9", 443, "pool.example")]
+    assert [f.host for f in done.findings] == ["10.0.0.6"], "a pool that did not answer keeps the finding"
+    assert [r.finding.host for r in done.rejected] == ["10.0.0.5"]
 
 
 def _tls_capture(path: Path, port: int) -> Path:
@@ -455,3 +477,16 @@ def test_detect_confirm_keeps_its_cache_in_the_store(tmp_path: Path) -> None:
     assert result["verdict"] == "pool" and result["port"] == port
     # The pool counts TLS sessions: one, as the second detect reused the cached result.
     assert accepted == 1 and result["transport"] == "tls-no-sni"
+
+
+def test_cache_saves_targets_with_and_without_a_name(tmp_path: Path) -> None:
+    cache = ProbeCache(tmp_path / "c.jsonl")
+    for name in ("pool.example", None):
+        cache.put(ProbeResult(Target("203.0.113.9", 443, name), Verdict.NOT_POOL, "said", datetime.now(UTC)))
+    cache.save()
+    again = ProbeCache(tmp_path / "c.jsonl")
+    assert [again.get(Target("203.0.113.9", 443, n)) is not None for n in (None, "pool.example", "x")] == [
+        True,
+        True,
+        False,
+    ]

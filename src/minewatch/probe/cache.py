@@ -60,6 +60,6 @@ class ProbeCache:
         tmp = self.path.with_suffix(".tmp")
         fresh = [r for r in self.results.values() if self.now() - r.measured <= self.ttl]
         with tmp.open("w", encoding="utf-8") as f:
-            for r in sorted(fresh, key=lambda r: r.target):
+            for r in sorted(fresh, key=lambda r: r.target.sort_key):
                 f.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
         tmp.replace(self.path)

@@ -91,12 +91,18 @@ class Confirmer:
 
     def confirm(self, findings: Sequence[Finding]) -> Confirmation:
         """The findings with probe evidence added or rejected ones removed."""
-        wanted = sorted({t for f in findings if _needs_probe(f) for t in _targets(f)})
-        results = dict(zip(wanted, self.prober.probe(wanted), strict=True)) if wanted else {}
+        # One probe per server, with its name as SNI when any finding knows it.
+        wanted: dict[tuple[str, int], Target] = {}
+        pools = {t for f in findings if _needs_probe(f) for t in _targets(f)}
+        for t in sorted(pools, key=lambda t: t.sort_key):
+            if t.name or (t.ip, t.port) not in wanted:
+                wanted[(t.ip, t.port)] = t
+        probed = self.prober.probe(list(wanted.values())) if wanted else []
+        results = dict(zip(wanted, probed, strict=True))
         kept: list[Finding] = []
         rejected: list[Rejection] = []
         for f in findings:
-            mine = [results[t] for t in _targets(f)] if _needs_probe(f) else []
+            mine = [results[(t.ip, t.port)] for t in _targets(f)] if _needs_probe(f) else []
             if mine and all(r.verdict == Verdict.NOT_POOL for r in mine) and self._overruled(f):
                 rejection = Rejection(f, tuple(mine))
                 rejected.append(rejection)

@@ -33,7 +33,7 @@ class Verdict(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Target:
     """A server to probe: its address (never re-resolved), port, and the name to send as
     SNI when known."""
@@ -41,6 +41,10 @@ class Target:
     ip: str
     port: int
     name: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.ip, self.port, self.name or "")
 
     def __str__(self) -> str:
         host = f"[{self.ip}]" if ":" in self.ip else self.ip
