@@ -26,6 +26,7 @@ from minewatch.cli.probe import (
     ConfirmOption,
     ProbeCacheOption,
     ProbeExcludeOption,
+    ProbeMaxOption,
     ProbePrivateOption,
     ProbeRateOption,
     confirm_settings,
@@ -43,6 +44,7 @@ from minewatch.options import (
     ACTIVE_TIMEOUT,
     IDLE_TIMEOUT,
     LIVE_DURATION,
+    PROBE_MAX,
     PROBE_RATE,
     SECONDS,
     WINDOW,
@@ -154,6 +156,7 @@ def scan(
     probe_exclude: ProbeExcludeOption = None,
     probe_cache: ProbeCacheOption = None,
     probe_rate: ProbeRateOption = PROBE_RATE.default,
+    probe_max: ProbeMaxOption = PROBE_MAX.default,
 ) -> None:
     """Find mining, pools, exchanges, web miners and crypto nodes in packet captures."""
     if not paths and interface is None:
@@ -162,7 +165,7 @@ def scan(
         raise UsageError("scan", "give capture paths or --interface, not both")
     idle, active, live_s = idle_timeout, active_timeout, duration
     home = tuple(_cidr(c) for c in home_net) if home_net else DEFAULT_HOME_NETWORKS
-    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate)
+    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate, probe_max)
     options = ScanOptions(
         engine=EngineOptions(idle_timeout_s=idle, active_timeout_s=active, workers=threads or _cores()),
         intel=load_default(intel or []),
@@ -319,6 +322,7 @@ def collect(
     probe_exclude: ProbeExcludeOption = None,
     probe_cache: ProbeCacheOption = None,
     probe_rate: ProbeRateOption = PROBE_RATE.default,
+    probe_max: ProbeMaxOption = PROBE_MAX.default,
 ) -> None:
     """Receive NetFlow v5/v9 and IPFIX, store the flows by hour, and detect as they come."""
     import logging
@@ -327,7 +331,7 @@ def collect(
     from minewatch.store import Store
 
     host, port = _listen(listen)
-    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate)
+    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate, probe_max)
     scan_options = ScanOptions(
         intel=load_default(intel or []), confirm=probing.confirmer(store) if probing else None
     )
@@ -425,6 +429,7 @@ def detect(
     probe_exclude: ProbeExcludeOption = None,
     probe_cache: ProbeCacheOption = None,
     probe_rate: ProbeRateOption = PROBE_RATE.default,
+    probe_max: ProbeMaxOption = PROBE_MAX.default,
 ) -> None:
     """Run the detectors again over the flows in the store (say, after `intel update`), and
     record the findings."""
@@ -435,7 +440,7 @@ def detect(
     from minewatch.store import Store, active_in
 
     target = Store(existing_store(store))
-    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate)
+    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate, probe_max)
     start, end = since, until
     files = target.flow_files(start, end)
     sessions: dict[tuple[str | None, int], MiningSession] = {}  # filled as the evidence is read

@@ -44,6 +44,7 @@ __all__ = [
     "ConfirmOption",
     "ProbeCacheOption",
     "ProbeExcludeOption",
+    "ProbeMaxOption",
     "ProbePrivateOption",
     "ProbeRateOption",
     "ProbeSettings",
@@ -72,6 +73,7 @@ ProbeCacheOption = Annotated[
     typer.Option("--probe-cache", help="Probe results kept here (default: the store's, else memory)."),
 ]
 ProbeRateOption = Annotated[float, PROBE_RATE.flag()]
+ProbeMaxOption = Annotated[int, PROBE_MAX.flag()]
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,16 @@ def _print_rejection(rejection: Rejection) -> None:
 
 
 def confirm_settings(
-    confirm: bool, private: bool, exclude: list[str] | None, cache: Path | None, rate: float
+    confirm: bool,
+    private: bool,
+    exclude: list[str] | None,
+    cache: Path | None,
+    rate: float,
+    max_targets: int = PROBE_MAX.default,
 ) -> ProbeSettings | None:
     """The settings of `--confirm`, None without it (exclusions are parsed now: a bad one
     is a usage error before any work)."""
-    settings = ProbeSettings(private, tuple(exclude or ()), cache, rate)
+    settings = ProbeSettings(private, tuple(exclude or ()), cache, rate, max_targets=max_targets)
     parse_exclusions(settings.exclude)
     return settings if confirm else None
 
