@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from corpus.pool import Dialect, EventKind, Pool, PoolSettings
 from corpus.pool_jobs import xmrig_target
 from corpus.pool_session import Vardiff
