@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+
 from corpus.pool import EventKind, Pool, PoolSettings
 
 __all__ = [

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from corpus.pool import Dialect as PoolDialect
 from corpus.pool import Pool, PoolSettings
-
 from minewatch.cli.main import main
 from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind, Finding
 from minewatch.probe import (
