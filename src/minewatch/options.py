@@ -29,6 +29,12 @@ __all__ = [
     "DEADLINE",
     "IDLE_TIMEOUT",
     "LIVE_DURATION",
+    "PROBE_CONCURRENCY",
+    "PROBE_INTERVAL",
+    "PROBE_MAX",
+    "PROBE_RATE",
+    "PROBE_TIMEOUT",
+    "PROBE_TTL",
     "QUIET",
     "SECURE_COOKIES",
     "SERVICE",
@@ -213,6 +219,16 @@ WORKERS = Opt(
     "--workers", whole(1, 64), 1, "Processes; with more than one, run `minewatch cases tick` from cron."
 )
 SERVICE: tuple[Opt[Any], ...] = (QUIET, TIMEZONE, TIPS_PER_10MIN, SECURE_COOKIES)
+
+# Active confirmation (`minewatch probe`, `--confirm`): how hard it may push.
+PROBE_RATE = Opt(
+    "--probe-rate", number(0.01, 1000, "connections per second"), 2.0, "Probe connections per second, in all."
+)
+PROBE_CONCURRENCY = Opt("--probe-concurrency", whole(1, 256), 8, "Servers probed at once.")
+PROBE_INTERVAL = Opt("--probe-interval", SECONDS, 600.0, "Seconds between two probes of one server.")
+PROBE_TIMEOUT = Opt("--probe-timeout", SECONDS, 5.0, "Seconds to connect, and to wait for an answer.")
+PROBE_TTL = Opt("--probe-ttl", SECONDS, 86400.0, "Seconds a probe's result is reused.")
+PROBE_MAX = Opt("--probe-max", whole(1, 1_000_000), 256, "Servers probed at most per run (or window).")
 
 
 def to_text(options: tuple[Opt[Any], ...], values: Mapping[str, Any]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,6 +32,9 @@ from minewatch.protocols.base import MiningSession, WireMessage, dissect_connect
 from minewatch.sources.base import Capture, EngineOptions
 from minewatch.sources.flowfiles import FlowFileCapture, Resolutions, is_flow_file, read_side_logs
 from minewatch.sources.pcap import FileCapture, expand_paths
+
+if TYPE_CHECKING:
+    from minewatch.probe import Confirmer
 
 __all__ = [
     "InputAnalysis",
@@ -62,6 +66,8 @@ class ScanOptions:
     flow_mapping: dict[str, str] = field(default_factory=dict)
     # Server names whose standing weighs against mining (--allow-names).
     standing: NameStanding = field(default_factory=NameStanding)
+    # `--confirm`: probe the pools of findings no dissector saw (minewatch.probe.confirm).
+    confirm: Confirmer | None = None
 
 
 def messages_by_conn(messages: pa.Table) -> Iterator[list[WireMessage]]:
@@ -235,7 +241,10 @@ def fuse_results(results: Iterable[InputResult], options: ScanOptions) -> ScanRe
         evidence.extend(r.evidence)
         sessions.update({(r.report.source, c): s for c, s in r.sessions.items()})
         reports.append(r.report)
-    return ScanResult(findings=tuple(fuse(evidence, sessions, options.estimate)), inputs=tuple(reports))
+    findings = tuple(fuse(evidence, sessions, options.estimate))
+    if options.confirm is not None:
+        findings = options.confirm.confirm(findings).findings
+    return ScanResult(findings=findings, inputs=tuple(reports))
 
 
 def scan_captures(captures: Iterable[Capture | CaptureReadError], options: ScanOptions) -> ScanResult:

@@ -29,6 +29,16 @@ from minewatch.cli.options import (
     existing_store,
     name_standing,
 )
+from minewatch.cli.probe import (
+    ConfirmOption,
+    ProbeCacheOption,
+    ProbeExcludeOption,
+    ProbeMaxOption,
+    ProbePrivateOption,
+    ProbeRateOption,
+    confirm_settings,
+)
+from minewatch.cli.probe import register as register_probe
 from minewatch.cli.service import register as register_service
 from minewatch.detect.context import DEFAULT_HOME_NETWORKS, HomeNetworks
 from minewatch.errors import EXIT_OK, CaptureReadError, MinewatchError, OptionError, UsageError, exit_code
@@ -41,6 +51,8 @@ from minewatch.options import (
     ACTIVE_TIMEOUT,
     IDLE_TIMEOUT,
     LIVE_DURATION,
+    PROBE_MAX,
+    PROBE_RATE,
     SECONDS,
     WINDOW,
     Kind,
@@ -147,6 +159,12 @@ def scan(
     grid_factor: Annotated[float | None, GRID_FACTOR.flag()] = None,
     threads: Annotated[int | None, THREADS.flag()] = None,
     allow_names: AllowNamesOption = None,
+    confirm: ConfirmOption = False,
+    probe_private: ProbePrivateOption = False,
+    probe_exclude: ProbeExcludeOption = None,
+    probe_cache: ProbeCacheOption = None,
+    probe_rate: ProbeRateOption = PROBE_RATE.default,
+    probe_max: ProbeMaxOption = PROBE_MAX.default,
 ) -> None:
     """Find mining, pools, exchanges, web miners and crypto nodes in packet captures."""
     if not paths and interface is None:
@@ -155,6 +173,7 @@ def scan(
         raise UsageError("scan", "give capture paths or --interface, not both")
     idle, active, live_s = idle_timeout, active_timeout, duration
     home = tuple(_cidr(c) for c in home_net) if home_net else DEFAULT_HOME_NETWORKS
+    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate, probe_max)
     options = ScanOptions(
         engine=EngineOptions(idle_timeout_s=idle, active_timeout_s=active, workers=threads or _cores()),
         intel=load_default(intel or []),
@@ -164,6 +183,7 @@ def scan(
         estimate=EstimateOptions(
             GridFactor(grid_factor, "given with --grid-factor") if grid_factor is not None else DEFAULT_GRID
         ),
+        confirm=probing.confirmer() if probing else None,
     )
     if interface is not None:
 
@@ -307,6 +327,12 @@ def collect(
         list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
     ] = None,
     allow_names: AllowNamesOption = None,
+    confirm: ConfirmOption = False,
+    probe_private: ProbePrivateOption = False,
+    probe_exclude: ProbeExcludeOption = None,
+    probe_cache: ProbeCacheOption = None,
+    probe_rate: ProbeRateOption = PROBE_RATE.default,
+    probe_max: ProbeMaxOption = PROBE_MAX.default,
 ) -> None:
     """Receive NetFlow v5/v9 and IPFIX, store the flows by hour, and detect as they come."""
     import logging
@@ -315,12 +341,13 @@ def collect(
     from minewatch.store import Store
 
     host, port = _listen(listen)
-    options = CollectOptions(
-        host=host,
-        port=port,
-        window_s=window,
-        scan=ScanOptions(intel=load_default(intel or []), standing=name_standing(allow_names)),
+    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate, probe_max)
+    scan_options = ScanOptions(
+        intel=load_default(intel or []),
+        standing=name_standing(allow_names),
+        confirm=probing.confirmer(store) if probing else None,
     )
+    options = CollectOptions(host=host, port=port, window_s=window, scan=scan_options)
     logging.basicConfig(level=logging.WARNING, format="minewatch: %(message)s")
     try:
         collector = Collector(Store(store), options)
@@ -414,6 +441,12 @@ def detect(
     ] = None,
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per finding per line.")] = False,
     allow_names: AllowNamesOption = None,
+    confirm: ConfirmOption = False,
+    probe_private: ProbePrivateOption = False,
+    probe_exclude: ProbeExcludeOption = None,
+    probe_cache: ProbeCacheOption = None,
+    probe_rate: ProbeRateOption = PROBE_RATE.default,
+    probe_max: ProbeMaxOption = PROBE_MAX.default,
 ) -> None:
     """Run the detectors again over the flows in the store (say, after `intel update`), and
     record the findings."""
@@ -424,6 +457,7 @@ def detect(
     from minewatch.store import Store, active_in
 
     target = Store(existing_store(store))
+    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate, probe_max)
     start, end = since, until
     files = target.flow_files(start, end)
     sessions: dict[tuple[str | None, int], MiningSession] = {}  # filled as the evidence is read
@@ -435,7 +469,10 @@ def detect(
         sessions=sessions,
         standing=name_standing(allow_names),
     )
-    result = ScanResult(findings=tuple(fuse(list(evidence), sessions)), inputs=())
+    found = tuple(fuse(list(evidence), sessions))
+    if probing is not None:
+        found = probing.confirmer(store).confirm(found).findings
+    result = ScanResult(findings=found, inputs=())
     written = target.write_findings(result.findings)
     err.print(f"minewatch: {len(files)} flow files, {written} findings recorded", markup=False)
     from minewatch.cli.render import print_jsonl, print_table
@@ -585,6 +622,7 @@ def _owner(a: Attribution | None) -> str:
 register_cases(app, _attributed_findings)
 register_service(app)
 register_meters(app)
+register_probe(app)
 
 
 def main(argv: list[str] | None = None) -> int:
