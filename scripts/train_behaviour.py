@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import random
 import tempfile
 import zlib
 from collections import Counter
@@ -46,7 +45,7 @@ from minewatch.scan import dissect_messages, messages_by_conn
 from minewatch.sources.base import EngineOptions
 from minewatch.sources.pcap import read_tables
 from minewatch.synth.packets import write_pcap
-from minewatch.synth.variants import AppMessage, TlsVariant, app_messages, tls_session
+from minewatch.synth.variants import AppMessage, TlsVariant, app_messages, rate_variant, tls_session
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "src/minewatch/detect"
@@ -498,30 +497,6 @@ def evaluate(fs: FeatureSet, s: Samples, long_sessions: dict[str, int]) -> tuple
         "by_family": by_family,
     }
     return report, h
-
-
-def rate_variant(messages: list[AppMessage], factor: int, seed: int) -> list[AppMessage]:
-    """The session as a proxy aggregating `factor` such rigs would send it: every client
-    message and the answers right behind it (within a second) repeated `factor` times at
-    random moments of the session; the pool's unprompted pushes (jobs) kept as they were,
-    since the pool's cadence does not follow the rigs'."""
-    rng = random.Random(seed)
-    start, end = messages[0].t, messages[-1].t
-    exchanges: list[list[AppMessage]] = []
-    pushes: list[AppMessage] = []
-    for m in messages:
-        if m.from_client:
-            exchanges.append([m])
-        elif exchanges and m.t - exchanges[-1][-1].t < 1.0:
-            exchanges[-1].append(m)
-        else:
-            pushes.append(m)
-    out = list(pushes) + [m for ex in exchanges for m in ex]
-    for _ in range(factor - 1):
-        for ex in exchanges:
-            shift = rng.uniform(start, end) - ex[0].t
-            out.extend(AppMessage(m.t + shift, m.from_client, m.size) for m in ex)
-    return sorted(out, key=lambda m: m.t)
 
 
 def rate_recall(fs: FeatureSet, captures: Path, samples: Samples, work: Path) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -16,7 +17,7 @@ from minewatch.scan import ScanOptions, messages_by_conn
 from minewatch.sources.base import EngineOptions
 from minewatch.sources.pcap import read_tables
 from minewatch.synth.packets import write_pcap
-from minewatch.synth.variants import AppMessage, TlsVariant, app_messages, tls_session
+from minewatch.synth.variants import AppMessage, TlsVariant, app_messages, rate_variant, tls_session
 from tests.conftest import REAL, SHARED, scan_json
 
 NDPI = SHARED / "captures/ndpi/pcap"
@@ -92,3 +93,30 @@ def test_a_bad_name_list_names_its_line(tmp_path: Path) -> None:
     bad.write_text("# ours\nexample.org\nnot a name\n")
     with pytest.raises(IntelFileError, match=r"names.txt:3.*not a domain name"):
         read_names(bad)
+
+
+@pytest.mark.parametrize("factor", [1, 10, 100, 300])
+def test_flow_records_of_busy_rigs_and_proxies_are_found(tmp_path: Path, factor: int) -> None:
+    """A real session as one rig's and as a proxy's for up to 300 rigs (the shares and
+    their answers repeated; the pool's job pushes as they were), inside TLS to a pool
+    port, seen only as flow records: the flow model finds it at every rate."""
+    from minewatch.detect.behaviour import FLOW, load_model
+
+    _, table, _ = read_tables(REAL / "sv1_cpuminer_sha256d_t1.pcap", ENGINE)
+    [conn] = messages_by_conn(table)
+    session = rate_variant(app_messages(conn), factor, seed=factor)
+    path = tmp_path / "proxy.pcap"
+    with path.open("wb") as out:
+        write_pcap(out, tls_session(session, TlsVariant(rtt_s=0.04, seed=factor), port=3333))
+    flows, _, _ = read_tables(path, ENGINE)
+    export = flows
+    for name in ("c2s_bursts", "s2c_bursts", "application"):
+        i = export.schema.get_field_index(name)
+        export = export.set_column(i, name, pa.nulls(len(export), export.schema.field(name).type))
+    judged = export.filter(FLOW.eligible(export))
+    assert judged.num_rows == 1
+    minutes = (flows["last_seen"][0].value - flows["first_seen"][0].value) / 60e6
+    per_minute = (judged["c2s_packets"][0].as_py() + judged["s2c_packets"][0].as_py()) / minutes
+    assert per_minute > 10 * factor
+    model = load_model("flow")
+    assert model.score(FLOW.matrix(judged))[0] >= model.threshold, f"{per_minute:.0f} packets/min"

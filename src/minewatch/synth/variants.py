@@ -20,7 +20,7 @@ from minewatch.protocols.base import WireMessage
 from minewatch.synth.generator import ACK, Packet, TcpConv
 from minewatch.synth.packets import client_hello, ipv4, tcp_frame
 
-__all__ = ["AppMessage", "TlsVariant", "app_messages", "tls_session"]
+__all__ = ["AppMessage", "TlsVariant", "app_messages", "rate_variant", "tls_session"]
 
 MSS = 1448
 # Bytes a TLS record adds to its plaintext: 5 of header, then TLS 1.3's content type and
@@ -103,3 +103,27 @@ def tls_session(
     out.extend(conv.close(last + 0.5))
     out.sort(key=lambda p: p[0])
     return out
+
+
+def rate_variant(messages: list[AppMessage], factor: int, seed: int) -> list[AppMessage]:
+    """The session as a proxy aggregating `factor` such rigs would send it: every client
+    message and the answers right behind it (within a second) repeated `factor` times at
+    random moments of the session; the pool's unprompted pushes (jobs) kept as they were,
+    since the pool's cadence does not follow the rigs'."""
+    rng = random.Random(seed)
+    start, end = messages[0].t, messages[-1].t
+    exchanges: list[list[AppMessage]] = []
+    pushes: list[AppMessage] = []
+    for m in messages:
+        if m.from_client:
+            exchanges.append([m])
+        elif exchanges and m.t - exchanges[-1][-1].t < 1.0:
+            exchanges[-1].append(m)
+        else:
+            pushes.append(m)
+    out = list(pushes) + [m for ex in exchanges for m in ex]
+    for _ in range(factor - 1):
+        for ex in exchanges:
+            shift = rng.uniform(start, end) - ex[0].t
+            out.extend(AppMessage(m.t + shift, m.from_client, m.size) for m in ex)
+    return sorted(out, key=lambda m: m.t)
