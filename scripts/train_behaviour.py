@@ -39,7 +39,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import optimize, stats
 
-from minewatch.detect.behaviour import FLOW, PACKET, BehaviourModel, EnvelopeModel, FeatureSet, Model
+from minewatch.detect.behaviour import (
+    ENVELOPE,
+    ENVELOPE_KEEP,
+    FLOW,
+    PACKET,
+    BehaviourModel,
+    EnvelopeModel,
+    FeatureSet,
+    Model,
+)
 from minewatch.errors import CaptureReadError
 from minewatch.scan import dissect_messages, messages_by_conn
 from minewatch.sources.base import EngineOptions
@@ -374,6 +383,7 @@ def fit_logistic(fs: FeatureSet, s: Samples, training: dict[str, object] | None 
         return nll + reg, np.concatenate([[g.sum()], z.T @ g + L2 * coef / len(s.y)])
 
     result = optimize.minimize(loss, np.zeros(len(fs.features) + 1), jac=True, method="L-BFGS-B")
+    low, high = _protocol_envelope(fs, s)
     return BehaviourModel(
         fs.features,
         tuple(mean.round(6)),
@@ -382,7 +392,29 @@ def fit_logistic(fs: FeatureSet, s: Samples, training: dict[str, object] | None 
         round(float(result.x[0]), 6),
         fs.threshold,
         training or {},
+        low,
+        high,
     )
+
+
+def _protocol_envelope(fs: FeatureSet, s: Samples) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The bounds ENVELOPE names, at the ENVELOPE_KEEP quantile of the mining samples (each
+    family weighing the same); negatives are never looked at."""
+    pos = s.where(s.y == 1)
+    per_family = Counter(pos.group)
+    w = np.array([1.0 / per_family[g] for g in pos.group])
+    low, high = [-1e9] * len(fs.features), [1e9] * len(fs.features)
+    for name, side in ENVELOPE.items():
+        i = fs.features.index(name)
+        order = np.argsort(pos.x[:, i])
+        cum = np.cumsum(w[order]) / w.sum()
+        q = ENVELOPE_KEEP if side == "high" else 1.0 - ENVELOPE_KEEP
+        value = float(pos.x[order, i][min(np.searchsorted(cum, q), len(order) - 1)])
+        if side == "high":
+            high[i] = round(value + 1e-6, 6)
+        else:
+            low[i] = round(value - 1e-6, 6)
+    return tuple(low), tuple(high)
 
 
 def _upper95(k: int, n: int) -> float:

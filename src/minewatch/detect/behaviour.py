@@ -80,7 +80,22 @@ FEATURES = (
     "s2c_push_share",
     # Size relation: server bursts (jobs, "accepted") against client bursts (shares).
     "s2c_to_c2s_size_log",
+    # A share names a job, a nonce and a result: some 100 bytes or more, where keepalives
+    # (MQTT PINGREQ, HTTP/2 PING, XMPP whitespace) are a few dozen.
+    "c2s_size_log",
+    # Pools push jobs at their own clock: the server's gaps have a period too.
+    "s2c_gap_peak",
 )
+# The packet model's envelope (BehaviourModel): per feature, which side the mining
+# protocols bound, and the share of real mining sessions kept inside on that side.
+ENVELOPE = {
+    "c2s_burst_cv": "high",
+    "c2s_gap_poisson_distance": "high",
+    "small_answer_share": "low",
+    "c2s_size_log": "low",
+}
+ENVELOPE_KEEP = 0.99
+
 # Flow records: sizes and rates that survive encryption and sampling-free export.
 FLOW_FEATURES = (
     # Mean bytes per packet each way (shares and replies are small; downloads are not).
@@ -173,6 +188,8 @@ def feature_matrix(flows: pa.Table) -> Matrix:
         _opt(flows, "c2s_gap_peak", 1.0),
         np.clip(_col(flows, "s2c_pushes") / np.maximum(_col(flows, "s2c_bursts"), 1.0), 0.0, 1.0),
         np.clip(np.log10(server_mean / client_mean), -3.0, 3.0),
+        np.log10(client_mean),
+        _opt(flows, "s2c_gap_peak", 1.0),
     )
     return np.column_stack(columns)
 
@@ -212,7 +229,14 @@ _SETS = {fs.name: fs for fs in (PACKET, FLOW)}
 
 @dataclass(frozen=True)
 class BehaviourModel:
-    """Standardised logistic regression: p = 1 / (1 + exp(-(b + w . (x - mean) / scale)))."""
+    """Standardised logistic regression, p = 1 / (1 + exp(-(b + w . (x - mean) / scale))),
+    inside an envelope: a record outside [low, high] on any feature scores 0.
+
+    The envelope holds what the mining protocols fix (ENVELOPE: shares of near-equal size,
+    sent as a Poisson process, answered at once, big enough to carry a nonce and a
+    result), at the range of most real mining sessions; it is fitted on mining sessions
+    only, so it holds for programs no corpus has seen, where a regression fitted against
+    the negatives it knows may not."""
 
     features: tuple[str, ...]
     mean: tuple[float, ...]
@@ -221,11 +245,17 @@ class BehaviourModel:
     bias: float
     threshold: float
     training: dict[str, Any]
+    low: tuple[float, ...] = ()
+    high: tuple[float, ...] = ()
 
     def score(self, x: Matrix) -> Matrix:
-        """Probability of mining per row of a feature matrix."""
+        """Probability of mining per row of a feature matrix (0 outside the envelope)."""
         z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
-        return np.asarray(1.0 / (1.0 + np.exp(-(self.bias + z @ np.asarray(self.weights)))))
+        p = np.asarray(1.0 / (1.0 + np.exp(-(self.bias + z @ np.asarray(self.weights)))))
+        if self.low:
+            inside = np.all((x >= np.asarray(self.low)) & (x <= np.asarray(self.high)), axis=1)
+            p = np.where(inside, p, 0.0)
+        return p
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -234,6 +264,8 @@ class BehaviourModel:
             "scale": list(self.scale),
             "weights": list(self.weights),
             "bias": self.bias,
+            "low": list(self.low),
+            "high": list(self.high),
             "threshold": self.threshold,
             "training": self.training,
         }
@@ -251,6 +283,8 @@ class BehaviourModel:
             float(doc["bias"]),
             float(doc["threshold"]),
             dict(doc.get("training", {})),
+            tuple(map(float, doc.get("low", ()))),
+            tuple(map(float, doc.get("high", ()))),
         )
 
 

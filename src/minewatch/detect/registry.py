@@ -87,6 +87,7 @@ _BURSTS = (
     "c2s_burst_cv",
     "c2s_gap_cv",
     "c2s_gap_peak",
+    "s2c_gap_peak",
 )
 
 DETECTORS: tuple[Detector, ...] = (
