@@ -511,12 +511,16 @@ def evaluate(fs: FeatureSet, s: Samples, long_sessions: dict[str, int]) -> tuple
         judged = len({x for g, x in zip(s.group, s.session, strict=True) if g == fam})
         by_family[fam] = f"{found} of {long_sessions.get(fam, judged)} sessions flagged ({judged} judged)"
     tls_found = {x for x, t, f in zip(s.session, s.tls, h.flagged, strict=True) if t and f}
+    tls_judged = {x for x, t in zip(s.session, s.tls, strict=True) if t}
     tls_total = long_sessions.get("mining-tls", 0)
     ungated = (h.scores >= h.thresholds) & (h.samples.y == 0)
     report: dict[str, object] = {
         "held_out_by": "family: each benign program, each miner program, each shared capture",
         "real_tls_mining_sessions": tls_total,
         "real_tls_recall": round(len(tls_found) / tls_total, 4) if tls_total else None,
+        # Sessions with MIN_MESSAGES client messages or more: the ones the model judges.
+        "real_tls_sessions_judged": len(tls_judged),
+        "real_tls_recall_judged": round(len(tls_found) / len(tls_judged), 4) if tls_judged else None,
         "benign_long_sessions": benign_total,
         "false_positive_sessions": fp,
         "fp_per_10k": round(1e4 * fp / max(benign_total, 1), 2),
