@@ -81,6 +81,8 @@ MIN_THRESHOLD = 0.9
 # minewatch watches: a stated assumption (one in a thousand), not a measurement; the
 # strength of behavioural evidence is the posterior at this prior (see `calibration`).
 PRIOR_MINING = 0.001
+# The share of steady long connections to the ports pools use that are mining: assumed.
+PRIOR_POOL_PORT = 0.1
 UNBOUNDED_ABOVE = ("packets_per_minute_log",)
 NO_CEILING = 9.0  # log10: a billion packets a minute
 # Share rates of the rate variants (flow model): one CPU thread's to a farm proxy's.
@@ -466,34 +468,38 @@ def _sessions_flagged(h: HeldOut, label: int) -> dict[str, set[str]]:
     return out
 
 
-def calibration(h: HeldOut, benign_total: int) -> list[dict[str, float]]:
-    """What a flag at each score is worth, from held-out scores: the share of flags that
-    would be mining where mining is as rare as PRIOR_MINING among long unreadable sessions.
-    For the flags at the threshold: the held-out recall against the one-sided 95% upper
-    bound of the false-positive rate over every long benign session, a likelihood ratio,
-    and the posterior at the prior. (Higher score bins hold no false positive either, so
-    the corpus cannot rank them apart: one row.) A small corpus bounds the rate loosely, so
-    its flags are worth little; the strength grows as the corpus does."""
-    rows = []
-    positives = max(int((h.samples.y == 1).sum()), 1)
-    for low in (0.0,):
-        at = h.flagged & (h.scores >= low)
-        tp = int((h.samples.y[at] == 1).sum())
-        fp_sessions = {x for x, y, a in zip(h.samples.session, h.samples.y, at, strict=True) if a and y == 0}
-        recall = tp / positives
-        fp_upper = _upper95(len(fp_sessions), benign_total)
-        ratio = recall / fp_upper
-        strength = PRIOR_MINING * ratio / (PRIOR_MINING * ratio + 1.0 - PRIOR_MINING)
-        rows.append(
-            {
-                "score_from": low,
-                "recall": round(recall, 4),
-                "fp_rate_upper95": round(fp_upper, 6),
-                "likelihood_ratio": round(ratio, 1),
-                "strength": round(strength, 3),
-            }
-        )
-    return rows
+def calibration(fs: FeatureSet, h: HeldOut, benign_total: int) -> list[dict[str, float]]:
+    """What a flag is worth, from held-out scores: the share of flags that would be mining
+    at a stated prior. The held-out recall against the one-sided 95% upper bound of the
+    false-positive rate over every long benign session gives a likelihood ratio; the
+    posterior at the prior is the strength. (No score bin above the threshold holds a
+    false positive either, so the corpus cannot rank them apart: one row.) A small corpus
+    bounds the rate loosely, so its flags are worth little; the strength grows with it.
+
+    The packet model: PRIOR_MINING among long unreadable sessions. The flow model judges
+    only connections to pool ports, which the benign corpus does not use, so its gate
+    would hide every false positive: its rate is taken without the gate, and the prior is
+    PRIOR_POOL_PORT, the assumed share of steady long connections to pool ports that
+    mine. What it adds to the port is then what the counters measure."""
+    gated = fs.gate is None
+    prior = PRIOR_MINING if gated else PRIOR_POOL_PORT
+    judged = h.flagged if gated else (h.scores >= h.thresholds)
+    tp = int((h.samples.y[judged] == 1).sum())
+    fp_sessions = {x for x, y, a in zip(h.samples.session, h.samples.y, judged, strict=True) if a and y == 0}
+    recall = tp / max(int((h.samples.y == 1).sum()), 1)
+    fp_upper = _upper95(len(fp_sessions), benign_total)
+    ratio = recall / fp_upper
+    strength = prior * ratio / (prior * ratio + 1.0 - prior)
+    return [
+        {
+            "score_from": 0.0,
+            "prior": prior,
+            "recall": round(recall, 4),
+            "fp_rate_upper95": round(fp_upper, 6),
+            "likelihood_ratio": round(ratio, 3),
+            "strength": round(strength, 3),
+        }
+    ]
 
 
 def evaluate(fs: FeatureSet, s: Samples, long_sessions: dict[str, int]) -> tuple[dict[str, object], HeldOut]:
@@ -629,7 +635,7 @@ def main() -> int:
     threshold = pick_threshold(fs, model, samples)
     training = {
         "evaluation": report,
-        "calibration": calibration(h, int(report["benign_long_sessions"])),  # type: ignore[call-overload]
+        "calibration": calibration(fs, h, int(report["benign_long_sessions"])),  # type: ignore[call-overload]
         "threshold": threshold,
         "command": command,
     }
