@@ -119,6 +119,8 @@ def miner_command(plan: SessionPlan, bins: Path, cert: Path, log_file: Path) -> 
     cmd += [f"--log-file={log_file}"]
     if m.algorithm.startswith("rx/"):
         cmd += ["--randomx-mode=light", "--randomx-init=1"]
+    if plan.tls and plan.sni:
+        cmd += ["--sni"]  # XMRig sends no server name unless asked
     return cmd + (["--tls"] if plan.tls else [])
 
 
@@ -193,7 +195,8 @@ def _run_processes(plan: SessionPlan, lk: Link, bins: Path, out: Path, tmp: Path
             while time.time() - t0 < plan.seconds and miner.poll() is None:
                 time.sleep(0.5)
             ran = time.time() - t0
-            _stop(miner, signal.SIGINT)
+            # SIGTERM: both miners exit cleanly on it, and SIGINT is ignored when we run in the background
+            _stop(miner, signal.SIGTERM)
         time.sleep(GRACE_S)
         return start, ran
     finally:
@@ -235,7 +238,7 @@ def capture_of(plan: SessionPlan, lk: Link, version: str, start: float, ran: flo
         pool_ip=lk.server_ip,
         pool_port=plan.port,
         client_ip=lk.client_ip,
-        sni=plan.server_name if plan.tls else None,
+        sni=plan.server_name if plan.tls and plan.sni else None,
         seconds=round(ran, 2),
         connections=sum(1 for e in events if e["event"] == "connect"),
         shares_accepted=len(shares),
@@ -269,6 +272,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Record the planned sessions; 0 when all were recorded, 1 when some failed."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    # SIGTERM unwinds like Ctrl-C, so the session's processes stop and its namespaces go
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     a = _parse(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     versions = {"cpuminer": miner_version(a.bin / "minerd"), "xmrig": miner_version(a.bin / "xmrig")}
