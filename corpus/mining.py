@@ -202,6 +202,8 @@ def _run_processes(plan: SessionPlan, lk: Link, bins: Path, out: Path, tmp: Path
     finally:
         for proc in reversed(procs):
             _stop(proc)
+        if dump.stderr:
+            dump.stderr.close()
 
 
 def _read_events(path: Path) -> list[dict[str, Any]]:
