@@ -31,6 +31,7 @@ __all__ = ["Capture", "DifficultyChange", "Manifest", "main", "record"]
 
 log = logging.getLogger("corpus.mining")
 REPO = Path(__file__).resolve().parents[1]
+JOB_JITTER = 0.1  # each job interval varies +-10 % at random (a pool's clock is not a metronome)
 GRACE_S = 2.0  # after the miner stops: its FIN and the pool's answer cross a netem link too
 
 
@@ -145,14 +146,8 @@ def _stop(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout_s: flo
 def _pool_cmd(plan: SessionPlan, lk: Link, pool_log: Path, cert: Path) -> list[str]:
     cmd = ns_exec(lk.server_ns) + ["nice", "-n", "10", sys.executable, "-m", "corpus.pool"]
     cmd += ["--host", lk.server_ip, "--port", str(plan.port), "--difficulty", f"{plan.difficulty:g}"]
-    cmd += [
-        "--job-interval",
-        f"{plan.job_interval_s:g}",
-        "--job-jitter",
-        "0.1",
-        "--algo",
-        plan.miner.algorithm,
-    ]
+    cmd += ["--job-interval", f"{plan.job_interval_s:g}", "--job-jitter", f"{JOB_JITTER:g}"]
+    cmd += ["--algo", plan.miner.algorithm]
     cmd += ["--dialects", "xmrig" if plan.miner.program == "xmrig" else "sv1", "--log", str(pool_log)]
     cmd += ["--server-name", plan.server_name, "--cert-out", str(cert)]
     if plan.vardiff_target_s:
@@ -163,18 +158,8 @@ def _pool_cmd(plan: SessionPlan, lk: Link, pool_log: Path, cert: Path) -> list[s
 def _run_processes(plan: SessionPlan, lk: Link, bins: Path, out: Path, tmp: Path) -> tuple[float, float]:
     """Capture, pool and miner for `plan.seconds`; returns (capture start, miner run time), Unix seconds."""
     pcap, pool_log, cert = out / f"{plan.stem}.pcap", out / f"{plan.stem}.pool.jsonl", tmp / "cert.pem"
-    dump_cmd = ns_exec(lk.server_ns) + [
-        "tcpdump",
-        "-i",
-        lk.server_if,
-        "-s",
-        "0",
-        "-U",
-        "-Z",
-        "root",
-        "-w",
-        str(pcap),
-    ]
+    dump_cmd = ns_exec(lk.server_ns) + ["tcpdump", "-i", lk.server_if, "-s", "0", "-U", "-Z", "root"]
+    dump_cmd += ["-w", str(pcap)]
     dump = subprocess.Popen([*dump_cmd, f"tcp port {plan.port}"], stderr=subprocess.PIPE, text=True)
     procs: list[subprocess.Popen[Any]] = [dump]
     try:
