@@ -1,1 +1,0 @@
-"""Corpora of real traffic made on this machine: our own pool, real miners, benign programs."""

@@ -31,6 +31,7 @@ __all__ = ["Capture", "DifficultyChange", "Manifest", "main", "record"]
 
 log = logging.getLogger("corpus.mining")
 REPO = Path(__file__).resolve().parents[1]
+JOB_JITTER = 0.1  # each job interval varies +-10 % at random (a pool's clock is not a metronome)
 GRACE_S = 2.0  # after the miner stops: its FIN and the pool's answer cross a netem link too
 
 
@@ -119,6 +120,8 @@ def miner_command(plan: SessionPlan, bins: Path, cert: Path, log_file: Path) -> 
     cmd += [f"--log-file={log_file}"]
     if m.algorithm.startswith("rx/"):
         cmd += ["--randomx-mode=light", "--randomx-init=1"]
+    if plan.tls and plan.sni:
+        cmd += ["--sni"]  # XMRig sends no server name unless asked
     return cmd + (["--tls"] if plan.tls else [])
 
 
@@ -143,14 +146,8 @@ def _stop(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout_s: flo
 def _pool_cmd(plan: SessionPlan, lk: Link, pool_log: Path, cert: Path) -> list[str]:
     cmd = ns_exec(lk.server_ns) + ["nice", "-n", "10", sys.executable, "-m", "corpus.pool"]
     cmd += ["--host", lk.server_ip, "--port", str(plan.port), "--difficulty", f"{plan.difficulty:g}"]
-    cmd += [
-        "--job-interval",
-        f"{plan.job_interval_s:g}",
-        "--job-jitter",
-        "0.1",
-        "--algo",
-        plan.miner.algorithm,
-    ]
+    cmd += ["--job-interval", f"{plan.job_interval_s:g}", "--job-jitter", f"{JOB_JITTER:g}"]
+    cmd += ["--algo", plan.miner.algorithm]
     cmd += ["--dialects", "xmrig" if plan.miner.program == "xmrig" else "sv1", "--log", str(pool_log)]
     cmd += ["--server-name", plan.server_name, "--cert-out", str(cert)]
     if plan.vardiff_target_s:
@@ -161,18 +158,8 @@ def _pool_cmd(plan: SessionPlan, lk: Link, pool_log: Path, cert: Path) -> list[s
 def _run_processes(plan: SessionPlan, lk: Link, bins: Path, out: Path, tmp: Path) -> tuple[float, float]:
     """Capture, pool and miner for `plan.seconds`; returns (capture start, miner run time), Unix seconds."""
     pcap, pool_log, cert = out / f"{plan.stem}.pcap", out / f"{plan.stem}.pool.jsonl", tmp / "cert.pem"
-    dump_cmd = ns_exec(lk.server_ns) + [
-        "tcpdump",
-        "-i",
-        lk.server_if,
-        "-s",
-        "0",
-        "-U",
-        "-Z",
-        "root",
-        "-w",
-        str(pcap),
-    ]
+    dump_cmd = ns_exec(lk.server_ns) + ["tcpdump", "-i", lk.server_if, "-s", "0", "-U", "-Z", "root"]
+    dump_cmd += ["-w", str(pcap)]
     dump = subprocess.Popen([*dump_cmd, f"tcp port {plan.port}"], stderr=subprocess.PIPE, text=True)
     procs: list[subprocess.Popen[Any]] = [dump]
     try:
@@ -193,12 +180,15 @@ def _run_processes(plan: SessionPlan, lk: Link, bins: Path, out: Path, tmp: Path
             while time.time() - t0 < plan.seconds and miner.poll() is None:
                 time.sleep(0.5)
             ran = time.time() - t0
-            _stop(miner, signal.SIGINT)
+            # SIGTERM: both miners exit cleanly on it, and SIGINT is ignored when we run in the background
+            _stop(miner, signal.SIGTERM)
         time.sleep(GRACE_S)
         return start, ran
     finally:
         for proc in reversed(procs):
             _stop(proc)
+        if dump.stderr:
+            dump.stderr.close()
 
 
 def _read_events(path: Path) -> list[dict[str, Any]]:
@@ -235,7 +225,7 @@ def capture_of(plan: SessionPlan, lk: Link, version: str, start: float, ran: flo
         pool_ip=lk.server_ip,
         pool_port=plan.port,
         client_ip=lk.client_ip,
-        sni=plan.server_name if plan.tls else None,
+        sni=plan.server_name if plan.tls and plan.sni else None,
         seconds=round(ran, 2),
         connections=sum(1 for e in events if e["event"] == "connect"),
         shares_accepted=len(shares),
@@ -269,6 +259,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Record the planned sessions; 0 when all were recorded, 1 when some failed."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    # SIGTERM unwinds like Ctrl-C, so the session's processes stop and its namespaces go
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     a = _parse(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     versions = {"cpuminer": miner_version(a.bin / "minerd"), "xmrig": miner_version(a.bin / "xmrig")}

@@ -78,6 +78,8 @@ def _shaper(lk: Link, netem: Netem) -> subprocess.Popen[str]:
     assert proc.stdout is not None
     if proc.stdout.readline().strip() != "ready":
         proc.kill()
+        proc.wait()
+        proc.stdout.close()
         raise OSError("the link emulator did not start")
     return proc
 
@@ -114,4 +116,6 @@ def link(index: int, netem: Netem, pool_names: tuple[str, ...]) -> Iterator[Link
         if shaper:
             shaper.terminate()
             shaper.wait(10)
+            if shaper.stdout:
+                shaper.stdout.close()
         _remove(lk)

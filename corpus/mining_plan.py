@@ -49,11 +49,15 @@ class Matrix:
     tls_ports: tuple[int, ...]
     plain_ports: tuple[int, ...]
     server_names: tuple[str, ...]
+    xmrig_sni_fraction: float
 
 
 @dataclass(frozen=True)
 class SessionPlan:
-    """One recorded session. `sni` is the name the miner connects to (sent in TLS only)."""
+    """One recorded session. The miner connects to `server_name`; `sni`: it is sent in the ClientHello.
+
+    cpuminer (libcurl) always sends it; XMRig only with --sni, which most users never set.
+    """
 
     index: int
     miner: MinerSpec
@@ -68,6 +72,7 @@ class SessionPlan:
     server_name: str
     worker: str
     seconds: float
+    sni: bool
 
     @property
     def stem(self) -> str:
@@ -92,6 +97,7 @@ def load_matrix(path: Path = MATRIX) -> Matrix:
         tls_ports=tuple(raw["tls_ports"]),
         plain_ports=tuple(raw["plain_ports"]),
         server_names=tuple(raw["server_names"]),
+        xmrig_sni_fraction=raw["xmrig_sni_fraction"],
     )
 
 
@@ -123,6 +129,7 @@ def _session(m: Matrix, index: int, miner: MinerSpec, rng: random.Random, scale:
         server_name=rng.choice(m.server_names),
         worker=_worker(miner.program, rng),
         seconds=seconds,
+        sni=miner.program == "cpuminer" or (scale is Scale.FULL and rng.random() < m.xmrig_sni_fraction),
     )
 
 

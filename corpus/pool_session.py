@@ -19,6 +19,7 @@ __all__ = ["EventKind", "PoolEvent", "Session", "SessionConfig", "Vardiff"]
 # A line longer than this is not a mining message; the miners' longest (a V1 notify) is ~1 kB.
 MAX_LINE = 64 * 1024
 SV2_HEADER = 6
+JOBS_REMEMBERED = 32  # a share for an older job is logged at the current difficulty
 
 
 class EventKind(StrEnum):
@@ -106,6 +107,7 @@ class Session:
         self.seq = 0
         self.height = 3_100_000 + random.randrange(1000)
         self._jobs: asyncio.Task[None] | None = None
+        self._job_difficulty: dict[str, float] = {}  # insertion-ordered: oldest first
 
     def event(self, kind: EventKind, **fields: Any) -> None:
         self._emit(
@@ -229,8 +231,16 @@ class Session:
             await self.send({"id": mid, "jsonrpc": "2.0", "error": error, "result": None})
 
     def _share(self, job_id: str | None) -> None:
+        """Log a share at its job's difficulty: one found just before a retarget counts at the old one."""
         self.vardiff.shares += 1
-        self.event(EventKind.SHARE, difficulty=self.vardiff.difficulty, job_id=job_id, accepted=True)
+        difficulty = self._job_difficulty.get(job_id or "", self.vardiff.difficulty)
+        self.event(EventKind.SHARE, difficulty=difficulty, job_id=job_id, accepted=True)
+
+    def _job_sent(self, job_id: str) -> None:
+        self._job_difficulty[job_id] = self.vardiff.difficulty
+        while len(self._job_difficulty) > JOBS_REMEMBERED:
+            del self._job_difficulty[next(iter(self._job_difficulty))]
+        self.event(EventKind.JOB, job_id=job_id, difficulty=self.vardiff.difficulty)
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -269,11 +279,11 @@ class Session:
             vjob = sv1_job(self.seq, self.height)
             params, job_id = vjob.params(clean=True), vjob.job_id
         await self.send({"id": None, "method": "mining.notify", "params": params})
-        self.event(EventKind.JOB, job_id=job_id)
+        self._job_sent(job_id)
 
     def _next_xmrig_job(self, advance: bool = True) -> dict[str, Any]:
         if advance:
             self.seq += 1
         job = xmrig_job(self.seq, self.height, self.vardiff.difficulty, self.config.algo)
-        self.event(EventKind.JOB, job_id=job.job_id, difficulty=self.vardiff.difficulty)
+        self._job_sent(job.job_id)
         return job.params(f"{self.sid:016x}")

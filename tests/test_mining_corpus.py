@@ -25,6 +25,8 @@ def test_full_plan_covers_the_matrix() -> None:
     assert all(180 <= p.seconds <= 360 for p in plans)
     assert min(p.job_interval_s for p in plans) == 5 and max(p.job_interval_s for p in plans) == 120
     assert len({p.stem for p in plans}) == len(plans)
+    xmrig_tls = [p for p in plans if p.miner.program == "xmrig" and p.tls]
+    assert any(p.sni for p in xmrig_tls) and not all(p.sni for p in xmrig_tls)
 
 
 def test_plan_is_reproducible() -> None:
@@ -53,6 +55,7 @@ def test_miner_commands_never_leave_the_pool() -> None:
         cmd = miner_command(plan, Path("/bin"), Path("/c.pem"), Path("/m.log"))
         assert f"{plan.server_name}:{plan.port}" in " ".join(cmd)
         assert ("--tls" in cmd or "--cert" in cmd) == plan.tls
+        assert ("--sni" in cmd) == (plan.tls and plan.sni and plan.miner.program == "xmrig")
 
 
 @pytest.mark.parametrize(

@@ -176,3 +176,25 @@ def test_vardiff(shares: int, elapsed: float, expected: float | None) -> None:
 )
 def test_xmrig_target(difficulty: float, target: str) -> None:
     assert xmrig_target(difficulty) == target
+
+
+def test_share_counts_at_its_jobs_difficulty() -> None:
+    settings = PoolSettings(
+        dialects=frozenset({Dialect.XMRIG}), difficulty=100, vardiff_target_s=0.05, job_interval_s=0.1
+    )
+    submit = {"id": 2, "jsonrpc": "2.0", "method": "submit", "params": {"id": "x", "job_id": "00000001"}}
+
+    async def run() -> list[float | None]:
+        async with Pool(settings) as pool:
+            reader, writer = await asyncio.open_connection(pool.host, pool.port)
+            writer.write(_line(XMRIG_LOGIN))
+            while not any(e.event is EventKind.DIFFICULTY and e.difficulty == 25 for e in pool.events):
+                await asyncio.wait_for(reader.readline(), 5)
+            writer.write(_line(submit))
+            await asyncio.wait_for(reader.readline(), 5)
+            writer.close()
+            await asyncio.sleep(0.05)
+            return [e.difficulty for e in pool.events if e.event is EventKind.SHARE]
+
+    # the first job was sent at 100; the share for it counts at 100 though the pool now asks 25
+    assert asyncio.run(run()) == [100]
