@@ -77,9 +77,11 @@ def plan_jobs(scale: Scale, seed: int, programs: tuple[str, ...]) -> list[Job]:
     return jobs
 
 
-def _wait_listening(t: netns.Topology, port: int, timeout: float) -> None:
+def _wait_listening(t: netns.Topology, port: int, timeout: float, procs: list[subprocess.Popen[bytes]]) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError(f"a server exited before listening on port {port} (see server.log)")
         out = subprocess.run(t.in_server(["ss", "-Hltn"]), capture_output=True, text=True).stdout
         if f":{port} " in out:
             return
@@ -140,7 +142,7 @@ class Runner:
             servers.append(_popen(t.in_server(argv), d / "server.log"))
         started = time.monotonic()
         try:
-            _wait_listening(t, port, 60)
+            _wait_listening(t, port, 60, servers)
             tally = self._drive(t, job, cell)
         finally:
             _stop(servers)
