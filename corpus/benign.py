@@ -77,7 +77,9 @@ def plan_jobs(scale: Scale, seed: int, programs: tuple[str, ...]) -> list[Job]:
     return jobs
 
 
-def _wait_listening(t: netns.Topology, port: int, timeout: float, procs: list[subprocess.Popen[bytes]]) -> None:
+def _wait_listening(
+    t: netns.Topology, port: int, timeout: float, procs: list[subprocess.Popen[bytes]]
+) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if any(p.poll() is not None for p in procs):
@@ -120,8 +122,13 @@ class Runner:
     def run(self, job: Job) -> Capture:
         k = self.cells.get()
         try:
-            with netns.topology(k, netns.NETEM[job.profile], clients=CLIENT_NAMESPACES,
-                                names=[job.prog.host], seed=hash_seed(job.seed)) as t:  # fmt: skip
+            with netns.topology(
+                k,
+                netns.NETEM[job.profile],
+                clients=CLIENT_NAMESPACES,
+                names=[job.prog.host],
+                seed=hash_seed(job.seed),
+            ) as t:
                 return self._in(t, job)
         finally:
             self.cells.put(k)
@@ -131,11 +138,24 @@ class Runner:
         d.mkdir(parents=True, exist_ok=True)
         d.chmod(0o755)
         port = job.prog.port(job.setting.tls)
-        cell = Cell(d, t.server_ip, job.prog.host, port, job.setting, self.certs.cert, self.certs.key,
-                    self.certs.ca, self.slots(job))  # fmt: skip
+        cell = Cell(
+            d,
+            t.server_ip,
+            job.prog.host,
+            port,
+            job.setting,
+            self.certs.cert,
+            self.certs.key,
+            self.certs.ca,
+            self.slots(job),
+        )
         pcap = self.out / f"{job.stem}.pcap"
-        dump = _popen(t.in_server(["tcpdump", "-i", t.capture_dev, "-w", str(pcap), "-s", "0", "-U",
-                                   "-Z", "root", "tcp"]), d / "tcpdump.log")  # fmt: skip
+        dump = _popen(
+            t.in_server(
+                ["tcpdump", "-i", t.capture_dev, "-w", str(pcap), "-s", "0", "-U", "-Z", "root", "tcp"]
+            ),
+            d / "tcpdump.log",
+        )
         servers = []
         for cmd in job.prog.server(cell):
             argv = list(cmd.argv) if not cmd.user else ["runuser", "-u", cmd.user, "--", *cmd.argv]
@@ -148,19 +168,52 @@ class Runner:
             _stop(servers)
             time.sleep(1)  # the last FINs reach tcpdump
             _stop([dump])
-        return Capture(pcap.name, job.prog.name, job.setting.name, "tls" if job.setting.tls else "plain",
-                       job.profile, t.server_ip, port, job.prog.host if job.setting.tls else None,
-                       tally["sessions"], round(time.monotonic() - started, 1), tally["long_sessions"],
-                       tally["errors"])  # fmt: skip
+        return Capture(
+            pcap.name,
+            job.prog.name,
+            job.setting.name,
+            "tls" if job.setting.tls else "plain",
+            job.profile,
+            t.server_ip,
+            port,
+            job.prog.host if job.setting.tls else None,
+            tally["sessions"],
+            round(time.monotonic() - started, 1),
+            tally["long_sessions"],
+            tally["errors"],
+        )
 
     def _drive(self, t: netns.Topology, job: Job, cell: Cell) -> dict[str, int]:
-        per = [cell.slots // CLIENT_NAMESPACES + (j < cell.slots % CLIENT_NAMESPACES) for j in range(t.clients)]
+        per = [
+            cell.slots // CLIENT_NAMESPACES + (j < cell.slots % CLIENT_NAMESPACES) for j in range(t.clients)
+        ]
         procs, offset = [], 0
         for j, n in enumerate(per):
-            argv = [sys.executable, "-m", "corpus.drive", "--program", job.prog.name, "--setting",
-                    job.setting.name, "--host", job.prog.host, "--port", str(cell.port), "--ca",
-                    str(cell.ca), "--dir", str(cell.dir), "--seed", job.seed, "--slots", str(n),
-                    "--slot-offset", str(offset), "--seconds", str(self.scale.seconds)]  # fmt: skip
+            argv = [
+                sys.executable,
+                "-m",
+                "corpus.drive",
+                "--program",
+                job.prog.name,
+                "--setting",
+                job.setting.name,
+                "--host",
+                job.prog.host,
+                "--port",
+                str(cell.port),
+                "--ca",
+                str(cell.ca),
+                "--dir",
+                str(cell.dir),
+                "--seed",
+                job.seed,
+                "--slots",
+                str(n),
+                "--slot-offset",
+                str(offset),
+                "--seconds",
+                str(self.scale.seconds),
+            ]
             argv += ["--quick"] if self.scale.fixed_slots else []
             offset += n
             err = (cell.dir / f"drive{j}.log").open("ab")
@@ -214,8 +267,13 @@ def run(scale: Scale, out: Path, seed: int, programs: tuple[str, ...], command: 
                     manifest.captures.append(cap)
                     manifest.captures.sort(key=lambda c: c.file)
                     manifest.write(out / "manifest.json")
-                log.info("%s: %d sessions (%d >= 70 s, %d errors)", cap.file, cap.sessions,
-                         cap.long_sessions, cap.errors)  # fmt: skip
+                log.info(
+                    "%s: %d sessions (%d >= 70 s, %d errors)",
+                    cap.file,
+                    cap.sessions,
+                    cap.long_sessions,
+                    cap.errors,
+                )
     return manifest
 
 

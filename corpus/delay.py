@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import fcntl
 import os
 import random
@@ -58,10 +59,8 @@ class Link:
         self.loop.call_at(due, self.send, pkt)
 
     def send(self, pkt: bytes) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the device went away: the cell is ending
             os.write(self.fd, pkt)
-        except OSError:  # the device went away: the cell is ending
-            pass
 
 
 async def run(dev: str, profile: Netem, seed: int) -> None:

@@ -64,8 +64,17 @@ async def slot_loop(plan: Plan, slot: int, tally: Tally) -> None:
         duration = min(draw_duration(rng, plan.quick), left)
         if duration < MIN_SESSION_S + 2:
             return
-        s = Session(plan.host, plan.port, plan.setting, plan.ca, plan.dir, slot, index,
-                    duration, random.Random(f"{plan.seed}:{slot}:{index}"))  # fmt: skip
+        s = Session(
+            plan.host,
+            plan.port,
+            plan.setting,
+            plan.ca,
+            plan.dir,
+            slot,
+            index,
+            duration,
+            random.Random(f"{plan.seed}:{slot}:{index}"),
+        )
         began = loop.time()
         try:
             await asyncio.wait_for(run(s), duration + 30)

@@ -181,8 +181,19 @@ def topology(
     try:
         _build(t, names)
         emulator = subprocess.Popen(
-            ["ip", "netns", "exec", t.router_ns, sys.executable, "-m", "corpus.delay",
-             "--profile", profile.name, "--seed", str(seed)],
+            [
+                "ip",
+                "netns",
+                "exec",
+                t.router_ns,
+                sys.executable,
+                "-m",
+                "corpus.delay",
+                "--profile",
+                profile.name,
+                "--seed",
+                str(seed),
+            ],
             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
         )
         yield t

@@ -14,8 +14,20 @@ from corpus.spec import Cell
 
 def command(program: str, cell: Cell) -> tuple[str, ...]:
     """The argv that serves PROGRAM for CELL."""
-    return (sys.executable, "-m", "corpus.serve", program, "--ip", cell.ip, "--port", str(cell.port),
-            "--cert", str(cell.cert), "--key", str(cell.key))  # fmt: skip
+    return (
+        sys.executable,
+        "-m",
+        "corpus.serve",
+        program,
+        "--ip",
+        cell.ip,
+        "--port",
+        str(cell.port),
+        "--cert",
+        str(cell.cert),
+        "--key",
+        str(cell.key),
+    )
 
 
 def main() -> None:

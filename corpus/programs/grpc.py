@@ -38,7 +38,9 @@ async def _subscribe(request: bytes, context: Any) -> AsyncIterator[bytes]:
     while True:
         await asyncio.sleep(rng.expovariate(1 / q["mean"]))
         seq += 1
-        yield json.dumps({"seq": seq, "price": rng.uniform(1, 100), "pad": "x" * rng.randint(0, 200)}).encode()
+        yield json.dumps(
+            {"seq": seq, "price": rng.uniform(1, 100), "pad": "x" * rng.randint(0, 200)}
+        ).encode()
 
 
 async def _report(requests: AsyncIterator[bytes], context: Any) -> AsyncIterator[bytes]:

@@ -33,8 +33,13 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await asyncio.sleep(min(wait, event_at))
     if event_at < wait:
         body = json.dumps({"id": rng.getrandbits(48), "type": "notify", "data": "x" * rng.randint(20, 300)})
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": body.encode()})
     else:
         await send({"type": "http.response.start", "status": 204, "headers": []})

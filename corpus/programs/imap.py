@@ -75,7 +75,8 @@ def _deliver(maildir: Path, s: Session) -> None:
     new = maildir / "new"
     body = s.text(200, 4000)
     msg = f"From: a{s.rng.randrange(99)}@corpus.test\r\nTo: u{s.slot}@corpus.test\r\n"
-    msg += f"Subject: {s.text(5, 40)}\r\nMessage-ID: <{uuid.UUID(int=s.rng.getrandbits(128))}@corpus.test>\r\n\r\n"
+    msg_id = uuid.UUID(int=s.rng.getrandbits(128))
+    msg += f"Subject: {s.text(5, 40)}\r\nMessage-ID: <{msg_id}@corpus.test>\r\n\r\n"
     tmp = maildir / "tmp" / f"{time.time():.6f}.{s.slot}.{s.rng.getrandbits(32)}"
     tmp.write_text(msg + body + "\r\n")
     shutil.chown(tmp, "dovecot", "dovecot")

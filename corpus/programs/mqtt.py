@@ -31,9 +31,10 @@ cafile {cell.ca}
 
 def _run(s: Session) -> None:
     import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
 
     def client(tag: str) -> mqtt.Client:
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{s.setting.name}-{s.slot}-{s.index}-{tag}")
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{s.setting.name}-{s.slot}-{s.index}-{tag}")
         if s.setting.tls:
             c.tls_set(ca_certs=str(s.ca))
         return c

@@ -5,26 +5,44 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import shutil
 import subprocess
+from pathlib import Path
 
 from corpus.programs import Program, ServerCommand
 from corpus.spec import Cell, Session
 
 
 def _bin() -> str:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
     if not found:
         raise FileNotFoundError("PostgreSQL is not installed (scripts/setup installs it)")
-    return found[-1]
+    return str(found[-1])
 
 
 def server(cell: Cell) -> list[ServerCommand]:
     data = cell.dir / "pgdata"
     shutil.chown(cell.dir, "postgres")
-    subprocess.run(["runuser", "-u", "postgres", "--", f"{_bin()}/initdb", "-D", str(data), "-A", "trust",
-                    "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            f"{_bin()}/initdb",
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        capture_output=True,
+    )
     # Trust is safe: the server exists only inside this cell's namespaces, for one run.
     (data / "pg_hba.conf").write_text("hostssl all all 10.98.0.0/16 trust\nhost all all 10.98.0.0/16 trust\n")
     for name, src in (("server.crt", cell.cert), ("server.key", cell.key)):
@@ -33,10 +51,31 @@ def server(cell: Cell) -> list[ServerCommand]:
         (data / name).chmod(0o600)
     return [
         ServerCommand(
-            (f"{_bin()}/postgres", "-D", str(data), "-c", f"listen_addresses={cell.ip}", "-c", "port=5432",
-             "-c", "ssl=on", "-c", "ssl_cert_file=server.crt", "-c", "ssl_key_file=server.key",
-             "-c", f"unix_socket_directories={cell.dir}", "-c", "max_connections=400", "-c", "fsync=off",
-             "-c", "shared_buffers=16MB", "-c", "log_min_messages=error"),  # fmt: skip
+            (
+                f"{_bin()}/postgres",
+                "-D",
+                str(data),
+                "-c",
+                f"listen_addresses={cell.ip}",
+                "-c",
+                "port=5432",
+                "-c",
+                "ssl=on",
+                "-c",
+                "ssl_cert_file=server.crt",
+                "-c",
+                "ssl_key_file=server.key",
+                "-c",
+                f"unix_socket_directories={cell.dir}",
+                "-c",
+                "max_connections=400",
+                "-c",
+                "fsync=off",
+                "-c",
+                "shared_buffers=16MB",
+                "-c",
+                "log_min_messages=error",
+            ),
             user="postgres",
         )
     ]
@@ -46,9 +85,11 @@ async def session(s: Session) -> None:
     import psycopg
 
     ka = int(s.keepalive())
-    dsn = (f"host={s.host} port={s.port} user=postgres dbname=postgres sslmode=verify-full "
-           f"sslrootcert={s.ca} keepalives=1 keepalives_idle={ka} keepalives_interval=10 "
-           f"application_name=corpus-{s.slot}")  # fmt: skip
+    dsn = (
+        f"host={s.host} port={s.port} user=postgres dbname=postgres sslmode=verify-full "
+        f"sslrootcert={s.ca} keepalives=1 keepalives_idle={ka} keepalives_interval=10 "
+        f"application_name=corpus-{s.slot}"
+    )
     channel = f"jobs_{s.slot}"
     listener = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
     notifier = None

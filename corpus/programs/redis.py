@@ -13,11 +13,37 @@ from corpus.spec import Cell, Session
 def server(cell: Cell) -> list[ServerCommand]:
     return [
         ServerCommand(
-            ("redis-server", "--bind", cell.ip, "--port", "6379", "--tls-port", "6380",
-             "--tls-cert-file", str(cell.cert), "--tls-key-file", str(cell.key),
-             "--tls-ca-cert-file", str(cell.ca), "--tls-auth-clients", "no",
-             "--save", "", "--appendonly", "no", "--dir", str(cell.dir), "--protected-mode", "no",
-             "--maxclients", "10000", "--loglevel", "warning", "--daemonize", "no")  # fmt: skip
+            (
+                "redis-server",
+                "--bind",
+                cell.ip,
+                "--port",
+                "6379",
+                "--tls-port",
+                "6380",
+                "--tls-cert-file",
+                str(cell.cert),
+                "--tls-key-file",
+                str(cell.key),
+                "--tls-ca-cert-file",
+                str(cell.ca),
+                "--tls-auth-clients",
+                "no",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(cell.dir),
+                "--protected-mode",
+                "no",
+                "--maxclients",
+                "10000",
+                "--loglevel",
+                "warning",
+                "--daemonize",
+                "no",
+            )
         )
     ]
 
@@ -45,7 +71,7 @@ async def session(s: Session) -> None:
     finally:
         reader.cancel()
         await pubsub.unsubscribe(channel)
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
         await sub_conn.aclose()
         await pub_conn.aclose()
 

@@ -56,12 +56,34 @@ async def session(s: Session) -> None:
     remote = "bash --noprofile --norc -i"
     if s.setting.role == "top":
         period = max(1.0, s.setting.mean_s)
-        remote = f"while sleep {period:.1f}; do clear; date; cat /proc/loadavg; ps -eo pid,comm | head -25; done"
-    argv = ["ssh", "-tt", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", f"ServerAliveInterval={int(s.keepalive())}", "-o", "LogLevel=ERROR",
-            "-p", str(s.port), f"root@{s.host}", remote]  # fmt: skip
+        remote = (
+            f"while sleep {period:.1f}; do clear; date; cat /proc/loadavg; ps -eo pid,comm | head -25; done"
+        )
+    argv = [
+        "ssh",
+        "-tt",
+        "-i",
+        str(key),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        f"ServerAliveInterval={int(s.keepalive())}",
+        "-o",
+        "LogLevel=ERROR",
+        "-p",
+        str(s.port),
+        f"root@{s.host}",
+        remote,
+    ]
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        *argv,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     assert proc.stdin is not None
     try:

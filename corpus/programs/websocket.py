@@ -50,7 +50,9 @@ async def _handler(ws: Any) -> None:
     await ws.send(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
     hello = json.loads(await ws.recv())
     if hello.get("role") == "gateway":
-        await ws.send(json.dumps({"op": 0, "t": "READY", "s": 0, "d": {"session_id": "x" * 32, "guilds": []}}))
+        await ws.send(
+            json.dumps({"op": 0, "t": "READY", "s": 0, "d": {"session_id": "x" * 32, "guilds": []}})
+        )
         await _gateway(ws, hello)
         return
     async for raw in ws:  # chat: the room answers each line after a human pause
@@ -76,8 +78,17 @@ async def session(s: Session) -> None:
     async with connect(url, ssl=s.tls_context(), ping_interval=ping) as ws:
         json.loads(await ws.recv())
         push_mean = s.setting.mean_s if gateway else 0
-        await ws.send(json.dumps({"op": 2, "role": s.setting.role, "push_mean": push_mean,
-                                  "seed": s.rng.getrandbits(32), "d": {"token": "t" * 59, "intents": 513}}))  # fmt: skip
+        await ws.send(
+            json.dumps(
+                {
+                    "op": 2,
+                    "role": s.setting.role,
+                    "push_mean": push_mean,
+                    "seed": s.rng.getrandbits(32),
+                    "d": {"token": "t" * 59, "intents": 513},
+                }
+            )
+        )
         drain = asyncio.create_task(_drain(ws))
         try:
             if gateway:

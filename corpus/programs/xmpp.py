@@ -62,7 +62,7 @@ async def session(s: Session) -> None:
     import slixmpp
 
     xmpp = slixmpp.ClientXMPP(f"u{s.slot % USERS}@{DOMAIN}/r{s.index}", PASSWORD)
-    xmpp.ca_certs = str(s.ca)
+    xmpp.ca_certs = s.ca
     xmpp.register_plugin("xep_0030")
     xmpp.register_plugin("xep_0199", {"keepalive": True, "interval": s.keepalive(), "timeout": 30})
     started = asyncio.Event()
@@ -77,7 +77,7 @@ async def session(s: Session) -> None:
     await asyncio.wait_for(started.wait(), 30)
     async for _ in s.ticks():
         peer = f"u{s.rng.randrange(8)}@{DOMAIN}"  # the first slots are online in every cell
-        xmpp.send_message(mto=peer, mbody=s.text(5, 250), mtype="chat")
+        xmpp.send_message(mto=slixmpp.JID(peer), mbody=s.text(5, 250), mtype="chat")
     xmpp.disconnect()
     await asyncio.sleep(0.5)
 
