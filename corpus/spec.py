@@ -114,10 +114,14 @@ class Session:
         return out
 
     async def ticks(self) -> AsyncIterator[int]:
-        """Yields once per application message at its time, then sleeps out the session."""
+        """Yields once per application message at its time, then sleeps out the session. A
+        caller that takes time per message (typing a command) delays the later ones, but the
+        session still ends on time."""
         loop = asyncio.get_running_loop()
         end = loop.time() + self.duration
         for i, gap in enumerate(self.gaps()):
+            if loop.time() + gap >= end - 2:
+                break
             await asyncio.sleep(gap)
             yield i
         await asyncio.sleep(max(0.0, end - loop.time()))
