@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -156,18 +157,17 @@ class Runner:
             ),
             d / "tcpdump.log",
         )
-        servers = []
-        for cmd in job.prog.server(cell):
-            argv = list(cmd.argv) if not cmd.user else ["runuser", "-u", cmd.user, "--", *cmd.argv]
-            servers.append(_popen(t.in_server(argv), d / "server.log"))
         started = time.monotonic()
+        servers: list[subprocess.Popen[bytes]] = []
         try:
-            _wait_listening(t, port, 60, servers)
+            servers = self._start_servers(t, job, cell, d)
+            log.info("%s: server up in %.1f s", job.stem, time.monotonic() - started)
             tally = self._drive(t, job, cell)
         finally:
             _stop(servers)
             time.sleep(1)  # the last FINs reach tcpdump
             _stop([dump])
+            _keep_logs(d, self.out / "logs" / job.stem)
         return Capture(
             pcap.name,
             job.prog.name,
@@ -182,6 +182,27 @@ class Runner:
             tally["long_sessions"],
             tally["errors"],
         )
+
+    def _start_servers(
+        self, t: netns.Topology, job: Job, cell: Cell, d: Path
+    ) -> list[subprocess.Popen[bytes]]:
+        """The program's server processes, listening; a second try when the first does not
+        come up (prosody, once in a few runs, never opens its port)."""
+        commands = job.prog.server(cell)
+        for attempt in (1, 2):
+            servers = []
+            for cmd in commands:
+                argv = list(cmd.argv) if not cmd.user else ["runuser", "-u", cmd.user, "--", *cmd.argv]
+                servers.append(_popen(t.in_server(argv), d / "server.log"))
+            try:
+                _wait_listening(t, cell.port, 45, servers)
+                return servers
+            except (TimeoutError, RuntimeError) as exc:
+                log.warning("%s: attempt %d: %s", job.stem, attempt, exc)
+                _stop(servers)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _drive(self, t: netns.Topology, job: Job, cell: Cell) -> dict[str, int]:
         per = [
@@ -229,6 +250,15 @@ class Runner:
                 for key, value in json.loads(line).items():
                     total[key] += int(value)
         return total
+
+
+def _keep_logs(src: Path, dst: Path) -> None:
+    """The cell's server, client and tcpdump logs, beside the captures (the cell folder goes)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in src.glob("*.log"):
+        shutil.copy(f, dst / f.name)
+    for f in src.glob("*.err"):
+        shutil.copy(f, dst / f.name)
 
 
 def hash_seed(text: str) -> int:
