@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -68,14 +69,21 @@ class Job:
 
 
 def plan_jobs(scale: Scale, seed: int, programs: tuple[str, ...]) -> list[Job]:
+    """The captures to make, programs interleaved so that cells running at once mix heavy
+    servers (PostgreSQL, dovecot, sshd) with light ones."""
     settings = load_settings()
-    jobs: list[Job] = []
+    per_program: list[list[Job]] = []
     for name in programs:
         mine = [s for s in settings if s.program == name]
-        for setting in mine[:1] if scale.first_setting_only else mine:
-            for profile in scale.profiles:
-                jobs.append(Job(program(name), setting, profile, f"{seed}:{name}:{setting.name}:{profile}"))
-    return jobs
+        per_program.append(
+            [
+                Job(program(name), setting, profile, f"{seed}:{name}:{setting.name}:{profile}")
+                for setting in (mine[:1] if scale.first_setting_only else mine)
+                for profile in scale.profiles
+            ]
+        )
+    rounds = itertools.zip_longest(*per_program)
+    return [job for row in rounds for job in row if job is not None]
 
 
 def _wait_listening(
@@ -186,8 +194,8 @@ class Runner:
     def _start_servers(
         self, t: netns.Topology, job: Job, cell: Cell, d: Path
     ) -> list[subprocess.Popen[bytes]]:
-        """The program's server processes, listening; a second try when the first does not
-        come up (prosody, once in a few runs, never opens its port)."""
+        """The program's server processes, listening; a server that does not come up gets one
+        more try (a busy machine can be slow to start prosody or PostgreSQL)."""
         commands = job.prog.server(cell)
         for attempt in (1, 2):
             servers = []

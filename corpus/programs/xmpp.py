@@ -36,7 +36,7 @@ def server(cell: Cell) -> list[ServerCommand]:
         shutil.chown(p, "prosody")
     conf = cell.dir / "prosody.cfg.lua"
     conf.write_text(
-        f"""pidfile = "{cell.dir}/prosody.pid"
+        f"""pidfile = "{data}/prosody.pid"
 data_path = "{data}"
 daemonize = false
 interfaces = {{ "{cell.ip}" }}
@@ -47,7 +47,7 @@ authentication = "internal_plain"
 plugin_paths = {{ }}
 modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "presence"; "posix"; }}
 modules_disabled = {{ "s2s"; "http"; }}
-log = {{ error = "{cell.dir}/prosody.err"; }}
+log = {{ info = "{data}/prosody.log"; }}
 ssl = {{ certificate = "{cell.cert}"; key = "{key}"; }}
 c2s_timeout = 600
 VirtualHost "{DOMAIN}"
