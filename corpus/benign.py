@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +118,7 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 class Runner:
     def __init__(self, out: Path, work: Path, certs: Certs, scale: Scale) -> None:
         self.out, self.work, self.certs, self.scale = out, work, certs, scale
+        self.stopping = False
         self.cells: queue.Queue[int] = queue.Queue()
         for k in range(1, 255):
             self.cells.put(k)
@@ -129,6 +129,8 @@ class Runner:
         return max(CLIENT_NAMESPACES, round(job.setting.slots * self.scale.slot_factor))
 
     def run(self, job: Job) -> Capture:
+        if self.stopping:
+            raise RuntimeError("interrupted")
         k = self.cells.get()
         try:
             with netns.topology(
@@ -284,7 +286,6 @@ def run(scale: Scale, out: Path, seed: int, programs: tuple[str, ...], command: 
     """Run every job of SCALE; the manifest is rewritten after each capture."""
     out.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(command=command)
-    lock = threading.Lock()
     with tempfile.TemporaryDirectory(prefix="corpus-") as tmp:
         work = Path(tmp)
         work.chmod(0o755)
@@ -294,25 +295,37 @@ def run(scale: Scale, out: Path, seed: int, programs: tuple[str, ...], command: 
         log.info("%d captures, %d at a time, %.0f s each", len(jobs), scale.parallel, scale.seconds)
         with concurrent.futures.ThreadPoolExecutor(scale.parallel) as pool:
             futures = {pool.submit(runner.run, j): j for j in jobs}
-            for fut in concurrent.futures.as_completed(futures):
-                job = futures[fut]
-                try:
-                    cap = fut.result()
-                except Exception:
-                    log.exception("capture %s failed", job.stem)
-                    continue
-                with lock:
-                    manifest.captures.append(cap)
-                    manifest.captures.sort(key=lambda c: c.file)
-                    manifest.write(out / "manifest.json")
-                log.info(
-                    "%s: %d sessions (%d >= 70 s, %d errors)",
-                    cap.file,
-                    cap.sessions,
-                    cap.long_sessions,
-                    cap.errors,
-                )
+            try:
+                _collect(futures, manifest, out)
+            except KeyboardInterrupt:
+                # Queued cells must not start, and running ones end when their processes die:
+                # otherwise leaving this block would wait for all of them.
+                runner.stopping = True
+                pool.shutdown(wait=False, cancel_futures=True)
+                _cleanup_all()
+                raise
     return manifest
+
+
+def _collect(futures: dict[concurrent.futures.Future[Capture], Job], manifest: Manifest, out: Path) -> None:
+    """Each capture into the manifest as it finishes; the manifest is rewritten every time."""
+    for fut in concurrent.futures.as_completed(futures):
+        job = futures[fut]
+        try:
+            cap = fut.result()
+        except Exception:
+            log.exception("capture %s failed", job.stem)
+            continue
+        manifest.captures.append(cap)
+        manifest.captures.sort(key=lambda c: c.file)
+        manifest.write(out / "manifest.json")
+        log.info(
+            "%s: %d sessions (%d >= 70 s, %d errors)",
+            cap.file,
+            cap.sessions,
+            cap.long_sessions,
+            cap.errors,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
