@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus import netns
+from corpus.drive import Tally
 from corpus.programs import NAMES, Program, program
 from corpus.spec import Capture, Cell, Manifest, Setting, load_settings
 from corpus.tlsgen import Certs, make_certs
@@ -187,10 +189,10 @@ class Runner:
             t.server_ip,
             port,
             job.prog.host if job.setting.tls else None,
-            tally["sessions"],
+            tally.sessions,
             round(time.monotonic() - started, 1),
-            tally["long_sessions"],
-            tally["errors"],
+            tally.long_sessions,
+            tally.errors,
         )
 
     def _start_servers(
@@ -214,7 +216,7 @@ class Runner:
                     raise
         raise AssertionError("unreachable")
 
-    def _drive(self, t: netns.Topology, job: Job, cell: Cell) -> dict[str, int]:
+    def _drive(self, t: netns.Topology, job: Job, cell: Cell) -> Tally:
         per = [
             cell.slots // CLIENT_NAMESPACES + (j < cell.slots % CLIENT_NAMESPACES) for j in range(t.clients)
         ]
@@ -249,7 +251,7 @@ class Runner:
             offset += n
             err = (cell.dir / f"drive{j}.log").open("ab")
             procs.append(subprocess.Popen(t.in_client(j, argv), stdout=subprocess.PIPE, stderr=err))
-        total = {"sessions": 0, "long_sessions": 0, "errors": 0}
+        total = Tally()
         for p in procs:
             try:
                 out, _ = p.communicate(timeout=self.scale.seconds + 120)
@@ -257,8 +259,10 @@ class Runner:
                 p.kill()
                 out, _ = p.communicate()
             for line in out.decode().splitlines()[-1:]:
-                for key, value in json.loads(line).items():
-                    total[key] += int(value)
+                part = Tally(**json.loads(line))
+                total.sessions += part.sessions
+                total.long_sessions += part.long_sessions
+                total.errors += part.errors
         return total
 
 
@@ -273,8 +277,6 @@ def _keep_logs(src: Path, dst: Path) -> None:
 
 def hash_seed(text: str) -> int:
     """A stable 32-bit seed from TEXT (Python's hash() changes per process)."""
-    import hashlib
-
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 
 

@@ -1,0 +1,53 @@
+"""Scan every capture of a benign corpus with minewatch and say which ones it calls mining:
+one JSON line per capture, `python -m corpus.check DIR` (DIR has manifest.json).
+
+A finding of activity "mining" on a benign capture is a false positive; the behavioural model
+(issue 15) is judged on how few of these it makes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from corpus.spec import Capture, Manifest
+from minewatch.model.findings import Activity
+from minewatch.scan import ScanOptions, scan_paths
+
+
+@dataclass(frozen=True)
+class Verdict:
+    file: str
+    program: str
+    setting: str
+    netem: str
+    mining_hosts: int
+    evidence: tuple[str, ...]  # "kind: detail" of each mining finding's evidence
+
+
+def check(folder: Path, cap: Capture) -> Verdict:
+    """How many hosts of CAP's capture minewatch calls mining, and why."""
+    result = scan_paths([folder / cap.file], ScanOptions())
+    mining = [f for f in result.findings if f.activity is Activity.MINING]
+    evidence = tuple(f"{e.kind.value}: {e.detail}" for f in mining for e in f.evidence)
+    return Verdict(cap.file, cap.program, cap.setting, cap.netem, len(mining), evidence)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m corpus.check", description=__doc__.splitlines()[0])
+    ap.add_argument("folder", type=Path)
+    a = ap.parse_args(argv)
+    manifest = Manifest.read(a.folder / "manifest.json")
+    flagged = 0
+    for cap in manifest.captures:
+        verdict = check(a.folder, cap)
+        flagged += verdict.mining_hosts > 0
+        sys.stdout.write(json.dumps(asdict(verdict)) + "\n")
+    sys.stderr.write(f"{flagged} of {len(manifest.captures)} captures have a mining finding\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
