@@ -12,9 +12,14 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from corpus.spec import Capture, Manifest
+from minewatch.detect.behaviour import eligible, feature_matrix, load_model
 from minewatch.model.findings import Activity
 from minewatch.scan import ScanOptions, scan_paths
+from minewatch.sources.base import EngineOptions
+from minewatch.sources.pcap import read_tables
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,9 @@ class Verdict:
     netem: str
     mining_hosts: int
     evidence: tuple[str, ...]  # "kind: detail" of each mining finding's evidence
+    eligible_flows: int  # flows the behavioural model judges (long, unreadable TCP)
+    max_score: float  # its highest probability of mining over them
+    over_threshold: int  # flows at or above its threshold
 
 
 def check(folder: Path, cap: Capture) -> Verdict:
@@ -32,7 +40,21 @@ def check(folder: Path, cap: Capture) -> Verdict:
     result = scan_paths([folder / cap.file], ScanOptions())
     mining = [f for f in result.findings if f.activity is Activity.MINING]
     evidence = tuple(f"{e.kind.value}: {e.detail}" for f in mining for e in f.evidence)
-    return Verdict(cap.file, cap.program, cap.setting, cap.netem, len(mining), evidence)
+    flows, _, _ = read_tables(folder / cap.file, EngineOptions(workers=1))
+    judged = flows.filter(eligible(flows))
+    model = load_model("packet")
+    scores = model.score(feature_matrix(judged)) if judged.num_rows else np.zeros(0)
+    return Verdict(
+        cap.file,
+        cap.program,
+        cap.setting,
+        cap.netem,
+        len(mining),
+        evidence,
+        judged.num_rows,
+        round(float(scores.max(initial=0.0)), 3),
+        int((scores >= model.threshold).sum()),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
