@@ -19,8 +19,10 @@ from tests.conftest import ROOT, scan_json
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and tcpdump")
 
 LONG_S = 70.0
-# Programs whose benign capture the behavioural model still calls mining (issue 15): none at
-# seed 1 today; add a name here with the evidence when the quick run shows one.
+# Programs whose benign capture minewatch still calls mining (issue 15), marked xfail. None at
+# seed 1 with the model of 2026-11-27 (the highest behavioural score over these captures,
+# and over the first third of scale full, was 0.80 against a threshold of 0.90); add a
+# program here, with its evidence, when a run shows one.
 FLAGGED: frozenset[str] = frozenset()
 
 
