@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from corpus.programs import NAMES
 from corpus.spec import Capture, Manifest
-
 from minewatch.sources.base import EngineOptions
 from minewatch.sources.pcap import read_tables
 from tests.conftest import ROOT, scan_json
