@@ -408,6 +408,9 @@ def _protocol_envelope(fs: FeatureSet, s: Samples) -> tuple[tuple[float, ...], t
     low, high = [-1e9] * len(fs.features), [1e9] * len(fs.features)
     for name, side in ENVELOPE.items():
         i = fs.features.index(name)
+        if side == "positive":
+            low[i] = 1e-9
+            continue
         order = np.argsort(pos.x[:, i])
         cum = np.cumsum(w[order]) / w.sum()
         q = ENVELOPE_KEEP if side == "high" else 1.0 - ENVELOPE_KEEP
