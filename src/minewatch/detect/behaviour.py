@@ -57,7 +57,7 @@ MIN_DURATION_S = 60.0
 MIN_BURSTS = 5
 # The amount of evidence behind a verdict: client messages after the opening ones. Three
 # keepalives look like anything; a score needs this many messages and their answers.
-MIN_MESSAGES = 8
+MIN_MESSAGES = 6
 # Applications whose payload the engine reads: if a mining protocol were there, the
 # dissectors would have said so, so timing is not asked. The named long-lived protocols
 # (engine/src/apps.rs) are not mining either, and are not "unreadable".
