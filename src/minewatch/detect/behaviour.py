@@ -2,12 +2,16 @@
 unknown binary protocol) move like a mining session?
 
 Stratum has a shape that encryption keeps: the client sends shares, all of nearly the
-same length, and the pool answers each at once with a shorter "accepted" (most protocols
-answer a request with more than it asked). The features below measure that shape from
+same length, as a Poisson process whose rate the difficulty sets, and the pool answers
+each at once with a shorter "accepted" and pushes new jobs at its own cadence; keepalives
+tick like a clock and people type in bursts. The features below measure that shape from
 the engine's burst counters (engine/src/bursts.rs). The model is a logistic regression
-over them, trained by `scripts/train_behaviour.py` on the real captures and stored in
-`data/behaviour.json` with its training summary; scoring is vectorised over the flow
-table, never a loop per flow.
+over them inside an envelope of what the protocols fix, trained by
+`scripts/train_behaviour.py` on the real captures and the corpora of `corpus/` (real
+servers and clients, real miners against our pool) and stored in `data/behaviour.json`
+with its held-out evaluation and calibration; scoring is vectorised over the flow table,
+never a loop per flow. Protocols the engine names (SSH, MQTT, XMPP, IMAP, ...) are not
+judged, nor a connection with fewer than MIN_MESSAGES client messages.
 
 Flow exports (NetFlow, IPFIX, nfdump, Zeek) have no bursts, only packets, bytes and
 times per direction. A second model judges their records (FLOW below,
