@@ -82,7 +82,11 @@ async def _dialogue(pool: Pool, tls: bool, hello: list[dict[str, Any]], submit: 
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
-@pytest.mark.parametrize(("dialect", "hello", "submit", "check"), DIALOGUES, ids=lambda d: d.value if isinstance(d, Dialect) else None)
+@pytest.mark.parametrize(
+    ("dialect", "hello", "submit", "check"),
+    DIALOGUES,
+    ids=lambda d: d.value if isinstance(d, Dialect) else None,
+)
 def test_dialogue_and_accepted_share(
     tmp_path: Path, tls: bool, dialect: Dialect, hello: Any, submit: Any, check: Any
 ) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -490,3 +492,88 @@ def test_cache_saves_targets_with_and_without_a_name(tmp_path: Path) -> None:
         True,
         False,
     ]
+
+
+# -- hostile servers, names and files ------------------------------------------------------
+
+
+def _hostile_server(answer: bytes) -> tuple[socket.socket, threading.Thread]:
+    """A server that answers every connection with `answer`, then hangs up."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(1.0)
+                try:
+                    conn.recv(4096)
+                    conn.sendall(answer)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.stop = stop  # type: ignore[attr-defined]
+    return server, thread
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"[" * 5000 + b"\n", b'{"id":1,"result":' * 3000 + b"\n", b"\xff\xfe\x00" * 4000, b"\n" * 16000],
+    ids=["nested-list", "nested-object", "binary", "blank-lines"],
+)
+def test_a_hostile_answer_costs_its_own_verdict_only(answer: bytes) -> None:
+    server, thread = _hostile_server(answer)
+    try:
+        port = server.getsockname()[1]
+        bad, name = Target("127.0.0.1", port, "x" * 70 + ".example"), Target("127.0.0.1", port, "a..b")
+        results = _prober().probe([bad, name])
+    finally:
+        thread.stop.set()  # type: ignore[attr-defined]
+        thread.join(5)
+        server.close()
+    assert [r.verdict for r in results] != [] and all(r.verdict != Verdict.POOL for r in results)
+
+
+@pytest.mark.parametrize(
+    ("ip", "refused"),
+    [
+        ("::ffff:10.0.0.1", "excluded"),  # IPv4 in IPv6 clothing is still the excluded address
+        ("64:ff9b::a00:1", "excluded"),  # and so is its NAT64 form
+        ("::ffff:8.8.8.8", None),
+    ],
+)
+def test_exclusions_see_through_ipv6_forms_of_ipv4(ip: str, refused: str | None) -> None:
+    policy = Policy(parse_exclusions(["10.0.0.0/8"]), allow_private=True)
+    why = policy.refusal(ip)
+    assert (why is None) if refused is None else (why is not None and refused in why)
+
+
+@pytest.mark.parametrize("ip", ["100.64.0.1", "192.0.0.1", "2002:a00:1::1", "::ffff:192.168.1.1"])
+def test_non_public_addresses_need_probe_private(ip: str) -> None:
+    assert Policy().refusal(ip) is not None
+    assert Policy(allow_private=True).refusal(ip) is None
+
+
+def test_a_cache_file_with_bad_lines_keeps_the_good_ones(tmp_path: Path) -> None:
+    good = ProbeResult(Target("203.0.113.9", 3333), Verdict.POOL, "a pool", datetime.now(UTC))
+    naive = dict(good.to_json(), port=3334, measured="2026-11-27T00:00:00")
+    path = tmp_path / "probe-cache.jsonl"
+    lines = [
+        b"[]",
+        b"null",
+        b"\xff\xfe not text",
+        b"[" * 3000,
+        json.dumps(naive).encode(),
+        json.dumps(good.to_json()).encode(),
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    cache = ProbeCache(path)
+    assert list(cache.results) == [good.target]
+    assert cache.get(good.target) is not None and cache.get(Target("203.0.113.9", 3334)) is None

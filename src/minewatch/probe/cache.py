@@ -34,10 +34,16 @@ class ProbeCache:
             self._load(path)
 
     def _load(self, path: Path) -> None:
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        # A bad line (a torn write, an edit, bytes that are not UTF-8) costs that line only.
+        for n, raw in enumerate(path.read_bytes().splitlines(), 1):
             try:
-                r = ProbeResult.from_json(json.loads(line))
-            except (ValueError, KeyError, TypeError):
+                doc = json.loads(raw.decode("utf-8"))
+                if not isinstance(doc, dict):
+                    raise TypeError("not an object")
+                r = ProbeResult.from_json(doc)
+                if r.measured.tzinfo is None:
+                    raise ValueError("a time without its zone")
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 log.warning("%s:%d: not a probe result, ignored", path, n)
                 continue
             self.results[r.target] = r

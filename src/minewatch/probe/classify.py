@@ -92,7 +92,7 @@ def _first_json(answer: bytes) -> dict[str, object] | None:
     for part in answer.split(b"\n"):
         try:
             obj = json.loads(part)
-        except ValueError:
+        except (ValueError, RecursionError):  # a hostile answer nests deeper than Python
             continue
         if isinstance(obj, dict):
             return obj

@@ -61,9 +61,9 @@ def certificate_of(der: bytes | None) -> Certificate | None:
 
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError:
+        subject, issuer = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()
+    except ValueError:  # unreadable, or names that are not valid text
         return None
-    subject, issuer = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()
     return Certificate(subject, issuer, subject == issuer)
 
 
@@ -101,7 +101,7 @@ class Connection:
         """Connect to `target.ip` (never a name: nothing is resolved here). TLS_SNI sends
         `target.name` as SNI; TLS sends none (Python sends no SNI for an IP address)."""
         ctx = None if transport == Transport.PLAIN else _context()
-        sni = target.name if transport == Transport.TLS_SNI else None
+        sni = _sni(target.name) if transport == Transport.TLS_SNI else None
         started = time.monotonic()
         try:
             reader, writer = await asyncio.wait_for(
@@ -118,6 +118,8 @@ class Connection:
             raise ConnectFailed(f"TLS handshake failed: {e}", tls=ctx is not None) from None
         except OSError as e:
             raise ConnectFailed(e.strerror or str(e)) from None
+        except ValueError as e:  # a name the TLS layer will not send, after all
+            raise ConnectFailed(f"TLS not attempted: {e}", tls=True) from None
         return cls(reader, writer, transport, bounds, started)
 
     async def __aenter__(self) -> Connection:
@@ -162,3 +164,15 @@ class Connection:
             first = first or time.monotonic()
             buf += chunk
         return buf, (first or time.monotonic()) - sent
+
+
+def _sni(name: str | None) -> str | None:
+    """`name` if it can be sent as SNI (a host name IDNA encodes: labels of 1-63
+    characters); a name from a capture may be anything, and then none is sent."""
+    if not name:
+        return None
+    try:
+        name.encode("idna")
+    except UnicodeError:
+        return None
+    return name

@@ -49,6 +49,15 @@ class Policy:
             addr = ipaddress.ip_address(ip)
         except ValueError:
             return f"not an address: {ip!r}"
+        # An IPv4 address written as IPv6 (::ffff:a.b.c.d, 64:ff9b::a.b.c.d, 6to4's
+        # 2002:AABB:CCDD::) is that address.
+        if isinstance(addr, ipaddress.IPv6Address):
+            if addr.ipv4_mapped is not None:
+                addr = addr.ipv4_mapped
+            elif addr.sixtofour is not None:
+                addr = addr.sixtofour
+            elif addr in _NAT64:
+                addr = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
         for net in self.excluded:
             if addr.version == net.version and addr in net:
                 return f"excluded ({net})"
@@ -61,7 +70,11 @@ class Policy:
             ("unspecified", addr.is_unspecified),
             ("reserved", addr.is_reserved),
             ("private", addr.is_private),
+            ("non-public", not addr.is_global),  # shared (100.64/10), 6to4 of private, ...
         ):
             if hit:
                 return f"{what} address (probe with --probe-private)"
         return None
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")

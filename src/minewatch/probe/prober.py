@@ -102,7 +102,11 @@ class Prober:
             return _not_probed(target, f"over this run's budget of {budget} targets")
         # One probe of an address at a time, however many of its ports are suspects.
         async with slots, ip_lock:
-            result = await self._plan(target)
+            try:
+                result = await self._plan(target)
+            except Exception as e:  # noqa: BLE001 - a hostile server costs its own verdict only
+                detail = f"probe failed: {type(e).__name__}: {str(e)[:200]}"
+                result = ProbeResult(target, Verdict.ERROR, detail, datetime.now(UTC))
         self.cache.put(result)
         return result
 
