@@ -225,7 +225,7 @@ def _derived(
                 x1, gate1 = _rate_features(fs, messages, port, zlib.crc32(f"{name}#{conn}".encode()), work)
                 x, gate = np.vstack([x0, x, x1]), np.concatenate([gate0, gate, gate1])
             sessions = [f"{name}#{conn}~{i}" for i in range(len(x))]
-            parts.append(Samples(x, np.full(len(x), label), [f"shared:{name}"] * len(x), gate, sessions))
+            parts.append(Samples(x, np.full(len(x), label), [_family(name)] * len(x), gate, sessions))
     return _concat(fs, parts)
 
 
@@ -247,6 +247,15 @@ def _rate_features(
     flows, _, _ = read_tables(path, ENGINE)
     x, gate, _ = _features(fs, flows)
     return x, gate
+
+
+def _family(capture: str) -> str:
+    """What a shared capture is held out with: its program's family when a corpus has the
+    same program (holding out "xmrig" must hold out every XMRig session), else itself."""
+    for program in ("cpuminer", "xmrig"):
+        if program in capture:
+            return f"mining:{program}"
+    return f"shared:{capture}"
 
 
 def _concat(fs: FeatureSet, parts: list[Samples]) -> Samples:
@@ -552,7 +561,7 @@ def rate_recall(fs: FeatureSet, captures: Path, samples: Samples, work: Path) ->
     found: Counter[tuple[int, int]] = Counter()
     total: Counter[tuple[int, int]] = Counter()
     for name in POSITIVE_CAPTURES:
-        model = fit(fs, samples.where(np.array([g != f"shared:{name}" for g in samples.group])))
+        model = fit(fs, samples.where(np.array([g != _family(name) for g in samples.group])))
         for conn, own, messages in _sessions(captures / name, True):
             if len(messages) < 10:
                 continue
@@ -595,8 +604,13 @@ def _load(fs: FeatureSet, args: argparse.Namespace) -> tuple[Samples, dict[str, 
         hard = _derived(fs, args.captures, HARD_NEGATIVE_CAPTURES, False, 0, work)
     hard.group = ["public:" + g.removeprefix("shared:") for g in hard.group]
     public, long_sessions = _negatives(fs, args.captures)
-    for fam in set(hard.group):
-        long_sessions[fam] += len(set(hard.session))
+    # The hard negatives' real sessions count once each, not once per variant (their
+    # capture's own long sessions are already counted among the public ones).
+    originals = Counter(
+        g for g, _ in {(g, x.split("~")[0]) for g, x in zip(hard.group, hard.session, strict=True)}
+    )
+    for fam, n in originals.items():
+        long_sessions[fam] = max(long_sessions[fam], n)
     samples = pos + hard + public
     for root in args.corpus:
         part, counts = _corpus(fs, root)
