@@ -80,7 +80,9 @@ impl GapHistogram {
                 .map(|w| u32::from(w[0]) + u32::from(w[1]))
                 .max()
                 .unwrap_or(0);
-            (f64::from(top) / f64::from(self.n.min(u32::from(u16::MAX)))).min(1.0) as f32
+            // Over the bins' own total: a bin that saturated (u16) is not a period.
+            let total: u32 = self.bins.iter().map(|b| u32::from(*b)).sum();
+            (f64::from(top) / f64::from(total.max(1))).min(1.0) as f32
         })
     }
 }
