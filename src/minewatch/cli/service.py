@@ -1,6 +1,7 @@
 """Commands of the service: `minewatch serve`, `users add`, `tokens add`, and `push`, by
 which a sensor sends its store's findings to a service."""
 
+import ipaddress
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 
 from minewatch.cli.options import DbOption, SinceOption, StoreOption, connect_db, database_url, existing_store
-from minewatch.errors import RemoteError, UsageError
+from minewatch.errors import OptionError, RemoteError, UsageError
 from minewatch.options import (
     QUIET,
     SECURE_COOKIES,
@@ -74,6 +75,14 @@ def register(app: typer.Typer) -> None:
         tips_per_10min: Annotated[int, TIPS_PER_10MIN.flag()] = TIPS_PER_10MIN.default,
         workers: Annotated[int, WORKERS.flag()] = WORKERS.default,
         timezone: Annotated[str, TIMEZONE.flag()] = TIMEZONE.default,
+        trusted_proxy: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--trusted-proxy",
+                help="A reverse proxy (address or network) whose X-Forwarded-For and "
+                "X-Forwarded-Proto are believed (repeatable); none by default.",
+            ),
+        ] = None,
     ) -> None:
         """The HTTP API, the console and the public tip page (one process per worker)."""
         import uvicorn
@@ -85,11 +94,12 @@ def register(app: typer.Typer) -> None:
         chosen["timezone"] = timezone
         url = database_url(store, db, create=True)
         settings = ServiceSettings.of(url, store, chosen)
+        proxies = _proxies(trusted_proxy or [])
         err.print(f"minewatch: serving on http://{host}:{port}/ (API at /docs)", markup=False)
         if workers == 1:
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+            uvicorn.run(create_app(settings), host=host, port=port, **_served(proxies))
         else:
-            _many(url, store, chosen, host, port, workers)
+            _many(url, store, chosen, host, port, workers, proxies)
 
     @users_app.command("add")
     def users_add(
@@ -178,7 +188,40 @@ def _post(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
         raise RemoteError(url, str(getattr(e, "reason", e))) from None
 
 
-def _many(url: str, store: Path, chosen: dict[str, Any], host: str, port: int, workers: int) -> None:
+def _proxies(values: list[str]) -> tuple[str, ...]:
+    """The --trusted-proxy networks, each checked."""
+    out = []
+    for value in values:
+        try:
+            out.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise OptionError(
+                "--trusted-proxy", value, "an address or network such as 10.0.0.5 or 10.0.0.0/24"
+            ) from None
+    return tuple(out)
+
+
+def _served(proxies: tuple[str, ...]) -> dict[str, Any]:
+    """uvicorn's settings: forwarded headers only from the proxies the operator names. (Its
+    own default believes them from loopback, so anyone on the host could pick the address
+    that limits key on.)"""
+    return {
+        "log_level": "warning",
+        "access_log": False,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": ",".join(proxies) if proxies else "",
+    }
+
+
+def _many(
+    url: str,
+    store: Path,
+    chosen: dict[str, Any],
+    host: str,
+    port: int,
+    workers: int,
+    proxies: tuple[str, ...],
+) -> None:
     """Several worker processes need the app by import string; the settings go by
     environment, as the text each option parses (`minewatch.options.to_text`)."""
     import uvicorn
@@ -191,6 +234,5 @@ def _many(url: str, store: Path, chosen: dict[str, Any], host: str, port: int, w
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
-        access_log=False,
+        **_served(proxies),
     )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from minewatch.cases.models import ApiToken, LoginSession, Role, User
 from minewatch.cases.tips import TipForm
-from minewatch.errors import Denied, NotFound, RefusedError, SignInRefused, TipRefused
+from minewatch.errors import Denied, NotFound, RefusedError, SignInRefused, TipRefused, UnitsError
 from minewatch.report.bulletin import make_bulletin
 from minewatch.web import actions
 from minewatch.web.auth import end_session, session_for, sign_in
@@ -229,6 +229,7 @@ def dismiss(tip_id: CaseId, login: Changing, session: Db) -> TipOut:
         400: _ERRORS[400],
         413: {"description": "More than 16 KiB"},
         429: {"description": "Too many tips from this address"},
+        503: {"description": "The service has no units yet, so no tip can be placed"},
     },
 )
 def public_tip(body: TipIn, request: Request, session: Db) -> TipReceipt:
@@ -238,6 +239,8 @@ def public_tip(body: TipIn, request: Request, session: Db) -> TipReceipt:
         receipt = receive_tip(request, session, form, body.unit_code)
     except TipRefused as e:
         raise HTTPException(429, str(e)) from e
+    except UnitsError as e:  # a service whose units were never loaded
+        raise HTTPException(503, "this service takes tips once its units are loaded") from e
     return TipReceipt(receipt=receipt, message="received")
 
 

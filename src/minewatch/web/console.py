@@ -26,6 +26,7 @@ from minewatch.cases.db import root_unit
 from minewatch.cases.models import LoginSession, Role, Status, Unit
 from minewatch.cases.tips import TipForm
 from minewatch.cases.workflow import WorkflowError, unit_for_code
+from minewatch.errors import UnitsError
 from minewatch.report.bulletin import make_bulletin
 from minewatch.report.html import SECTOR_NAMES, bars_svg, human_number, meters_section, render_html
 from minewatch.report.table import write_csv
@@ -544,5 +545,9 @@ async def tip_submit(request: Request) -> HTMLResponse:
             units = _tip_units(session)
             return _page(
                 request, "tip.html", status=429, units=units, form=fields, error=t["tip_rate"], public=True
+            )
+        except UnitsError:  # a service whose units were never loaded
+            return _page(
+                request, "tip.html", status=503, units=[], form=fields, error=t["tip_closed"], public=True
             )
     return _page(request, "tip_done.html", receipt=receipt, public=True)

@@ -102,6 +102,7 @@ TEXT: dict[str, dict[str, str]] = {
         "tip_receipt": "Your receipt number",
         "tip_keep": "Keep this number if you contact us about this report.",
         "tip_rate": "Too many reports from your address. Please try again later.",
+        "tip_closed": "This service does not take reports yet. Please contact the office directly.",
         "tip_bad": "Please give a location and what you saw (location up to 200 characters, "
         "description up to 4,000).",
         "not_found": "Not found.",
@@ -234,6 +235,7 @@ TEXT: dict[str, dict[str, str]] = {
         "tip_receipt": "您的回执编号",
         "tip_keep": "如需就此举报联系我们，请提供此编号。",
         "tip_rate": "您所在地址提交过于频繁，请稍后再试。",
+        "tip_closed": "本系统暂不受理举报，请直接联系主管部门。",
         "tip_bad": "请填写地点和所见情况（地点不超过200字，情况不超过4000字）。",
         "not_found": "未找到。",
         "denied": "您的角色无权执行此操作。",
