@@ -450,6 +450,32 @@ def test_people_are_managed_by_admins_within_their_units(service: Service) -> No
     assert sign_in(service.app, "nj-new")[0].get("/api/v1/cases").status_code == 200
 
 
+def test_a_new_password_or_role_ends_sessions_and_peers_do_not_change_peers(service: Service) -> None:
+    admin, acsrf = sign_in(service.app, "admin")
+    changes = {"X-CSRF-Token": acsrf}
+    for name in ("wuxi-a1", "wuxi-a2"):
+        body = {"name": name, "unit_code": "320200", "role": "admin", "password": PASSWORD}
+        assert admin.post("/api/v1/users", json=body, headers=changes).status_code == 201
+    a1, csrf1 = sign_in(service.app, "wuxi-a1")
+    a2, _ = sign_in(service.app, "wuxi-a2")
+    peer = {"name": "wuxi-a2", "unit_code": "320200", "role": "analyst", "password": PASSWORD + "x"}
+    assert a1.post("/api/v1/users", json=peer, headers={"X-CSRF-Token": csrf1}).status_code == 403
+    a2_id = next(p["id"] for p in admin.get("/api/v1/users").json() if p["name"] == "wuxi-a2")
+    off = {"active": False}
+    assert (
+        a1.post(f"/api/v1/users/{a2_id}/active", json=off, headers={"X-CSRF-Token": csrf1}).status_code == 403
+    )
+    assert a2.get("/api/v1/cases").status_code == 200, "a peer changed nothing"
+    # The unit above demotes the city's admin: the old role's session ends at once.
+    assert admin.post("/api/v1/users", json=peer, headers=changes).status_code == 201
+    assert a2.get("/api/v1/cases").status_code == 401
+    # A new password from the admin above ends the person's sessions too.
+    xinwu, _ = sign_in(service.app, "xinwu")
+    reset = {"name": "xinwu", "unit_code": "320214", "role": "analyst", "password": PASSWORD + "y"}
+    assert admin.post("/api/v1/users", json=reset, headers=changes).status_code == 201
+    assert xinwu.get("/api/v1/cases").status_code == 401
+
+
 def test_every_finding_the_product_emits_is_accepted(service: Service) -> None:
     """Every golden file pushed as it is (crypto-node findings included): all received, and
     each stored finding reads back as the same typed value."""

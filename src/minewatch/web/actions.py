@@ -164,7 +164,16 @@ def add_person(session: Session, admin: User, name: str, unit_code: str, role: R
     existing = session.scalar(select(User).where(User.name == name))
     if existing is not None and existing.unit_id not in subtree(session, admin.unit_id):
         raise WorkflowError(f"user {name}", "the name is taken")  # by someone outside: say no more
+    if existing is not None:
+        _not_a_peer(admin, existing)
     return create_user(session, name, unit, role, password)
+
+
+def _not_a_peer(admin: User, user: User) -> None:
+    """An admin does not change another admin of the same unit (neither could then be
+    trusted with the other's account); a unit above does."""
+    if user.id != admin.id and user.role == Role.ADMIN.value and user.unit_id == admin.unit_id:
+        raise Denied(f"user {user.name}", "an admin of your own unit is changed by the unit above")
 
 
 def set_active(session: Session, admin: User, user_id: int, active: bool) -> User:
@@ -175,6 +184,7 @@ def set_active(session: Session, admin: User, user_id: int, active: bool) -> Use
         raise NotFound(f"user {user_id}", "not found")
     if user.id == admin.id and not active:
         raise WorkflowError(f"user {user.name}", "cannot switch yourself off")
+    _not_a_peer(admin, user)
     user.active = active
     if not active:  # their sessions end now
         session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))

@@ -74,9 +74,12 @@ def create_user(session: Session, name: str, unit: Unit, role: Role, password: s
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"user {name}", f"the password needs at least {MIN_PASSWORD} characters")
     user = session.scalar(select(User).where(User.name == name)) or User(name=name)
+    existed = user.id is not None
     user.unit, user.role, user.password_hash, user.active = unit, role.value, _hasher.hash(password), True
     session.add(user)
     session.flush()
+    if existed:  # a new password, role or unit: whoever held the old ones is signed out
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     return user
 
 
