@@ -23,10 +23,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-from scipy import stats
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -34,7 +30,7 @@ from minewatch.model.findings import Activity  # noqa: E402
 from minewatch.scan import ScanOptions, scan_paths  # noqa: E402
 from minewatch.sources.base import EngineOptions  # noqa: E402
 from minewatch.sources.pcap import read_tables  # noqa: E402
-from train_behaviour import corpus_captures  # noqa: E402
+from train_behaviour import corpus_captures, long_sessions, upper95  # noqa: E402
 
 
 @dataclass
@@ -47,18 +43,6 @@ class Tally:
         self.sessions += other.sessions
         self.flagged += other.flagged
         self.ndpi_flagged += other.ndpi_flagged
-
-
-def _upper95(k: int, n: int) -> float:
-    return 1.0 if n == 0 or k == n else float(stats.beta.ppf(0.95, k + 1, n - k))
-
-
-def _long(flows: pa.Table, port: int | None) -> pa.Table:
-    duration = pc.subtract(flows["last_seen"], flows["first_seen"]).cast(pa.int64())
-    mask = pc.and_(pc.equal(flows["ip_proto"], 6), pc.greater_equal(duration, 60_000_000))
-    if port is not None:
-        mask = pc.and_(mask, pc.equal(flows["server_port"], port))
-    return flows.filter(mask)
 
 
 def _ndpi_mining(path: Path) -> set[tuple[str, int, str, int]]:
@@ -77,7 +61,7 @@ def _ndpi_mining(path: Path) -> set[tuple[str, int, str, int]]:
 
 def tally(path: Path, port: int | None, ndpi: bool) -> Tally:
     flows, _, _ = read_tables(path, EngineOptions(workers=1))
-    sessions = _long(flows, port)
+    sessions = long_sessions(flows, port)
     result = scan_paths([path], ScanOptions(engine=EngineOptions(workers=1)))
     flagged_conns = {
         ev.conn_id
@@ -90,19 +74,17 @@ def tally(path: Path, port: int | None, ndpi: bool) -> Tally:
     t = Tally(len(ids), len(ids & flagged_conns))
     # Evidence keeps only the strongest reasons: a host flagged without a connection named
     # counts all its sessions to the flagged pools.
+    rows = sessions.to_pylist()
     for f in result.findings:
         if f.activity == Activity.MINING and not any(ev.conn_id in ids for ev in f.evidence):
             pools = {(p.ip, p.port) for p in f.pools}
-            rows = sessions.to_pylist()
             t.flagged += sum(
                 1 for r in rows if r["client_ip"] == f.host and (r["server_ip"], r["server_port"]) in pools
             )
     if ndpi:
         mining = _ndpi_mining(path)
         t.ndpi_flagged = sum(
-            1
-            for r in sessions.to_pylist()
-            if (r["client_ip"], r["client_port"], r["server_ip"], r["server_port"]) in mining
+            1 for r in rows if (r["client_ip"], r["client_port"], r["server_ip"], r["server_port"]) in mining
         )
     return t
 
@@ -131,7 +113,7 @@ def main() -> int:
                 "sessions": total.sessions,
                 "flagged": total.flagged,
                 "per_10k": round(1e4 * total.flagged / max(total.sessions, 1), 2),
-                "per_10k_upper95": round(1e4 * _upper95(total.flagged, total.sessions), 2),
+                "per_10k_upper95": round(1e4 * upper95(total.flagged, total.sessions), 2),
                 "ndpi_flagged": total.ndpi_flagged if args.ndpi else None,
             }
         else:

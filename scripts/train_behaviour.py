@@ -48,6 +48,7 @@ from minewatch.detect.behaviour import (
     EnvelopeModel,
     FeatureSet,
     Model,
+    long_tcp,
 )
 from minewatch.errors import CaptureReadError
 from minewatch.scan import dissect_messages, messages_by_conn
@@ -111,14 +112,17 @@ def _features(fs: FeatureSet, flows: pa.Table) -> tuple[np.ndarray, np.ndarray, 
     return fs.matrix(judged), gate, judged["conn_id"].to_pylist()
 
 
-def _long_sessions(flows: pa.Table, port: int | None = None) -> set[int]:
-    """Connections of a minute or more over TCP (to `port`): the sessions an evaluation
-    counts, judged or not (too few messages, a protocol the engine names)."""
-    duration = pc.subtract(flows["last_seen"], flows["first_seen"]).cast(pa.int64())
-    mask = pc.and_(pc.equal(flows["ip_proto"], 6), pc.greater_equal(duration, 60_000_000))
+def long_sessions(flows: pa.Table, port: int | None = None) -> pa.Table:
+    """Connections as long as the models ask over TCP (to `port`): the sessions an
+    evaluation counts, judged or not (too few messages, a protocol the engine names)."""
+    mask = long_tcp(flows)
     if port is not None:
         mask = pc.and_(mask, pc.equal(flows["server_port"], port))
-    return set(flows.filter(mask)["conn_id"].to_pylist())
+    return flows.filter(mask)
+
+
+def _long_sessions(flows: pa.Table, port: int | None = None) -> set[int]:
+    return set(long_sessions(flows, port)["conn_id"].to_pylist())
 
 
 @dataclass
@@ -431,7 +435,7 @@ def _protocol_envelope(fs: FeatureSet, s: Samples) -> tuple[tuple[float, ...], t
     return tuple(low), tuple(high)
 
 
-def _upper95(k: int, n: int) -> float:
+def upper95(k: int, n: int) -> float:
     """Clopper-Pearson one-sided 95% upper bound on a rate seen k times in n."""
     return 1.0 if n == 0 or k == n else float(stats.beta.ppf(0.95, k + 1, n - k))
 
@@ -499,7 +503,7 @@ def calibration(fs: FeatureSet, h: HeldOut, benign_total: int) -> list[dict[str,
     tp = int((h.samples.y[judged] == 1).sum())
     fp_sessions = {x for x, y, a in zip(h.samples.session, h.samples.y, judged, strict=True) if a and y == 0}
     recall = tp / max(int((h.samples.y == 1).sum()), 1)
-    fp_upper = _upper95(len(fp_sessions), benign_total)
+    fp_upper = upper95(len(fp_sessions), benign_total)
     ratio = recall / fp_upper
     strength = prior * ratio / (prior * ratio + 1.0 - prior)
     return [
@@ -542,7 +546,7 @@ def evaluate(fs: FeatureSet, s: Samples, long_sessions: dict[str, int]) -> tuple
         "benign_long_sessions": benign_total,
         "false_positive_sessions": fp,
         "fp_per_10k": round(1e4 * fp / max(benign_total, 1), 2),
-        "fp_per_10k_upper95": round(1e4 * _upper95(fp, benign_total), 2),
+        "fp_per_10k_upper95": round(1e4 * upper95(fp, benign_total), 2),
         "false_positive_sessions_without_gate": len(
             {x for x, u in zip(s.session, ungated, strict=True) if u}
         ),

@@ -51,6 +51,7 @@ __all__ = [
     "feature_matrix",
     "load_model",
     "behaviour_strength",
+    "long_tcp",
 ]
 
 Matrix = npt.NDArray[np.float64]
@@ -118,15 +119,15 @@ FLOW_FEATURES = (
 MIN_FLOW_PACKETS = 10
 
 
-def _col(flows: pa.Table, name: str) -> Matrix:
-    return np.asarray(pc.fill_null(flows[name].cast(pa.float64()), 0.0).to_numpy(), dtype=np.float64)
+def _col(flows: pa.Table, name: str, missing: float = 0.0) -> Matrix:
+    return np.asarray(pc.fill_null(flows[name].cast(pa.float64()), missing).to_numpy(), dtype=np.float64)
 
 
 def eligible(flows: pa.Table) -> pa.ChunkedArray:
     """Flow records the model may judge: TCP, long, with bursts both ways, not dissected,
     and not of an application whose payload was read. Flow exports (null burst counts)
     are not eligible for this packet model."""
-    mask = _long_tcp(flows)
+    mask = long_tcp(flows)
     for name in ("c2s_bursts", "s2c_bursts"):
         mask = pc.and_(mask, pc.fill_null(pc.greater_equal(flows[name], MIN_BURSTS), False))
     enough = pc.greater_equal(flows["c2s_bursts"], MIN_MESSAGES + 2)  # + the opening bursts
@@ -138,7 +139,7 @@ def eligible(flows: pa.Table) -> pa.ChunkedArray:
     return mask
 
 
-def _long_tcp(flows: pa.Table) -> pa.ChunkedArray:
+def long_tcp(flows: pa.Table) -> pa.ChunkedArray:
     duration = pc.subtract(flows["last_seen"], flows["first_seen"])
     long = pc.greater_equal(duration, pa.scalar(int(MIN_DURATION_S * 1e6), pa.duration("us")))
     return pc.and_(pc.equal(flows["ip_proto"], 6), long)
@@ -147,7 +148,7 @@ def _long_tcp(flows: pa.Table) -> pa.ChunkedArray:
 def flow_eligible(flows: pa.Table) -> pa.ChunkedArray:
     """Flow-export records the flow model may judge: TCP, long, packets both ways, no
     burst counts (a packet capture's flows go to the packet model), nothing read."""
-    mask = pc.and_(_long_tcp(flows), pc.is_null(flows["c2s_bursts"]))
+    mask = pc.and_(long_tcp(flows), pc.is_null(flows["c2s_bursts"]))
     for name in ("c2s_packets", "s2c_packets"):
         mask = pc.and_(mask, pc.greater_equal(flows[name], MIN_FLOW_PACKETS))
     unread = pc.invert(pc.fill_null(pc.is_in(flows["application"], pa.array(_READABLE + NAMED)), False))
@@ -176,27 +177,23 @@ def flow_feature_matrix(flows: pa.Table) -> Matrix:
     )
 
 
-def _opt(flows: pa.Table, name: str, missing: float) -> Matrix:
-    return np.asarray(pc.fill_null(flows[name].cast(pa.float64()), missing).to_numpy(), dtype=np.float64)
-
-
 def feature_matrix(flows: pa.Table) -> Matrix:
     """One row per flow record, one column per name in FEATURES."""
     if flows.num_rows == 0:
         return np.zeros((0, len(FEATURES)))
     answered = np.maximum(_col(flows, "c2s_bursts") - 2.0, 1.0)  # the opening bursts are not sized
-    gap_cv = np.clip(_opt(flows, "c2s_gap_cv", 0.0), 0.05, 20.0)
-    client_mean = np.maximum(_opt(flows, "c2s_burst_mean", 1.0), 1.0)
-    server_mean = np.maximum(_opt(flows, "s2c_burst_mean", 1.0), 1.0)
+    gap_cv = np.clip(_col(flows, "c2s_gap_cv", 0.0), 0.05, 20.0)
+    client_mean = np.maximum(_col(flows, "c2s_burst_mean", 1.0), 1.0)
+    server_mean = np.maximum(_col(flows, "s2c_burst_mean", 1.0), 1.0)
     columns = (
         np.clip(_col(flows, "small_answers") / answered, 0.0, 1.0),
         np.clip(_col(flows, "c2s_burst_cv"), 0.0, 3.0),
         np.abs(np.log(gap_cv)),
-        _opt(flows, "c2s_gap_peak", 1.0),
+        _col(flows, "c2s_gap_peak", 1.0),
         np.clip(_col(flows, "s2c_pushes") / np.maximum(_col(flows, "s2c_bursts"), 1.0), 0.0, 1.0),
         np.clip(np.log10(server_mean / client_mean), -3.0, 3.0),
         np.log10(client_mean),
-        _opt(flows, "s2c_gap_peak", 1.0),
+        _col(flows, "s2c_gap_peak", 1.0),
     )
     return np.column_stack(columns)
 
