@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from minewatch.cases.models import ApiToken, LoginSession, Role, User
@@ -15,6 +15,7 @@ from minewatch.errors import Denied, NotFound, RefusedError, SignInRefused, TipR
 from minewatch.report.bulletin import make_bulletin
 from minewatch.web import actions
 from minewatch.web.auth import end_session, session_for, sign_in
+from minewatch.web.body import StrictJsonRoute
 from minewatch.web.deps import (
     COOKIE,
     Db,
@@ -25,6 +26,7 @@ from minewatch.web.deps import (
     set_session_cookie,
     signed_in_csrf,
 )
+from minewatch.web.fields import IdPath
 from minewatch.web.schemas import (
     ActionIn,
     ActiveIn,
@@ -45,8 +47,7 @@ from minewatch.web.tipbox import receive_tip
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1")
-CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 Changing = Annotated[LoginSession, Depends(signed_in_csrf)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "A body that is not UTF-8 JSON"},
@@ -173,7 +174,7 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", tags=["cases"], responses={401: _ERRORS[401], 404: _ERRORS[404]})
-def get_case(case_id: CaseId, login: SignedIn, session: Db) -> CaseDetail:
+def get_case(case_id: IdPath, login: SignedIn, session: Db) -> CaseDetail:
     try:
         return actions.case_detail(visible_case(session, login.user, case_id))
     except NotFound as e:
@@ -181,7 +182,7 @@ def get_case(case_id: CaseId, login: SignedIn, session: Db) -> CaseDetail:
 
 
 @router.post("/cases/{case_id}/actions", tags=["cases"], responses=_ERRORS)
-def act(case_id: CaseId, body: ActionIn, request: Request, login: Changing, session: Db) -> CaseDetail:
+def act(case_id: IdPath, body: ActionIn, request: Request, login: Changing, session: Db) -> CaseDetail:
     """One step on a case: triage, notify, rectify (with a deadline), block, verify, check
     (close as stopped if the host has been quiet), close (with a verdict), take, and, for
     supervisors, assign, delegate (to a unit directly below) and merge."""
@@ -212,12 +213,12 @@ def _tip_step(session: Db, login: LoginSession, tip_id: int, action: str, case_i
 
 
 @router.post("/tips/{tip_id}/link", tags=["tips"], responses=_ERRORS)
-def link(tip_id: CaseId, body: LinkIn, login: Changing, session: Db) -> TipOut:
+def link(tip_id: IdPath, body: LinkIn, login: Changing, session: Db) -> TipOut:
     return _tip_step(session, login, tip_id, "link", body.case_id)
 
 
 @router.post("/tips/{tip_id}/dismiss", tags=["tips"], responses=_ERRORS)
-def dismiss(tip_id: CaseId, login: Changing, session: Db) -> TipOut:
+def dismiss(tip_id: IdPath, login: Changing, session: Db) -> TipOut:
     return _tip_step(session, login, tip_id, "dismiss", None)
 
 
@@ -285,7 +286,7 @@ def add_person(body: PersonIn, login: Changing, session: Db) -> PersonOut:
 
 
 @router.post("/users/{user_id}/active", tags=["people"], responses=_ERRORS)
-def set_active(user_id: CaseId, body: ActiveIn, login: Changing, session: Db) -> PersonOut:
+def set_active(user_id: IdPath, body: ActiveIn, login: Changing, session: Db) -> PersonOut:
     """Switch a person of your units on or off (off ends their sessions)."""
     try:
         user = actions.set_active(session, login.user, user_id, body.active)

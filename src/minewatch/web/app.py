@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -14,7 +15,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -63,7 +66,39 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_exception_handler(StarletteHTTPException, _with_allow)
+    app.add_exception_handler(RequestValidationError, _invalid)
     return app
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, with each error's input echoed only as far as it is safe to: a lone
+    surrogate, a NaN or a 5,000-deep value in the input must not break the answer that
+    refuses it (each did, as a 500)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "type": str(e.get("type", "")),
+            "loc": [_echo(part) for part in e.get("loc", ())],
+            "msg": _echo(e.get("msg", "")),
+            **({"input": _echo(e["input"])} if _scalar(e.get("input")) else {}),
+        }
+        for e in exc.errors()[:50]
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def _scalar(value: object) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _echo(value: object) -> object:
+    """A scalar as the answer may carry it: finite, valid Unicode, at most 200 characters."""
+    if isinstance(value, bool | int) and abs(value) < 2**63:
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    return text[:200].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 async def _with_allow(request: Request, exc: Exception) -> Response:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +33,7 @@ from minewatch.report.table import write_csv
 from minewatch.web import actions
 from minewatch.web.auth import AccountError, SignInRefused, end_session, session_for, sign_in
 from minewatch.web.deps import COOKIE, ServiceSettings, csrf_ok, now, set_session_cookie
+from minewatch.web.fields import day_end, id_or_none, whole
 from minewatch.web.i18n import LANGS, TEXT, pick_lang
 from minewatch.web.schemas import ActionIn, PersonIn, TipIn
 from minewatch.web.scope import Denied, NotFound, may, subtree, visible_case
@@ -104,11 +105,6 @@ def _changing(request: Request, session: Session, form: FormData) -> LoginSessio
     if not csrf_ok(login, str(form.get("csrf") or "")):
         return _error(request, login, 403, TEXT[_lang(request)]["csrf"])
     return login
-
-
-def _whole(value: str) -> int | None:
-    """A form's number, or None for anything else."""
-    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 def _settings(request: Request) -> ServiceSettings:
@@ -186,11 +182,11 @@ def _queue_filter(request: Request) -> tuple[actions.QueueFilter, int]:
     status = status if status in {"open", ""} | {s.value for s in Status} else "open"
     severity = q.get("severity", "")
     unit_code = q.get("unit", "")
-    page = int(q["page"]) if q.get("page", "").isdigit() and len(q["page"]) < 7 else 1
+    page = whole(q.get("page", ""), 100_000) or 1
     want = actions.QueueFilter(
         status=status or None,
         severity=severity if severity in ("high", "medium", "low") else None,
-        unit_code=unit_code if unit_code.isdigit() and len(unit_code) <= 12 else None,
+        unit_code=unit_code if whole(unit_code, 10**12 - 1) is not None and len(unit_code) >= 2 else None,
         host=q.get("host", "")[:64].replace("\x00", "") or None,
         overdue=q.get("overdue") == "1",
     )
@@ -262,48 +258,44 @@ def _case_page(
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, case_id: int) -> Response:
+def case_page(request: Request, case_id: str) -> Response:
     with _db(request) as session:
         login = _login(request, session)
         if login is None:
             return _to_login()
+        number = id_or_none(case_id)
         try:
-            return _case_page(
-                request, session, login, case_id, done=request.query_params.get("done", "")[:40]
-            )
+            if number is None:
+                raise NotFound(f"case {case_id[:20]}", "is no case id")
+            return _case_page(request, session, login, number, done=request.query_params.get("done", "")[:40])
         except NotFound:
             return _error(request, login, 404, TEXT[_lang(request)]["not_found"])
 
 
-def _deadline(value: str, zone: str) -> datetime | None:
-    """A date from the form is the end of that day in the offices' time zone."""
-    if not value:
-        return None
-    day = datetime.strptime(value[:10], "%Y-%m-%d").date()
-    return datetime.combine(day, time(23, 59), tzinfo=ZoneInfo(zone)).astimezone(UTC)
-
-
 @router.post("/cases/{case_id}")
-async def case_action(request: Request, case_id: int) -> Response:
+async def case_action(request: Request, case_id: str) -> Response:
     form = await request.form()
     with _db(request) as session:
         login = _changing(request, session, form)
         if not isinstance(login, LoginSession):
             return login
+        number = id_or_none(case_id)
+        if number is None:
+            return _error(request, login, 404, TEXT[_lang(request)]["not_found"])
         fields = {
             k: str(form.get(k) or "") for k in ("action", "verdict", "unit_code", "assignee", "into", "note")
         }
         try:
             act = ActionIn(
                 action=fields["action"],  # type: ignore[arg-type]  # checked by pydantic
-                deadline=_deadline(str(form.get("deadline") or ""), _settings(request).timezone),
+                deadline=day_end(str(form.get("deadline") or ""), _settings(request).timezone),
                 verdict=fields["verdict"] or None,  # type: ignore[arg-type]
                 unit_code=fields["unit_code"] or None,
                 assignee=fields["assignee"] or None,
-                into=_whole(fields["into"]),
+                into=id_or_none(fields["into"]),
                 note=fields["note"],
             )
-            case = visible_case(session, login.user, case_id)
+            case = visible_case(session, login.user, number)
             actions.apply_action(session, login.user, case, act, now(), _settings(request).quiet)
             session.commit()
         except (Denied, NotFound) as e:
@@ -312,8 +304,8 @@ async def case_action(request: Request, case_id: int) -> Response:
         except (WorkflowError, ValidationError, ValueError) as e:
             session.rollback()
             message = str(e) if isinstance(e, WorkflowError) else _invalid(e)
-            return _case_page(request, session, login, case_id, status=409, error=message)
-        return RedirectResponse(f"/cases/{case_id}?" + urlencode({"done": act.action}), status_code=303)
+            return _case_page(request, session, login, number, status=409, error=message)
+        return RedirectResponse(f"/cases/{number}?" + urlencode({"done": act.action}), status_code=303)
 
 
 def _invalid(e: Exception) -> str:
@@ -323,15 +315,18 @@ def _invalid(e: Exception) -> str:
 
 
 @router.post("/tips/{tip_id}")
-async def tip_step(request: Request, tip_id: int) -> Response:
+async def tip_step(request: Request, tip_id: str) -> Response:
     form = await request.form()
     with _db(request) as session:
         login = _changing(request, session, form)
         if not isinstance(login, LoginSession):
             return login
-        action, case_id = str(form.get("action") or ""), _whole(str(form.get("case_id") or ""))
+        number = id_or_none(tip_id)
+        if number is None:
+            return _error(request, login, 404, TEXT[_lang(request)]["not_found"])
+        action, case_id = str(form.get("action") or ""), id_or_none(str(form.get("case_id") or ""))
         try:
-            actions.tip_action(session, login.user, tip_id, action, case_id, now())
+            actions.tip_action(session, login.user, number, action, case_id, now())
             session.commit()
         except (Denied, NotFound) as e:
             session.rollback()
@@ -448,7 +443,7 @@ async def people_action(request: Request) -> Response:
                 )
             else:
                 active = fields["action"] == "activate"
-                actions.set_active(session, login.user, _whole(fields["user_id"]) or 0, active)
+                actions.set_active(session, login.user, id_or_none(fields["user_id"]) or 0, active)
             session.commit()
         except (Denied, NotFound) as e:
             session.rollback()

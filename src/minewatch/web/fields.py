@@ -1,19 +1,76 @@
-"""Field kinds shared by the API's bodies: bounded text without NUL, division codes,
-times given as RFC 3339 text."""
+"""The one set of validators for what the network sends, used by the API's bodies and
+parameters and by the console's forms and query strings alike: bounded whole numbers and
+ids, finite numbers, times within range once in UTC, and text that is valid Unicode without
+NUL. JSON bodies are read strictly before these (`minewatch.web.body`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator, Field
+from fastapi import Path
+from pydantic import AfterValidator, BeforeValidator, Field
 
-__all__ = ["NO_NUL", "Code", "Short", "Time", "json_number"]
+__all__ = [
+    "EARLIEST",
+    "LARGEST",
+    "LATEST",
+    "MAX_ID",
+    "NO_NUL",
+    "Amount",
+    "Code",
+    "Count",
+    "Id",
+    "IdPath",
+    "Number",
+    "Positive",
+    "Share",
+    "Short",
+    "Text",
+    "Time",
+    "day_end",
+    "id_or_none",
+    "in_utc",
+    "json_number",
+    "whole",
+]
 
 # PostgreSQL stores no NUL in text: refused at the door rather than failing in the database.
+# (A lone surrogate, which is not Unicode, pydantic refuses in every text field itself.)
 NO_NUL = r"^[^\x00]*$"
+# Ids are the database's: 32-bit on every engine we run on.
+MAX_ID = 2**31 - 1
+# The times a finding, a deadline or a tip may carry: the epoch of every capture to a year
+# no deadline reaches. Bounded so arithmetic on them (a deadline plus a week) cannot overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 Short = Annotated[str, Field(max_length=200, pattern=NO_NUL)]
+Text = Annotated[str, Field(max_length=4000, pattern=NO_NUL)]
 Code = Annotated[str, Field(pattern=r"^[0-9]{2,12}$")]
+
+
+def json_number(value: object) -> object:
+    """A whole number as JSON may write it (2 or 2.0), never as text or true."""
+    if isinstance(value, str | bool):
+        raise ValueError("expected a number")
+    return value
+
+
+# Every figure a finding carries (hashes per second, watts, kWh, difficulty) is far inside
+# 1e100, and sums and squares of such stay finite: an answer with Infinity is no JSON.
+LARGEST = 1e100
+Number = Annotated[float, Field(allow_inf_nan=False, ge=-LARGEST, le=LARGEST)]
+Amount = Annotated[float, Field(allow_inf_nan=False, ge=0, le=LARGEST)]
+Share = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1)]
+# Whole numbers as JSON may write them (2 or 2.0), up to 2**53, the largest every JSON
+# reader holds exactly.
+Count = Annotated[int, Field(strict=False, ge=0, le=2**53), BeforeValidator(json_number)]
+Positive = Annotated[int, Field(strict=False, ge=1, le=2**53), BeforeValidator(json_number)]
+Id = Annotated[int, Field(strict=False, ge=1, le=MAX_ID), BeforeValidator(json_number)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _text_time(value: object) -> object:
@@ -24,12 +81,44 @@ def _text_time(value: object) -> object:
     return value
 
 
-def json_number(value: object) -> object:
-    """A whole number as JSON may write it (2 or 2.0), never as text or true."""
-    if isinstance(value, str | bool):
-        raise ValueError("expected a number")
-    return value
+def in_utc(t: datetime) -> datetime:
+    """`t` in UTC (a time without offset is taken as UTC), within EARLIEST..LATEST."""
+    try:
+        utc = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
+        raise ValueError(f"a time between {EARLIEST:%Y} and {LATEST:%Y} once in UTC") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"a time between {EARLIEST:%Y} and {LATEST:%Y} once in UTC")
+    return utc
 
 
-# Models are strict (no "1" for 1, no "yes" for true); times come as text.
-Time = Annotated[datetime, Field(strict=False), BeforeValidator(_text_time)]
+# Models are strict (no "1" for 1); times come as text and leave in UTC.
+Time = Annotated[datetime, Field(strict=False), BeforeValidator(_text_time), AfterValidator(in_utc)]
+
+
+def whole(text: str, largest: int) -> int | None:
+    """A form's or query's whole number in 0..largest, or None for anything else (`²`
+    passes `str.isdigit` but is no number; a 30-digit id is none of ours)."""
+    text = text.strip()
+    if not text or not text.isascii() or not text.isdigit() or len(text) > len(str(largest)):
+        return None
+    value = int(text)
+    return value if value <= largest else None
+
+
+def id_or_none(text: str) -> int | None:
+    """A form's or path's id, or None."""
+    value = whole(text, MAX_ID)
+    return value if value else None
+
+
+def day_end(text: str, zone: str) -> datetime | None:
+    """A date from a form (YYYY-MM-DD) as the end of that day in the offices' time zone, in
+    UTC; None for no date. ValueError for one that is not a date or out of range."""
+    text = text.strip()
+    if not text:
+        return None
+    if len(text) != 10 or not text.isascii():
+        raise ValueError(f"{text[:20]!r} is not a date like 2026-12-31")
+    day = datetime.strptime(text, "%Y-%m-%d").date()
+    return in_utc(datetime.combine(day, time(23, 59), tzinfo=ZoneInfo(zone)))

@@ -7,7 +7,6 @@ then read from the checked body. A test holds the fields here equal to the keys 
 from __future__ import annotations
 
 import ipaddress
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -25,18 +24,9 @@ from pydantic import (
 from minewatch.errors import FindingFormatError
 from minewatch.model.attribution import Sector
 from minewatch.model.findings import FINDING_VERSION, Activity, EvidenceKind, Finding
-from minewatch.web.fields import NO_NUL, Code, Short, Time, json_number
+from minewatch.web.fields import Amount, Code, Count, Number, Positive, Share, Short, Text, Time, json_number
 
 __all__ = ["AttributionIn", "FindingIn"]
-
-Text = Annotated[str, Field(max_length=4000, pattern=NO_NUL)]
-Number = Annotated[float, Field(allow_inf_nan=False)]
-Amount = Annotated[float, Field(allow_inf_nan=False, ge=0)]
-Share = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1)]
-# Whole numbers as JSON may write them (2 or 2.0), up to 2**53, the largest every JSON
-# reader holds exactly.
-Count = Annotated[int, Field(strict=False, ge=0, le=2**53), BeforeValidator(json_number)]
-Positive = Annotated[int, Field(strict=False, ge=1, le=2**53), BeforeValidator(json_number)]
 
 
 def _one_of(kind: type[StrEnum]) -> Any:
@@ -62,13 +52,6 @@ Address = Annotated[
 ]
 
 
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
-Moment = Annotated[Time, AfterValidator(_utc)]
-
-
 class _In(BaseModel):
     # Strict (no "1" for 1); fields a newer minewatch adds are let through and ignored.
     model_config = ConfigDict(extra="ignore", strict=True)
@@ -84,8 +67,8 @@ class EvidenceIn(_In):
     kind: _one_of(EvidenceKind)  # type: ignore[valid-type]
     detail: Text
     strength: Share
-    first_seen: Moment | None = None
-    last_seen: Moment | None = None
+    first_seen: Time | None = None
+    last_seen: Time | None = None
     peer: EndpointIn | None = None
     protocol: Short | None = None
     coin: Short | None = None
@@ -118,14 +101,16 @@ class BoundsIn(_In):
 
 
 class ExposureIn(_In):
-    start: Moment
-    end: Moment
+    start: Time
+    end: Time
     accepted: Count
-    exposure: Annotated[float, Field(allow_inf_nan=False, gt=0)]
+    # Seconds per expected share: at most the window itself (a share is at least one hash),
+    # at least a microsecond over 2**256 hashes. Its square is taken, so bounded both ways.
+    exposure: Annotated[float, Field(allow_inf_nan=False, ge=1e-90, le=1e12)]
 
 
 class PointIn(_In):
-    ts: Moment
+    ts: Time
     value: Number
 
 
@@ -161,8 +146,8 @@ class FindingIn(_In):
     coin: Short | None = None
     algorithm: Short | None = None
     pools: list[EndpointIn] = Field(default_factory=list, max_length=1000)
-    first_seen: Moment
-    last_seen: Moment
+    first_seen: Time
+    last_seen: Time
     shares: SharesIn | None = None
     difficulty: Number | None = None
     difficulty_timeline: list[PointIn] = Field(default_factory=list, max_length=10_000)

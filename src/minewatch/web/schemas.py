@@ -3,18 +3,16 @@ request is checked against before anything reads it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    field_validator,
 )
 
-from minewatch.web.fields import NO_NUL, Code, Short, Time, json_number
+from minewatch.web.fields import NO_NUL, Code, Id, Short, Time
 from minewatch.web.finding_in import AttributionIn, FindingIn
 
 __all__ = [
@@ -44,13 +42,6 @@ StatusFilter = Literal[
     "open", "new", "triaged", "owner_notified", "rectification_ordered", "blocked", "verifying", "closed"
 ]
 VerdictName = Literal["false_positive", "duplicate", "not_in_jurisdiction"]
-
-
-Id = Annotated[int, Field(strict=False, ge=1, le=2**31 - 1), BeforeValidator(json_number)]
-
-
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 class FindingsPush(BaseModel):
@@ -125,11 +116,6 @@ class ActionIn(BaseModel):
     assignee: Annotated[str, Field(max_length=64, pattern=NO_NUL)] | None = None
     into: Id | None = None
     note: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] = ""
-
-    @field_validator("deadline")
-    @classmethod
-    def _in_utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else _utc(value)
 
 
 class LinkIn(BaseModel):
