@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
@@ -24,7 +25,7 @@ from minewatch.web.auth import create_user, issue_token
 from minewatch.web.deps import ServiceSettings
 from tests.conftest import REAL, scan_json
 
-__all__ = ["PASSWORD", "UNITS", "Service", "make_service", "placed", "sign_in"]
+__all__ = ["PASSWORD", "UNITS", "Clock", "Service", "make_service", "placed", "sign_in"]
 
 PASSWORD = "correct horse battery staple"
 UNITS = (
@@ -133,3 +134,19 @@ def sign_in(app: FastAPI, name: str, password: str = PASSWORD) -> tuple[TestClie
     r = client.post("/api/v1/sign-in", json={"name": name, "password": password})
     assert r.status_code == 200, r.text
     return client, str(r.json()["csrf"])
+
+
+class Clock:
+    """The service's clock, stopped: the API and console read `now` from here, and a test
+    moves it on instead of sleeping."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.t = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        for module in ("minewatch.web.api", "minewatch.web.console", "minewatch.web.deps"):
+            monkeypatch.setattr(f"{module}.now", self.now)
+
+    def now(self) -> datetime:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += timedelta(seconds=seconds)

@@ -35,6 +35,7 @@ Every error carries its `source` (a path, an option, a case, a URL) so one line 
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 __all__ = [
@@ -153,13 +154,14 @@ class SignInRefused(RefusedError):
     """A sign-in refused: `wait` is how long the throttle holds it (zero: wrong password)."""
 
     def __init__(self, wait: timedelta) -> None:
-        reason = (
-            f"too many failed sign-ins: wait {int(wait.total_seconds()) + 1} s"
-            if wait
-            else "wrong name or password"
-        )
-        super().__init__("sign-in", reason)
         self.wait = wait
+        reason = f"too many failed sign-ins: wait {self.retry_after} s" if wait else "wrong name or password"
+        super().__init__("sign-in", reason)
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds to wait, rounded up (HTTP's Retry-After)."""
+        return max(1, math.ceil(self.wait.total_seconds()))
 
 
 class TipRefused(RefusedError):

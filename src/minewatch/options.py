@@ -216,7 +216,11 @@ TIMEZONE = Opt("--timezone", ZONE, "Asia/Shanghai", "The offices' time zone, for
 TIPS_PER_10MIN = Opt("--tips-per-10min", whole(1, 10_000), 5, "Tips one address may send in 10 minutes.")
 SECURE_COOKIES = Opt("--secure-cookies", FLAG, False, "Mark cookies Secure (behind a TLS proxy).")
 WORKERS = Opt(
-    "--workers", whole(1, 64), 1, "Processes; with more than one, run `minewatch cases tick` from cron."
+    "--workers",
+    whole(1, 64),
+    1,
+    "Processes; with more than one, run `minewatch cases tick` from cron (sign-in and tip "
+    "limits then count per process).",
 )
 SERVICE: tuple[Opt[Any], ...] = (QUIET, TIMEZONE, TIPS_PER_10MIN, SECURE_COOKIES)
 

@@ -14,7 +14,7 @@ from minewatch.cases.tips import TipForm
 from minewatch.errors import Denied, NotFound, RefusedError, SignInRefused, TipRefused, UnitsError
 from minewatch.report.bulletin import make_bulletin
 from minewatch.web import actions
-from minewatch.web.auth import end_session, session_for, sign_in
+from minewatch.web.auth import device_cookie, end_session, session_for, sign_in
 from minewatch.web.body import StrictJsonRoute
 from minewatch.web.deps import (
     COOKIE,
@@ -23,7 +23,7 @@ from minewatch.web.deps import (
     SignedIn,
     now,
     sensor,
-    set_session_cookie,
+    set_signed_in_cookies,
     signed_in_csrf,
 )
 from minewatch.web.fields import IdPath
@@ -99,15 +99,21 @@ def health() -> dict[str, str]:
 @router.post(
     "/sign-in",
     tags=["people"],
-    responses={400: _ERRORS[400], 401: _ERRORS[401], 429: {"description": "Throttled"}},
+    responses={
+        400: _ERRORS[400],
+        401: _ERRORS[401],
+        429: {"description": "Throttled: try again after Retry-After seconds"},
+    },
 )
 def sign_in_route(body: SignIn, request: Request, response: Response, session: Db) -> Me:
-    """Sign in: sets the session cookie and returns the CSRF token for changes."""
+    """Sign in: sets the session cookie (and a device cookie that lets this client past the
+    per-name delay of the sign-in throttle) and returns the CSRF token for changes."""
     settings = _settings(request)
     address = request.client.host if request.client else "?"
     t = now()
+    device = request.cookies.get(device_cookie(body.name))
     try:
-        token = sign_in(
+        granted = sign_in(
             session,
             request.app.state.throttle,
             body.name,
@@ -115,12 +121,15 @@ def sign_in_route(body: SignIn, request: Request, response: Response, session: D
             address,
             t,
             settings.session_lifetime,
+            device,
         )
     except SignInRefused as e:
-        raise HTTPException(429 if e.wait else 401, e.reason) from e
+        if not e.wait:
+            raise HTTPException(401, e.reason) from e
+        raise HTTPException(429, e.reason, headers={"Retry-After": str(e.retry_after)}) from e
     session.commit()
-    set_session_cookie(response, token, settings)
-    login = session_for(session, token, t)
+    set_signed_in_cookies(response, granted, settings, request.url.path)
+    login = session_for(session, granted.token, t)
     assert login is not None  # just made
     return _me(login)
 

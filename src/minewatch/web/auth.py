@@ -1,13 +1,14 @@
 """Who is asking: people by password (argon2) and a server-side session whose cookie is
-useless without its CSRF token; sensors by an API token of which only a hash is kept; and
-a throttle on failed logins per name and per address."""
+useless without its CSRF token; sensors by an API token of which only a hash is kept; a
+throttle on failed sign-ins (`minewatch.web.throttle`), and the device cookie that lets a
+person's own browser past the throttle's per-name delay."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
-import threading
-from collections import OrderedDict, deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -17,13 +18,17 @@ from sqlalchemy.orm import Session
 
 from minewatch.cases.models import ApiToken, LoginSession, Role, Unit, User
 from minewatch.errors import AccountError, SignInRefused
+from minewatch.web.throttle import Attempt, LoginThrottle
 
 __all__ = [
     "MIN_PASSWORD",
+    "DEVICE_LIFETIME",
     "AccountError",
+    "Granted",
     "LoginThrottle",
     "authenticate",
     "create_user",
+    "device_cookie",
     "end_session",
     "issue_token",
     "SignInRefused",
@@ -39,6 +44,16 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
+@dataclass(frozen=True)
+class Granted:
+    """A sign-in that went through: the session cookie's token, and the device cookie to
+    set (its name and value) so this browser is known to the throttle next time."""
+
+    token: str
+    device_cookie: str
+    device_token: str
+
+
 def sign_in(
     session: Session,
     throttle: LoginThrottle,
@@ -47,20 +62,61 @@ def sign_in(
     address: str,
     now: datetime,
     lifetime: timedelta,
-) -> str:
-    """Check the password under the throttle and start a session; its cookie token, or
-    SignInRefused."""
-    keys = (f"name:{name[:64]}", f"addr:{address}")
-    wait = throttle.wait(keys, now)
+    device: str | None = None,
+) -> Granted:
+    """Check the password under the throttle and start a session, or raise SignInRefused.
+    `device` is the value of this name's device cookie, if the browser sent one. The
+    password is checked (argon2, the costly step) only once the throttle lets the try
+    happen; the throttle then counts a failure or clears the attempt's own."""
+    name, password = name[:64], password[:1024]
+    user = _active_user(session, name)
+    attempt = Attempt(name, address, _device_id(user, name, device, now))
+    wait = throttle.wait(attempt, now)
     if wait > timedelta(0):
         raise SignInRefused(wait)
-    user = authenticate(session, name[:64], password[:1024])
-    if user is None:
-        throttle.failed(keys, now)
+    right = _verify(user, password)  # first, so an unknown name costs the same argon2 check
+    if user is None or not right:
+        throttle.failed(attempt, now)
         raise SignInRefused(timedelta(0))
-    throttle.succeeded(keys[0])
+    throttle.succeeded(attempt)
     token, _ = start_session(session, user, now, lifetime)
-    return token
+    fresh = _device_token(user, name, secrets.token_urlsafe(16), int(now.timestamp()))
+    return Granted(token, device_cookie(name), fresh)
+
+
+# How long a device cookie is good for; each sign-in with it gives a fresh one.
+DEVICE_LIFETIME = timedelta(days=90)
+
+
+def device_cookie(name: str) -> str:
+    """The name of the cookie that carries `name`'s device token: one per person, so people
+    sharing a browser each keep theirs, named by a hash since cookie names are ASCII."""
+    return "mw_device_" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _device_token(user: User, name: str, nonce: str, issued: int) -> str:
+    """A device token `nonce.issued.mac` (issued in Unix seconds). The MAC's key comes from
+    the person's password hash (salted, kept in the database): it needs no secret of its
+    own, holds in every worker and across restarts, and a new password voids all of the
+    person's devices."""
+    stamp = str(issued)
+    key = hashlib.sha256(b"minewatch device cookie\0" + user.password_hash.encode()).digest()
+    message = "\0".join((name, nonce, stamp)).encode("utf-8", "surrogatepass")
+    return f"{nonce}.{stamp}.{hmac.new(key, message, hashlib.sha256).hexdigest()}"
+
+
+def _device_id(user: User | None, name: str, token: str | None, now: datetime) -> str | None:
+    """The nonce of a device token that `user` was given and that has not expired, else None."""
+    if user is None or not token or len(token) > 200 or token.count(".") != 2:
+        return None
+    nonce, stamp, _ = token.split(".")
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
+        return None
+    age = now.timestamp() - int(stamp)  # a few minutes ahead: another worker's clock
+    if not -300 <= age <= DEVICE_LIFETIME.total_seconds():
+        return None
+    expected = _device_token(user, name, nonce, int(stamp))
+    return nonce if hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace")) else None
 
 
 def _digest(token: str) -> str:
@@ -84,14 +140,27 @@ def create_user(session: Session, name: str, unit: Unit, role: Role, password: s
 
 
 def authenticate(session: Session, name: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.name == name[:64], User.active.is_(True)))
+    """The active person of this name if the password is theirs, else None (unthrottled)."""
+    user = _active_user(session, name[:64])
+    return user if _verify(user, password) else None
+
+
+def _active_user(session: Session, name: str) -> User | None:
+    return session.scalar(select(User).where(User.name == name, User.active.is_(True)))
+
+
+def _verify(user: User | None, password: str) -> bool:
+    """Whether the password is `user`'s. An unknown name is checked against a dummy hash, so
+    it costs as long as a wrong password."""
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        return None
-    if user is not None and _hasher.check_needs_rehash(user.password_hash):
+        return False
+    if user is None:
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    return user
+    return True
 
 
 def start_session(session: Session, user: User, now: datetime, lifetime: timedelta) -> tuple[str, str]:
@@ -133,51 +202,3 @@ def token_for(session: Session, token: str | None) -> ApiToken | None:
         return None
     found = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
     return None if found is None or found.revoked else found
-
-
-class LoginThrottle:
-    """Refuses sign-ins after 5 failures within `window` for one name, or 20 from one
-    address (an office behind one NAT has many people), until the oldest failure leaves the
-    window. Keys are "name:..." or "addr:...". Keeps at most `keys` keys (the least recent
-    go first), so a flood of names cannot grow it without bound."""
-
-    def __init__(
-        self,
-        per_name: int = 5,
-        per_address: int = 20,
-        window: timedelta = timedelta(minutes=15),
-        keys: int = 50_000,
-    ):
-        self.per_name, self.per_address, self.window, self.keys = per_name, per_address, window, keys
-        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def wait(self, keys: tuple[str, ...], now: datetime) -> timedelta:
-        """How long these keys must wait before another try (zero: go ahead)."""
-        longest = timedelta(0)
-        with self._lock:
-            for key in keys:
-                times = self._failures.get(key)
-                if not times:
-                    continue
-                while times and now - times[0] >= self.window:
-                    times.popleft()
-                if len(times) >= self._limit(key):
-                    longest = max(longest, times[0] + self.window - now)
-        return longest
-
-    def failed(self, keys: tuple[str, ...], now: datetime) -> None:
-        with self._lock:
-            for key in keys:
-                times = self._failures.pop(key, None) or deque(maxlen=self._limit(key))
-                times.append(now)
-                self._failures[key] = times
-            while len(self._failures) > self.keys:
-                self._failures.popitem(last=False)
-
-    def _limit(self, key: str) -> int:
-        return self.per_name if key.startswith("name:") else self.per_address
-
-    def succeeded(self, name_key: str) -> None:
-        with self._lock:
-            self._failures.pop(name_key, None)

@@ -31,8 +31,8 @@ from minewatch.report.bulletin import make_bulletin
 from minewatch.report.html import SECTOR_NAMES, bars_svg, human_number, meters_section, render_html
 from minewatch.report.table import write_csv
 from minewatch.web import actions
-from minewatch.web.auth import AccountError, SignInRefused, end_session, session_for, sign_in
-from minewatch.web.deps import COOKIE, ServiceSettings, csrf_ok, now, set_session_cookie
+from minewatch.web.auth import AccountError, SignInRefused, device_cookie, end_session, session_for, sign_in
+from minewatch.web.deps import COOKIE, ServiceSettings, csrf_ok, now, set_signed_in_cookies
 from minewatch.web.fields import day_end, id_or_none, whole
 from minewatch.web.i18n import LANGS, TEXT, pick_lang
 from minewatch.web.schemas import ActionIn, PersonIn, TipIn
@@ -136,19 +136,29 @@ async def login_submit(request: Request) -> Response:
         return RedirectResponse("/login?failed=csrf", status_code=303)
     settings = _settings(request)
     address = request.client.host if request.client else "?"
+    device = request.cookies.get(device_cookie(name[:64]))
     with _db(request) as session:
         try:
-            token = sign_in(
-                session, request.app.state.throttle, name, password, address, now(), settings.session_lifetime
+            granted = sign_in(
+                session,
+                request.app.state.throttle,
+                name,
+                password,
+                address,
+                now(),
+                settings.session_lifetime,
+                device,
             )
         except SignInRefused as e:
             if not e.wait:
                 return RedirectResponse("/login?failed=password", status_code=303)
-            minutes = int(e.wait.total_seconds() // 60) + 1
-            return _page(request, "login.html", status=429, pre=cookie, failed="throttled", minutes=minutes)
+            wait_s = e.retry_after
+            page = _page(request, "login.html", status=429, pre=cookie, failed="throttled", wait_s=wait_s)
+            page.headers["Retry-After"] = str(wait_s)
+            return page
         session.commit()
     response = RedirectResponse("/", status_code=303)
-    set_session_cookie(response, token, settings)
+    set_signed_in_cookies(response, granted, settings, request.url.path)
     response.delete_cookie(PRE_COOKIE)
     return response
 

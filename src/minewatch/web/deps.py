@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from minewatch.cases.models import ApiToken, LoginSession
 from minewatch.options import QUIET, SECURE_COOKIES, SERVICE, TIMEZONE, TIPS_PER_10MIN
-from minewatch.web.auth import session_for, token_for
+from minewatch.web.auth import DEVICE_LIFETIME, Granted, session_for, token_for
 
 __all__ = [
     "COOKIE",
@@ -25,6 +25,7 @@ __all__ = [
     "SignedIn",
     "csrf_ok",
     "set_session_cookie",
+    "set_signed_in_cookies",
     "db",
     "now",
     "sensor",
@@ -134,4 +135,19 @@ def set_session_cookie(response: Response, token: str, settings: ServiceSettings
         samesite="strict",
         secure=settings.secure_cookies,
         max_age=int(settings.session_lifetime.total_seconds()),
+    )
+
+
+def set_signed_in_cookies(response: Response, granted: Granted, settings: ServiceSettings, path: str) -> None:
+    """The session cookie, and the device cookie that marks this browser as known to the
+    sign-in throttle. The device cookie goes only to the sign-in route at `path`."""
+    set_session_cookie(response, granted.token, settings)
+    response.set_cookie(
+        granted.device_cookie,
+        granted.device_token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        max_age=int(DEVICE_LIFETIME.total_seconds()),
+        path=path,
     )
