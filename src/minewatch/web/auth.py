@@ -146,6 +146,8 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
 
 
 def _active_user(session: Session, name: str) -> User | None:
+    if "\x00" in name:  # no name holds NUL, and PostgreSQL refuses it in a query
+        return None
     return session.scalar(select(User).where(User.name == name, User.active.is_(True)))
 
 
