@@ -71,8 +71,8 @@ class PushOutcome:
     cases_opened: int
     cases_updated: int
     not_cases: int
-    stored: int
-    already_stored: int
+    stored: int = 0
+    already_stored: int = 0
     refused: tuple[Refusal, ...] = ()
     batch: str | None = None
     replayed: bool = False
@@ -82,8 +82,11 @@ class PushOutcome:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PushOutcome:
-        refused = tuple(Refusal(**r) for r in data.get("refused", ()))
-        return cls(**{**data, "refused": refused})
+        """From `to_json`, or a service's answer (fields it lacks take their defaults,
+        fields a newer service adds are left out)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        refused = tuple(Refusal(r["index"], r["host"], r["reason"]) for r in data.get("refused", ()))
+        return cls(**{k: v for k, v in data.items() if k in names and k != "refused"}, refused=refused)
 
 
 def finding_key(f: Finding, sensor: str) -> str:
