@@ -187,7 +187,7 @@ def _file(
         reason = f"placed in {code}, outside this sensor's unit {sensor.unit_code}"
         tally.refused.append(Refusal(index, f.host, reason))
         return
-    case: Case | None = open_case_of(session, f.host, f.activity.value)
+    case: Case | None = open_case_of(session, f.host, f.activity.value, lock=True)
     if case is not None and case.unit_id not in sensor.units:
         # Which unit holds it is not said: that is another unit's business.
         reason = f"its open case is held outside this sensor's unit {sensor.unit_code}"

@@ -96,11 +96,12 @@ def open_from_findings(
     return touched
 
 
-def open_case_of(session: Session, host: str, activity: str) -> Case | None:
-    """The host's open case of this activity (the database holds at most one)."""
-    return session.scalar(
-        select(Case).where(Case.host == host, Case.activity == activity, Case.status != Status.CLOSED)
-    )
+def open_case_of(session: Session, host: str, activity: str, lock: bool = False) -> Case | None:
+    """The host's open case of this activity (the database holds at most one); with `lock`,
+    its row is locked until the transaction ends (PostgreSQL), so two pushes joining it
+    take turns and each reads the other's first and last seen."""
+    query = select(Case).where(Case.host == host, Case.activity == activity, Case.status != Status.CLOSED)
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def open_case(
