@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,3 +139,35 @@ def test_a_service_that_stays_busy_is_given_up_on_after_its_tries() -> None:
         reports = push_batches(url(port), "t", ROWS, 5, policy)
     assert [(r.tries, r.failure) for r in reports] == [(4, "after 4 tries: 503 no")]
     assert len(stub.bodies) == 4
+
+
+@pytest.mark.parametrize(
+    ("codes", "status", "said"),
+    [
+        ([200], 0, "batch 2 of 2, findings 3-3: 1 stored (1 cases opened, 0 updated), 0 already stored"),
+        (
+            [503, 200],
+            0,
+            "batch 1 of 2, findings 1-2: 2 stored (2 cases opened, 0 updated), 0 already stored, "
+            "0 refused, 0 not cases after 2 tries",
+        ),
+        ([503], 4, "2 of 2 batches did not land: 1 (findings 1-2), 2 (findings 3-3)"),
+        ([422], 4, "batch 1 of 2, findings 1-2: failed 422 no"),
+    ],
+)
+def test_minewatch_push_reports_each_batch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], codes: list[int], status: int, said: str
+) -> None:
+    from minewatch.cli.main import main
+    from minewatch.store import Store
+    from tests.test_episodes import _window
+
+    store = tmp_path / "store"
+    Store(store).write_findings([_window("10.8.0.1", minute, 1_000) for minute in range(3)])
+    (tmp_path / "token").write_text("mw_test\n")
+    stub, port = Stub(codes), _port()
+    with serving(stub, port):
+        argv = ["push", "--store", str(store), "--to", f"http://127.0.0.1:{port}/"]
+        argv += ["--token-file", str(tmp_path / "token"), "--batch-size", "2", "--tries", "2"]
+        assert main(argv) == status
+    assert said in capsys.readouterr().err
