@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from minewatch.cases.db import connect
@@ -179,3 +179,26 @@ def test_an_older_database_is_upgraded_and_its_duplicates_merged(db_url: str) ->
         connect(db_url).dispose()  # a second start finds nothing to do
     finally:
         engine.dispose()
+
+
+def test_a_push_that_keeps_losing_races_is_a_503_and_stores_nothing(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minewatch.cases import push as pushing
+
+    real, calls = pushing._push_once, []
+
+    def busy(*args: Any) -> Any:
+        calls.append(1)
+        real(*args)  # does the work, then loses as a concurrent push would make it lose
+        raise OperationalError("COMMIT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(pushing, "_push_once", busy)
+    monkeypatch.setattr(pushing, "FIRST_WAIT_S", 0.001)
+    with TestClient(service.app) as client:
+        headers = {"Authorization": f"Bearer {service.token}"}
+        r = client.post("/api/v1/findings", json={"findings": [placed("10.4.1.1", None)]}, headers=headers)
+    assert (r.status_code, r.headers.get("retry-after"), len(calls)) == (503, "2", pushing.TRIES)
+    assert "stayed busy" in r.json()["detail"]
+    with service.session() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
