@@ -47,7 +47,9 @@ def seed(service: Service) -> dict[str, int]:
 def test_sensor_push_opens_and_joins_cases(service: Service) -> None:
     ids = seed(service)
     again = service.push([placed("10.20.0.1", "320213", hours_later=1)])
-    assert again == {"received": 1, "cases_opened": 0, "cases_updated": 1, "not_cases": 0}
+    counts = ("received", "cases_opened", "cases_updated", "not_cases", "stored", "already_stored")
+    assert {k: again[k] for k in counts} == dict(zip(counts, (1, 0, 1, 0, 1, 0), strict=True))
+    assert again["refused"] == [] and again["replayed"] is False
     admin, _ = sign_in(service.app, "admin")
     cases = {c["host"]: c for c in admin.get("/api/v1/cases?limit=200").json()["cases"]}
     assert {h: c["unit"] for h, c in cases.items()} == {

@@ -19,7 +19,9 @@
     │   ├── NotFound                          3  404   nothing so named in the person's units
     │   ├── AccountError                      3  409   a user or token that cannot be made
     │   ├── SignInRefused                     3  401   wrong password, or the throttle holds
-    │   └── TipRefused                        3  429   too many tips from one address
+    │   ├── TipRefused                        3  429   too many tips from one address
+    │   └── ServiceBusy                       3  503   the database stayed contended through
+    │                                                  every retry of a push; try again
     ├── RemoteError                           4        a minewatch service refused or was not
     │                                                  reached (`push`)
     └── OutputError                           5        an output could not be written
@@ -57,6 +59,7 @@ __all__ = [
     "RefusedError",
     "RegistryError",
     "RemoteError",
+    "ServiceBusy",
     "SignInRefused",
     "TipRefused",
     "UnitsError",
@@ -166,6 +169,11 @@ class SignInRefused(RefusedError):
 
 class TipRefused(RefusedError):
     """Too many tips from one address."""
+
+
+class ServiceBusy(RefusedError):
+    """A write that kept meeting concurrent writers (a constraint, a serialization failure,
+    a busy SQLite) through all its tries; nothing of it was stored."""
 
 
 class RemoteError(MinewatchError):

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 
 from minewatch.cases.models import Base, Level, Unit
+from minewatch.cases.upgrade import upgrade
 from minewatch.errors import UnitsError
 
 __all__ = ["UnitsError", "connect", "load_units", "root_unit"]
@@ -21,6 +22,7 @@ def connect(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     Base.metadata.create_all(engine)
+    upgrade(engine)  # what create_all leaves out on a database made by an older minewatch
     return engine
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "CaseFinding",
     "Level",
     "LoginSession",
+    "PushBatch",
     "Role",
     "Status",
     "Tip",
@@ -83,6 +84,13 @@ class Unit(Base):
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
 
 
+# One open case per host and activity, held by the database itself: two pushes racing for
+# a new host cannot both open one (the loser's transaction fails and is retried).
+_OPEN = text("status != 'closed'")
+ONE_OPEN_CASE = "ux_cases_one_open"
+ONE_FINDING_KEY = "ux_case_findings_key"
+
+
 class Case(Base):
     __tablename__ = "cases"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,6 +119,7 @@ class Case(Base):
         Index("ix_cases_open", "host", "activity", "status"),
         Index("ix_cases_queue", "unit_id", "status"),
         Index("ix_cases_updated", "updated_at", "id"),
+        Index(ONE_OPEN_CASE, "host", "activity", unique=True, sqlite_where=_OPEN, postgresql_where=_OPEN),
     )
 
 
@@ -122,6 +131,11 @@ class CaseFinding(Base):
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finding: Mapped[str] = mapped_column(Text)  # the finding's JSON
+    # `minewatch.cases.push.finding_key`: a finding pushed again is found, not stored twice.
+    # Empty for findings stored before keys existed (and for those `cases open` files).
+    finding_key: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index(ONE_FINDING_KEY, "finding_key", unique=True),)
 
 
 class CaseEvent(Base):
@@ -191,3 +205,17 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     pushed: Mapped[int] = mapped_column(Integer, default=0)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PushBatch(Base):
+    """A sensor's batch, by the id the sensor gave it, with what the push did: the same
+    batch sent again (a retry after a lost answer) is answered from here."""
+
+    __tablename__ = "push_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"))
+    batch: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    result: Mapped[str] = mapped_column(Text)  # JSON of `minewatch.cases.push.PushOutcome`
+
+    __table_args__ = (UniqueConstraint("token_id", "batch", name="ux_push_batches"),)

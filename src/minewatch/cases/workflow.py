@@ -26,6 +26,9 @@ __all__ = [
     "escalate_overdue",
     "merge",
     "move",
+    "join_case",
+    "open_case",
+    "open_case_of",
     "open_from_findings",
     "tick",
     "unit_for_code",
@@ -81,48 +84,76 @@ def open_from_findings(
     for f in findings:
         if f.activity.value not in CASE_ACTIVITIES:
             continue
-        first, last = f.first_seen, f.last_seen
-        activity = f.activity.value
-        case = session.scalar(
-            select(Case).where(Case.host == f.host, Case.activity == activity, Case.status != Status.CLOSED)
-        )
+        case = open_case_of(session, f.host, f.activity.value)
         if case is None:
             a = f.attribution
             unit = unit_for_code(session, a.region_code if a else None) or default_unit
-            case = Case(
-                host=f.host,
-                activity=activity,
-                unit=unit,
-                severity=_severity(f),
-                status=Status.NEW.value,
-                opened_at=now,
-                updated_at=now,
-                first_seen=first,
-                last_seen=last,
-                attribution=json.dumps(attribution_to_json(a), ensure_ascii=False) if a else None,
-            )
-            session.add(case)
-            _event(session, case, now, actor, "opened", f"{activity} by {f.host}, for {unit.name}")
+            case = open_case(session, f, unit, now, actor)
         else:
-            case.first_seen = min(_aware(case.first_seen), first)
-            case.last_seen = max(_aware(case.last_seen), last)
-            _event(session, case, now, actor, "finding linked", f"seen {rfc3339(first)} to {rfc3339(last)}")
-            since = case.verifying_since
-            if case.status == Status.VERIFYING.value and since is not None and last > _aware(since):
-                case.status = Status.RECTIFICATION_ORDERED.value
-                case.verifying_since = None
-                _event(session, case, now, actor, "reopened", "mining seen again during verification")
-        session.add(
-            CaseFinding(
-                case=case,
-                first_seen=first,
-                last_seen=last,
-                finding=json.dumps(f.to_json(), ensure_ascii=False),
-            )
-        )
+            join_case(session, case, f, now, actor)
         touched.append(case)
     session.flush()
     return touched
+
+
+def open_case_of(session: Session, host: str, activity: str, lock: bool = False) -> Case | None:
+    """The host's open case of this activity (the database holds at most one); with `lock`,
+    its row is locked until the transaction ends (PostgreSQL), so two pushes joining it
+    take turns and each reads the other's first and last seen."""
+    query = select(Case).where(Case.host == host, Case.activity == activity, Case.status != Status.CLOSED)
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def open_case(
+    session: Session, f: Finding, unit: Unit, now: datetime, actor: str, key: str | None = None
+) -> Case:
+    """A new case at `unit` for the finding's host and activity, with the finding."""
+    a = f.attribution
+    case = Case(
+        host=f.host,
+        activity=f.activity.value,
+        unit=unit,
+        severity=_severity(f),
+        status=Status.NEW.value,
+        opened_at=now,
+        updated_at=now,
+        first_seen=f.first_seen,
+        last_seen=f.last_seen,
+        attribution=json.dumps(attribution_to_json(a), ensure_ascii=False) if a else None,
+    )
+    session.add(case)
+    _event(session, case, now, actor, "opened", f"{f.activity.value} by {f.host}, for {unit.name}")
+    _attach(session, case, f, key)
+    return case
+
+
+def join_case(
+    session: Session, case: Case, f: Finding, now: datetime, actor: str, key: str | None = None
+) -> None:
+    """Add the finding to its host's open case; seen again during verification, the case
+    goes back to rectification."""
+    first, last = f.first_seen, f.last_seen
+    case.first_seen = min(_aware(case.first_seen), first)
+    case.last_seen = max(_aware(case.last_seen), last)
+    _event(session, case, now, actor, "finding linked", f"seen {rfc3339(first)} to {rfc3339(last)}")
+    since = case.verifying_since
+    if case.status == Status.VERIFYING.value and since is not None and last > _aware(since):
+        case.status = Status.RECTIFICATION_ORDERED.value
+        case.verifying_since = None
+        _event(session, case, now, actor, "reopened", "mining seen again during verification")
+    _attach(session, case, f, key)
+
+
+def _attach(session: Session, case: Case, f: Finding, key: str | None) -> None:
+    session.add(
+        CaseFinding(
+            case=case,
+            first_seen=f.first_seen,
+            last_seen=f.last_seen,
+            finding=json.dumps(f.to_json(), ensure_ascii=False),
+            finding_key=key,
+        )
+    )
 
 
 def _aware(t: datetime) -> datetime:

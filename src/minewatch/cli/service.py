@@ -5,8 +5,6 @@ import ipaddress
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +13,7 @@ import typer
 from rich.console import Console
 
 from minewatch.cli.options import DbOption, SinceOption, StoreOption, connect_db, database_url, existing_store
+from minewatch.cli.push import BATCH_SIZE, RETRY_FOR, TIMEOUT, TRIES, BatchReport, RetryPolicy, push_batches
 from minewatch.errors import OptionError, RemoteError, UsageError
 from minewatch.options import (
     QUIET,
@@ -34,7 +33,6 @@ __all__ = ["register"]
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 PORT = Opt("--port", whole(1, 65535), 8000, "Port to listen on.")
 ROLE = Opt("--role", choice("analyst", "supervisor", "admin"), "analyst", "analyst, supervisor or admin.")
-PUSH_BATCH = 500
 
 
 def _unit(session: Any, code: str) -> Any:
@@ -148,44 +146,62 @@ def register(app: typer.Typer) -> None:
         token_file: Annotated[
             Path | None, typer.Option("--token-file", help="The sensor token (else $MINEWATCH_TOKEN).")
         ] = None,
+        batch_size: Annotated[int, BATCH_SIZE.flag()] = BATCH_SIZE.default,
+        tries: Annotated[int, TRIES.flag()] = TRIES.default,
+        retry_for: Annotated[float, RETRY_FOR.flag()] = RETRY_FOR.default,
+        timeout: Annotated[float, TIMEOUT.flag()] = TIMEOUT.default,
     ) -> None:
-        """Send the store's findings to a minewatch service, in batches."""
+        """Send the store's findings to a minewatch service in batches, each retried until it
+        lands (safe: a batch sent twice is stored once); reports each batch."""
         from minewatch.store import Store
 
         token = token_file.read_text().strip() if token_file else os.environ.get("MINEWATCH_TOKEN", "")
         if not token:
             raise UsageError("push", "no token: give --token-file or set MINEWATCH_TOKEN")
         # Windows, not episodes: a window pushed again (a retry, an overlapping --since) is the
-        # same finding and the service's merge counts it once; a grown episode would not be.
+        # same finding and the service stores it once; a grown episode would not be.
         rows = [f.to_json() for f in Store(existing_store(store)).findings(since, None)]
-        opened = updated = 0
-        for start in range(0, len(rows), PUSH_BATCH):
-            answer = _post(
-                to.rstrip("/") + "/api/v1/findings", token, {"findings": rows[start : start + PUSH_BATCH]}
-            )
-            opened += answer["cases_opened"]
-            updated += answer["cases_updated"]
-        err.print(
-            f"minewatch: pushed {len(rows)} findings: {opened} cases opened, {updated} updated", markup=False
-        )
+        url = to.rstrip("/") + "/api/v1/findings"
+        policy = RetryPolicy(tries=tries, retry_for_s=retry_for, timeout_s=timeout)
+        reports = push_batches(url, token, rows, batch_size, policy, _print_report)
+        err.print(f"minewatch: {_total(rows, reports)}", markup=False)
+        failed = [r for r in reports if r.landed is None]
+        if failed:
+            named = ", ".join(f"{r.number} (findings {r.first}-{r.last})" for r in failed)
+            raise RemoteError(url, f"{len(failed)} of {len(reports)} batches did not land: {named}")
 
 
-def _post(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        method="POST",
+def _print_report(report: BatchReport) -> None:
+    """One line per batch, and a line per refused finding (the first ten)."""
+    head = f"batch {report.number} of {report.of}, findings {report.first}-{report.last}"
+    landed = report.landed
+    if landed is None:
+        err.print(f"minewatch: {head}: failed {report.failure}", markup=False)
+        return
+    again = " (answered before: replayed)" if landed.replayed else ""
+    tries = f" after {report.tries} tries" if report.tries > 1 else ""
+    err.print(
+        f"minewatch: {head}: {landed.stored} stored ({landed.cases_opened} cases opened, "
+        f"{landed.cases_updated} updated), {landed.already_stored} already stored, "
+        f"{len(landed.refused)} refused, {landed.not_cases} not cases{again}{tries}",
+        markup=False,
     )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            answer: dict[str, Any] = json.load(response)
-            return answer
-    except urllib.error.HTTPError as e:
-        detail = e.read(2000).decode("utf-8", "replace")
-        raise RemoteError(url, f"{e.code} {detail}") from None
-    except (urllib.error.URLError, TimeoutError) as e:
-        raise RemoteError(url, str(getattr(e, "reason", e))) from None
+    for r in landed.refused[:10]:
+        number = report.first + r.index
+        err.print(f"minewatch:   refused finding {number} ({r.host}): {r.reason}", markup=False)
+    if len(landed.refused) > 10:
+        err.print(f"minewatch:   and {len(landed.refused) - 10} more refused", markup=False)
+
+
+def _total(rows: list[dict[str, Any]], reports: list[BatchReport]) -> str:
+    landed = [r.landed for r in reports if r.landed is not None]
+    stored = sum(o.stored for o in landed)
+    opened = sum(o.cases_opened for o in landed)
+    return (
+        f"pushed {len(rows)} findings in {len(reports)} batches: {stored} stored ({opened} cases opened), "
+        f"{sum(o.already_stored for o in landed)} already stored, "
+        f"{sum(len(o.refused) for o in landed)} refused, {len(reports) - len(landed)} batches failed"
+    )
 
 
 def _proxies(values: list[str]) -> tuple[str, ...]:

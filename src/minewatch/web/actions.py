@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_, select
@@ -26,17 +27,14 @@ from minewatch.cases.models import (
     User,
     Verdict,
 )
+from minewatch.cases.push import Sensor, push
 from minewatch.cases.service import CaseAction, QueueFilter, case_detail, case_summary, tip_out
 from minewatch.cases.tips import dismiss_tip, link_tip
-from minewatch.cases.workflow import (
-    CASE_ACTIVITIES,
-    WorkflowError,
-    open_from_findings,
-)
+from minewatch.cases.workflow import WorkflowError
 from minewatch.estimate.episodes import consolidate
 from minewatch.model.document import attribution_from_json
 from minewatch.model.findings import Finding
-from minewatch.web.schemas import ActionIn, FindingIn, PushResult
+from minewatch.web.schemas import ActionIn, FindingsPush, PushResult
 from minewatch.web.scope import Denied, NotFound, may, subtree, subtree_or_all, visible_case, visible_tip
 
 __all__ = [
@@ -47,6 +45,7 @@ __all__ = [
     "add_person",
     "people",
     "push_findings",
+    "sensor_of",
     "set_active",
     "queue",
     "scoped_findings",
@@ -57,26 +56,30 @@ __all__ = [
 ]
 
 
+def sensor_of(session: Session, token: ApiToken) -> Sensor:
+    """The token as a push needs it: its unit and the units below it."""
+    units = frozenset(subtree(session, token.unit_id))
+    return Sensor(token.id, token.name, token.unit_id, token.unit.code, units)
+
+
 def push_findings(
-    session: Session, token: ApiToken, findings: list[FindingIn], now: datetime, attributor: Attributor | None
+    sessions: Callable[[], Session],
+    sensor: Sensor,
+    body: FindingsPush,
+    now: datetime,
+    attributor: Attributor | None,
 ) -> PushResult:
     """A sensor's findings: attributed here when the sensor did not and the service can,
-    then into cases; a finding with no place goes to the sensor's unit."""
+    then into cases (`minewatch.cases.push`); a finding with no place goes to the sensor's
+    unit, one placed outside its units is refused. Raises ServiceBusy."""
     rows = []
-    for body in findings:
-        f = body.finding()
+    for finding in body.findings:
+        f = finding.finding()
         if f.attribution is None and attributor is not None:
             f = dataclasses.replace(f, attribution=attributor.attribute(f.host))
         rows.append(f)
-    touched = open_from_findings(session, rows, now, token.unit, actor=f"sensor:{token.name}")
-    opened = len({c.id for c in touched if _utc(c.opened_at) == now})
-    token.pushed += len(rows)
-    return PushResult(
-        received=len(rows),
-        cases_opened=opened,
-        cases_updated=len(touched) - opened,
-        not_cases=sum(1 for r in rows if r.activity.value not in CASE_ACTIVITIES),
-    )
+    outcome = push(sessions, sensor, rows, body.batch, now)
+    return PushResult.model_validate(outcome.to_json())
 
 
 def queue(

@@ -11,7 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from minewatch.cases.models import ApiToken, LoginSession, Role, User
 from minewatch.cases.tips import TipForm
-from minewatch.errors import Denied, NotFound, RefusedError, SignInRefused, TipRefused, UnitsError
+from minewatch.errors import (
+    Denied,
+    NotFound,
+    RefusedError,
+    ServiceBusy,
+    SignInRefused,
+    TipRefused,
+    UnitsError,
+)
 from minewatch.report.bulletin import make_bulletin
 from minewatch.web import actions
 from minewatch.web.auth import device_cookie, end_session, session_for, sign_in
@@ -153,15 +161,34 @@ def me(login: SignedIn) -> Me:
         400: _ERRORS[400],
         401: {"description": "No valid sensor token"},
         413: {"description": "More than 8 MiB"},
+        503: {"description": "The database stayed busy through every retry; nothing was stored"},
     },
 )
 def push(
     body: FindingsPush, request: Request, session: Db, token: Annotated[ApiToken, Depends(sensor)]
 ) -> PushResult:
-    """A sensor's findings (the `scan --json` contract): each opens a case or joins one."""
-    result = actions.push_findings(session, token, body.findings, now(), request.app.state.attributor)
-    session.commit()
-    return result
+    """A sensor's findings (the `scan --json` contract): each opens a case or joins its
+    host's open one (one open case per host and activity).
+
+    A token pushes for its unit and the units below it. A finding placed (by its
+    `attribution.region_code`, or the service's own attribution when the sensor gave none)
+    in a unit outside them is refused, and so is one whose host's open case is held
+    outside them; each refusal is listed (`refused`: index, host, reason) and the rest of
+    the batch is stored. A finding with no place goes to the token's unit.
+
+    Pushing is idempotent: a finding this sensor pushed before (same host, activity and
+    window) counts as `already_stored`; a `batch` id seen before from this sensor is
+    answered with what that batch did, with `replayed: true`. So a sensor can send a batch
+    again whenever it is unsure it landed. A 503 (with Retry-After) means nothing was
+    stored: try again."""
+    pusher = actions.sensor_of(session, token)
+    session.close()  # the push runs in transactions of its own, tried again on conflicts
+    try:
+        return actions.push_findings(
+            request.app.state.sessions, pusher, body, now(), request.app.state.attributor
+        )
+    except ServiceBusy as e:
+        raise HTTPException(503, str(e), headers={"Retry-After": "2"}) from e
 
 
 @router.get("/cases", tags=["cases"], responses={401: _ERRORS[401]})

@@ -29,6 +29,7 @@ __all__ = [
     "PersonIn",
     "PersonOut",
     "PushResult",
+    "RefusedOut",
     "StatusFilter",
     "TipIn",
     "TipOut",
@@ -46,13 +47,38 @@ VerdictName = Literal["false_positive", "duplicate", "not_in_jurisdiction"]
 
 class FindingsPush(BaseModel):
     findings: list[FindingIn] = Field(max_length=1000)
+    batch: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^[A-Za-z0-9_-]{8,64}$",
+                description="The sensor's id for this batch (derived from its content, so a retry "
+                "sends the same): a batch id seen before from this sensor is answered with what "
+                "it did then, marked `replayed`.",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class RefusedOut(BaseModel):
+    index: int = Field(description="The finding's position in `findings`, from 0.")
+    host: str
+    reason: str
 
 
 class PushResult(BaseModel):
     received: int
     cases_opened: int
     cases_updated: int
-    not_cases: int
+    not_cases: int = Field(description="Findings of activities that open no case (nodes, exchanges).")
+    stored: int = Field(0, description="Findings stored in cases by this push.")
+    already_stored: int = Field(0, description="Findings stored before (the same sensor, host and window).")
+    refused: list[RefusedOut] = Field(
+        default_factory=list, description="Findings placed outside the sensor's units, with why."
+    )
+    batch: str | None = None
+    replayed: bool = Field(False, description="This batch id was pushed before; this is what it did then.")
 
 
 class CaseSummary(BaseModel):
