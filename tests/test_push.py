@@ -100,6 +100,21 @@ def test_a_token_does_not_join_another_units_open_case(service: Service) -> None
     assert push(service, token_at(service, "320200"), [placed("10.2.0.1", None, 3)])["cases_updated"] == 1
 
 
+def test_a_county_case_escalated_above_still_takes_its_sensors_findings(service: Service) -> None:
+    """Past its deadline a case goes up to the city; the county's sensor still watches the
+    host, and its findings must still land. Another county's sensor's must not."""
+    county = token_at(service, "320213")
+    push(service, county, [placed("10.3.0.1", "320213")])
+    with service.session() as session:
+        case = session.scalars(select(Case).where(Case.host == "10.3.0.1")).one()
+        case.unit_id = session.scalars(select(Unit.id).where(Unit.code == "320200")).one()
+        session.commit()
+    assert push(service, county, [placed("10.3.0.1", "320213", hours_later=1)])["cases_updated"] == 1
+    assert push(service, county, [placed("10.3.0.1", None, hours_later=2)])["cases_updated"] == 1
+    other = push(service, token_at(service, "320214"), [placed("10.3.0.1", None, hours_later=3)])
+    assert other["refused"] and other["stored"] == 0
+
+
 def test_a_finding_or_a_batch_sent_again_is_stored_once(service: Service) -> None:
     rows = [placed(f"10.3.0.{i}", "320213") for i in range(1, 5)]
     first = push(service, service.token, rows[:3], batch="batch-one-0001")

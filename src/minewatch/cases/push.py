@@ -2,7 +2,8 @@
 
 - Scope: a sensor pushes for its unit and the units below it. A finding placed elsewhere
   (its region code names a unit outside that subtree), or one that would join an open case
-  held outside it, is refused on its own; the rest of the batch goes in.
+  held outside it, is refused on its own; the rest of the batch goes in. A case of its
+  units that went up past its deadline (held above, placed within) still takes its findings.
 - One open case per host and activity: the database's partial unique index
   (`models.ONE_OPEN_CASE`) refuses a second; the losing transaction is rolled back and
   tried again, and then finds the winner's case and joins it.
@@ -52,6 +53,7 @@ class Sensor:
     unit_id: int
     unit_code: str
     units: frozenset[int]  # its unit and every unit below it
+    above: frozenset[int] = frozenset()  # the units above its unit
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ def _file(
         tally.refused.append(Refusal(index, f.host, reason))
         return
     case: Case | None = open_case_of(session, f.host, f.activity.value, lock=True)
-    if case is not None and case.unit_id not in sensor.units:
+    if case is not None and case.unit_id not in sensor.units and not _escalated_from(case, sensor, places):
         # Which unit holds it is not said: that is another unit's business.
         reason = f"its open case is held outside this sensor's unit {sensor.unit_code}"
         tally.refused.append(Refusal(index, f.host, reason))
@@ -203,6 +205,20 @@ def _file(
         if case.id not in tally.opened:
             tally.updated.add(case.id)
     tally.stored += 1
+
+
+def _escalated_from(case: Case, sensor: Sensor, places: _Places) -> bool:
+    """Whether the case is one of the sensor's that went up (escalated past its deadline):
+    held by a unit above the sensor's, placed in the sensor's units or nowhere. Its findings
+    still come from the sensor that watches the host."""
+    if case.unit_id not in sensor.above:
+        return False
+    try:
+        code = json.loads(case.attribution or "{}").get("region_code")
+    except (ValueError, AttributeError):
+        code = None
+    place = places.unit(code if isinstance(code, str) else None)
+    return place is None or place.id in sensor.units
 
 
 class _Places:

@@ -57,9 +57,13 @@ __all__ = [
 
 
 def sensor_of(session: Session, token: ApiToken) -> Sensor:
-    """The token as a push needs it: its unit and the units below it."""
+    """The token as a push needs it: its unit, the units below it and those above."""
     units = frozenset(subtree(session, token.unit_id))
-    return Sensor(token.id, token.name, token.unit_id, token.unit.code, units)
+    above, unit = [], token.unit.parent
+    while unit is not None and len(above) < 8:  # a region tree is three or four deep
+        above.append(unit.id)
+        unit = unit.parent
+    return Sensor(token.id, token.name, token.unit_id, token.unit.code, units, frozenset(above))
 
 
 def push_findings(

@@ -5,12 +5,13 @@ NUL. JSON bodies are read strictly before these (`minewatch.web.body`)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Path
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 __all__ = [
     "EARLIEST",
@@ -18,6 +19,7 @@ __all__ = [
     "LATEST",
     "MAX_ID",
     "NO_NUL",
+    "TIME_PATTERN",
     "Amount",
     "Code",
     "Count",
@@ -41,10 +43,14 @@ __all__ = [
 NO_NUL = r"^[^\x00]*$"
 # Ids are the database's: 32-bit on every engine we run on.
 MAX_ID = 2**31 - 1
-# The times a finding, a deadline or a tip may carry: the epoch of every capture to a year
-# no deadline reaches. Bounded so arithmetic on them (a deadline plus a week) cannot overflow.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# The times a finding, a deadline or a tip may carry: written in the years 1970 to 2199 (the
+# epoch of every capture to a year no deadline reaches), which the spec publishes as a
+# pattern; in UTC a day either side, for the offset. Bounded so arithmetic on them (a
+# deadline plus a week) cannot overflow.
+TIME_PATTERN = r"^(19[7-9][0-9]|2[01][0-9][0-9])-"
+EARLIEST = datetime(1969, 12, 31, tzinfo=UTC)
+LATEST = datetime(2200, 1, 2, tzinfo=UTC)
+_YEARS = "a time in the years 1970 to 2199"
 
 
 Short = Annotated[str, Field(max_length=200, pattern=NO_NUL)]
@@ -78,6 +84,8 @@ def _text_time(value: object) -> object:
     seconds since 1970)."""
     if not isinstance(value, str | datetime):
         raise ValueError("a time must be RFC 3339 text, e.g. 2026-11-24T18:00:00Z")
+    if isinstance(value, str) and not re.match(TIME_PATTERN, value):
+        raise ValueError(_YEARS + ", e.g. 2026-11-24T18:00:00Z")
     return value
 
 
@@ -86,14 +94,20 @@ def in_utc(t: datetime) -> datetime:
     try:
         utc = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
-        raise ValueError(f"a time between {EARLIEST:%Y} and {LATEST:%Y} once in UTC") from None
+        raise ValueError(_YEARS) from None
     if not EARLIEST <= utc < LATEST:
-        raise ValueError(f"a time between {EARLIEST:%Y} and {LATEST:%Y} once in UTC")
+        raise ValueError(_YEARS)
     return utc
 
 
 # Models are strict (no "1" for 1); times come as text and leave in UTC.
-Time = Annotated[datetime, Field(strict=False), BeforeValidator(_text_time), AfterValidator(in_utc)]
+Time = Annotated[
+    datetime,
+    Field(strict=False),
+    BeforeValidator(_text_time),
+    AfterValidator(in_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": TIME_PATTERN}),
+]
 
 
 def whole(text: str, largest: int) -> int | None:
