@@ -3,13 +3,13 @@ bundled set. Offline, it fails with a clear message and changes nothing."""
 
 from __future__ import annotations
 
-import csv
 import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from minewatch.csvsafe import safe_writer
 from minewatch.errors import IntelFileError
 from minewatch.intel.indicators import Category, Indicator, intel_home, parse_indicator_file
 
@@ -83,7 +83,7 @@ def update(
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     with partial.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = safe_writer(f)  # the feeds are downloaded: a cell may not be a formula
         w.writerow(["indicator", "kind", "category", "coin", "source", "date"])
         for ind in merged:
             w.writerow([ind.value, ind.kind, ind.category.value, ind.coin or "", ind.source, ind.date])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from typing import TextIO
 
+from minewatch.csvsafe import safe_writer
 from minewatch.model.document import rfc3339
 from minewatch.model.findings import Finding
 from minewatch.report.figures import in_region
@@ -31,16 +31,8 @@ FIELDS = (
 )
 
 
-def _cell(value: object) -> object:
-    # A spreadsheet runs a cell that starts with = + - @ as a formula: names come from
-    # pushed findings and inventories, so such text is quoted.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def write_csv(episodes: Iterable[Finding], region: str | None, out: TextIO) -> None:
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     writer.writerow(FIELDS)
     for f in sorted(in_region(episodes, region), key=lambda f: (f.first_seen, f.host)):
         a = f.attribution
@@ -62,4 +54,4 @@ def write_csv(episodes: Iterable[Finding], region: str | None, out: TextIO) -> N
             a.likely_compromised if a else None,
             a.source if a else None,
         ]
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow(row)

@@ -59,7 +59,8 @@ __all__ = [
 def sensor_of(session: Session, token: ApiToken) -> Sensor:
     """The token as a push needs it: its unit, the units below it and those above."""
     units = frozenset(subtree(session, token.unit_id))
-    above, unit = [], token.unit.parent
+    above: list[int] = []
+    unit = token.unit.parent
     while unit is not None and len(above) < 8:  # a region tree is three or four deep
         above.append(unit.id)
         unit = unit.parent
