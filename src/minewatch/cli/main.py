@@ -300,7 +300,7 @@ def _generate_province(
 
 def _listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not sep or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
         raise OptionError("--listen", value, "HOST:PORT, e.g. 127.0.0.1:2055")
     return host.strip("[]") or "0.0.0.0", int(port)
 

@@ -138,7 +138,7 @@ def parse_target(text: str, sni: str | None) -> Target | ProbeResult:
     a name that does not resolve is an error result. OptionError if it is not HOST:PORT."""
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise OptionError("probe", text, "HOST:PORT, e.g. pool.example.net:3333 or 203.0.113.9:443")
     try:
         ip = str(ipaddress.ip_address(host))
