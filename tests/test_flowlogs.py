@@ -9,6 +9,7 @@ engine's flows of the real captures."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -272,8 +273,8 @@ def test_import_store_and_findings_command(
     assert main(["import", str(nfcapd_file), str(bad), "--store", str(store)]) == 1
     err = capsys.readouterr().err
     assert f"{bad}:" in err and "imported" in err
-    hours = sorted(p.name for p in (store / "flows").iterdir())
-    assert hours and all(h.startswith("hour=2026-") for h in hours)
+    hours = sorted(f"{p.parent.name}/{p.name}" for p in (store / "flows").glob("*/*"))
+    assert hours and all(re.fullmatch(r"date=20(17|26)-\d\d-\d\d/hour=\d\d", h) for h in hours), hours
     capsys.readouterr()
     assert main(["findings", "--store", str(store), "--json"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]

@@ -61,7 +61,7 @@ class ScanOptions:
     # DNS answers from DNS logs given with flow logs (sources/flowfiles.py).
     resolutions: Resolutions = field(default_factory=Resolutions)
     # Where flow records go besides --flows (the store of `minewatch import`).
-    flow_writer: Callable[[pa.Table], None] | None = None
+    flow_writer: FlowWriter | None = None
     # Column names of CSV/Parquet flow logs: ours -> theirs.
     flow_mapping: dict[str, str] = field(default_factory=dict)
     # Server names whose standing weighs against mining (--allow-names).
@@ -127,7 +127,7 @@ class InputResult:
         return cls([], {}, InputReport(source=error.source, error=error.reason))
 
 
-FlowWriter = Callable[[pa.Table], None]
+FlowWriter = Callable[[pa.Table], object]  # what it returns is not read
 
 
 class InputAnalysis:

@@ -1,19 +1,23 @@
 """The embedded store: hourly Parquet partitions of flows, findings as Parquet with their
 JSON, and a DuckDB database whose views read them. No setup: a directory is a store.
 
-    DIR/flows/hour=2026-11-24T18/part-*.parquet     FLOW_SCHEMA
-    DIR/findings/day=2026-11-24/part-*.parquet       host, activity, times, confidence, bytes,
-                                                     json (the finding's JSON contract object)
-    DIR/minewatch.duckdb                             views: flows, findings, estimates
+    DIR/flows/date=2026-11-24/hour=18/part-*.parquet  STORED_FLOW_SCHEMA
+    DIR/findings/date=2026-11-24/part-*.parquet        WINDOW_SCHEMA: host, activity, times,
+                                                       confidence, bytes, the merge columns,
+                                                       json (the finding's JSON contract object)
+    DIR/minewatch.duckdb                               views: flows, findings, estimates
 
-Queries are plain SQL over those views, so the same files serve a cluster engine.
+The layout (Hive-style partitions, atomic files, versions) is `store/layout.py`. Queries
+are plain SQL over those views, so the same files serve a cluster engine.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 import threading
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,18 +25,27 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from minewatch.model.addresses import ipv4_numbers
 from minewatch.model.findings import Finding
 from minewatch.model.schema import FLOW_SCHEMA
-from minewatch.model.windows import WINDOW_SCHEMA, windows_table
+from minewatch.model.windows import WINDOW_SCHEMA, WINDOW_VERSION, windows_table
+from minewatch.store.layout import (
+    LAYOUT,
+    findings_folder,
+    flow_folder,
+    hour_of,
+    read_manifest,
+    upgrade,
+    write_atomically,
+)
 
 __all__ = [
     "active_in",
     "ADDRESS_COLUMNS",
     "FINDING_SCHEMA",
     "STORED_FLOW_SCHEMA",
+    "STORED_FLOW_VERSION",
     "Store",
     "with_address_numbers",
 ]
@@ -47,6 +60,9 @@ ADDRESS_COLUMNS = (
     pa.field("server_ip6", pa.string()),
 )
 STORED_FLOW_SCHEMA = pa.schema([*FLOW_SCHEMA, *ADDRESS_COLUMNS])
+# 1: FLOW_SCHEMA and the address columns. Columns are only added; readers take files of
+# several versions together (union by name).
+STORED_FLOW_VERSION = 1
 
 
 def with_address_numbers(flows: pa.Table) -> pa.Table:
@@ -76,30 +92,40 @@ def active_in(since: datetime | None, until: datetime | None) -> str:
     return " AND ".join(bounds)
 
 
+def _writer_tag() -> str:
+    """This process, in file names: host and pid (several collectors, one store)."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", socket.gethostname())[:32] + f"-{os.getpid()}"
+
+
 class Store:
-    def __init__(self, root: Path, memory_limit: str | None = None) -> None:
+    def __init__(self, root: Path, memory_limit: str | None = None, tag: str | None = None) -> None:
         """`memory_limit` bounds DuckDB's queries over the store (e.g. "3GB"; past it they
-        spill to disk); by default DuckDB takes up to 80% of the machine's memory."""
+        spill to disk); by default DuckDB takes up to 80% of the machine's memory. `tag`
+        names this writer in its files' names (by default host and process id)."""
         self.root = root
         self.memory_limit = memory_limit
+        self.tag = tag or _writer_tag()
         self.lock = threading.Lock()
         (root / "flows").mkdir(parents=True, exist_ok=True)
         (root / "findings").mkdir(parents=True, exist_ok=True)
+        if read_manifest(root).get("layout") != LAYOUT or any((root / "flows").glob("hour=*")):
+            upgrade(root, STORED_FLOW_VERSION, WINDOW_VERSION)
 
-    def write_flows(self, flows: pa.Table) -> None:
-        """Append flow records, one file per hour they start in."""
+    def write_flows(self, flows: pa.Table) -> list[Path]:
+        """Append flow records, one file per hour they start in; the files written."""
         if flows.num_rows == 0:
-            return
+            return []
         flows = with_address_numbers(flows.cast(FLOW_SCHEMA))
         # Hours since 1970 as integers: formatting every row's time would cost more.
         hours = pc.divide(flows["first_seen"].cast(pa.int64()), 3_600_000_000)
+        written = []
         with self.lock:
             for hour in pc.unique(hours).to_pylist():
                 part = flows.filter(pc.equal(hours, hour))
-                folder = self.root / "flows" / f"hour={datetime.fromtimestamp(hour * 3600, UTC):%Y-%m-%dT%H}"
-                folder.mkdir(exist_ok=True)
+                folder = flow_folder(self.root, datetime.fromtimestamp(hour * 3600, UTC))
                 # lz4: reading back is what detection waits on (zstd is a third smaller, half as fast).
-                pq.write_table(part, folder / f"part-{uuid.uuid4().hex}.parquet", compression="lz4")
+                written.append(write_atomically(part, folder, self.tag, STORED_FLOW_VERSION))
+        return written
 
     def write_findings(self, findings: Iterable[Finding]) -> int:
         """Append findings (each kept as its JSON contract object beside the columns that
@@ -110,13 +136,7 @@ class Store:
         now = datetime.now(UTC)
         table = windows_table(rows, now)
         with self.lock:
-            folder = self.root / "findings" / f"day={now:%Y-%m-%d}"
-            folder.mkdir(exist_ok=True)
-            # Written under a temporary name, then renamed: a reader never sees half a file.
-            final = folder / f"part-{uuid.uuid4().hex}.parquet"
-            part = final.with_suffix(".tmp")
-            pq.write_table(table, part)
-            part.rename(final)
+            write_atomically(table, findings_folder(self.root, now), self.tag, WINDOW_VERSION, "snappy")
         return len(rows)
 
     def flow_files(self, since: datetime | None = None, until: datetime | None = None) -> list[Path]:
@@ -124,10 +144,9 @@ class Store:
         the hour it starts in, so one hour before `since` is included: flows that began
         then may still run)."""
         files = []
-        for folder in sorted((self.root / "flows").glob("hour=*")):
-            try:
-                hour = datetime.strptime(folder.name[5:], "%Y-%m-%dT%H").replace(tzinfo=UTC)
-            except ValueError:
+        for folder in sorted((self.root / "flows").glob("date=*/hour=*")):
+            hour = hour_of(folder)
+            if hour is None:
                 continue
             if since is not None and hour < since.replace(minute=0, second=0, microsecond=0) - timedelta(
                 hours=1
@@ -135,7 +154,7 @@ class Store:
                 continue
             if until is not None and hour >= until:
                 continue
-            files.extend(sorted(folder.glob("*.parquet")))
+            files.extend(sorted(folder.glob("part-*.parquet")))
         return files
 
     @property
@@ -151,12 +170,14 @@ class Store:
         flows = self.root / "flows"
         if any(flows.rglob("*.parquet")):
             db.execute(
-                f"CREATE OR REPLACE VIEW flows AS SELECT * FROM read_parquet('{flows}/*/*.parquet', "
+                f"CREATE OR REPLACE VIEW flows AS SELECT * FROM read_parquet('{flows}/*/*/part-*.parquet', "
                 "hive_partitioning = true, union_by_name = true)"
             )
         findings = self.root / "findings"
         if any(findings.rglob("*.parquet")):
-            source = f"read_parquet('{findings}/*/*.parquet', hive_partitioning = true, union_by_name = true)"
+            source = (
+                f"read_parquet('{findings}/*/part-*.parquet', hive_partitioning = true, union_by_name = true)"
+            )
         else:
             # No findings yet: an empty table of the stored columns, so every query still runs.
             empty = FINDING_SCHEMA.empty_table()
