@@ -1,14 +1,22 @@
 """The collect pipeline: NetFlow/IPFIX datagrams -> one-way records (engine) -> paired flow
-records -> the same analysis as `scan` -> the store, window by window.
+records -> the store, and (unless `store_only`) the same analysis as `scan`, window by
+window.
 
 The socket is read on an engine thread without the GIL; Python takes the decoded records
-every `poll_s` (or as soon as `max_records` are waiting) and runs the detectors on them.
-Flows are written to the store `max_records` at a time; every `window_s` the window's
-evidence is fused into findings and written. Memory is bounded in records: at most
-4 x `max_records` decoded and waiting (past that, datagrams are dropped and counted),
-`max_records` one-way records held for their other half, `max_records` flows not yet
-written; the evidence of one window is what remains, one piece per client, server and
-batch.
+every `poll_s` (or as soon as `max_records` are waiting). Flows are written to the store
+every `flush_s` seconds or `max_records` at a time, whichever comes first, each file
+whole or not at all (store/layout.py), so a kill -9 loses at most the last `flush_s` +
+`poll_s` seconds; the store's journal (store/journal.py) says at the next start what such
+a run left unfinished. With detection, every `window_s` the window's evidence is fused
+into findings and written; store-first (`store_only`), detection is left to
+`minewatch detect --follow` (or a Spark job) over the closed files, and the collector
+keeps up with what the store can write. Several collectors may write into one store:
+each names its files and journal by its tag.
+
+Memory is bounded in records: at most 4 x `max_records` decoded and waiting (past that,
+datagrams are dropped and counted), `max_records` one-way records held for their other
+half, `max_records` flows not yet written; the evidence of one window is what remains,
+one piece per client, server and batch.
 """
 
 from __future__ import annotations
@@ -20,12 +28,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from minewatch import _engine  # type: ignore[attr-defined]
+from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE
 from minewatch.options import WINDOW
 from minewatch.scan import InputAnalysis, ScanOptions, fuse_results
 from minewatch.sources.flowexport import Pairer
 from minewatch.store import Store
+from minewatch.store.journal import Journal, RunRecord, unfinished_runs
 
 __all__ = ["CollectOptions", "CollectStatus", "Collector"]
 
@@ -41,6 +52,10 @@ class CollectOptions:
     max_records: int = 262_144
     recv_buffer: int = 8 * 1024 * 1024
     scan: ScanOptions = field(default_factory=ScanOptions)
+    # Seconds between writes of the flows received: what a kill -9 may lose.
+    flush_s: float = 5.0
+    # Store only: no detection here (`minewatch detect --follow` does it from the store).
+    store_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,16 @@ def kernel_drops(port: int) -> int | None:
     return total if found else None
 
 
+def _as_stored(flows: pa.Table, source: str) -> pa.Table:
+    """Paired records as the store keeps flows (FLOW_SCHEMA), without analysis: a flow
+    export has no payload, so no server name beyond what the exporter sent, no mining."""
+    n = flows.num_rows
+    names = pc.coalesce(flows["sni"], flows["http_host"], flows["resolved_name"])
+    flows = flows.append_column(FLOW_SCHEMA.field("source"), pa.repeat(pa.scalar(source, pa.string()), n))
+    flows = flows.append_column(FLOW_SCHEMA.field("server_name"), names)
+    return flows.append_column(FLOW_SCHEMA.field("mining"), pa.nulls(n, MINING_TYPE)).cast(FLOW_SCHEMA)
+
+
 class Collector:
     """A running collector: `run` until `stop` is set or `duration_s` has passed."""
 
@@ -100,11 +125,18 @@ class Collector:
         self.port: int = self.socket.port
         self.stop = threading.Event()
         self.flows = 0
+        self.written_flows = 0
+        self.polled = 0  # one-way records taken from the socket
         self.findings = 0
         self.pairer = Pairer(options.max_records)
         self.pending: list[pa.Table] = []  # flows not yet written
         self.pending_rows = 0
         self.started = time.monotonic()
+        self.flushed = self.started
+        # What earlier runs into this store left unfinished, read before this run's journal
+        # (a collector restarted under the same tag would overwrite its own).
+        self.unfinished: list[RunRecord] = unfinished_runs(store.root)
+        self.journal = Journal(store.root, store.tag, f"{options.host}:{self.port}")
         self.analysis = self._window()
 
     def status(self) -> CollectStatus:
@@ -128,7 +160,8 @@ class Collector:
         return InputAnalysis(source, self.options.scan, self._write)
 
     def _write(self, flows: pa.Table) -> None:
-        """Flows are written a window (or max_records) at a time: fewer, larger files."""
+        """Flows are written `flush_s` seconds (or max_records) at a time: few, large
+        files, and little to lose."""
         self.pending.append(flows)
         self.pending_rows += flows.num_rows
         if self.pending_rows >= self.options.max_records:
@@ -137,15 +170,23 @@ class Collector:
     def _write_pending(self) -> None:
         if self.pending:
             self.store.write_flows(pa.concat_tables(self.pending))
+            self.written_flows += self.pending_rows
         self.pending, self.pending_rows = [], 0
+        self.flushed = time.monotonic()
+        self.journal.flushed(self.socket.totals.records, self.polled - self.pairer.held, self.written_flows)
 
     def _feed(self, analysis: InputAnalysis, flows: pa.Table) -> None:
         self.flows += flows.num_rows
+        if self.options.store_only:
+            self._write(_as_stored(flows, analysis.source))
+            return
         for batch in flows.to_batches():
             analysis.feed("flows", batch)
 
     def _close(self, analysis: InputAnalysis) -> None:
         self._write_pending()
+        if self.options.store_only:
+            return
         result = fuse_results([analysis.result], self.options.scan)
         self.findings += self.store.write_findings(result.findings)
 
@@ -160,12 +201,16 @@ class Collector:
                 now = time.monotonic()
                 if deadline is not None and now >= deadline:
                     break
-                wait = min(self.options.poll_s, window_end - now, (deadline or now + 1e9) - now)
+                until = min(window_end, self.flushed + self.options.flush_s, deadline or now + 1e9)
+                wait = min(self.options.poll_s, until - now)
                 records = pa.Table.from_batches([self.socket.poll(max(wait, 0.0), self.options.max_records)])
+                self.polled += records.num_rows
                 for message in self.socket.drain_log():
                     log.warning("%s", message)
                 if records.num_rows or self.pairer.held:
                     self._feed(self.analysis, self.pairer.push(records))
+                if time.monotonic() - self.flushed >= self.options.flush_s:
+                    self._write_pending()
                 if time.monotonic() >= window_end:
                     self._close(self.analysis)
                     self.analysis = self._window()
@@ -176,5 +221,6 @@ class Collector:
             # Stopped, interrupted or failed: what was received is still written.
             self._feed(self.analysis, self.pairer.flush())
             self._close(self.analysis)
+            self.journal.stopped()
             if on_status is not None:
                 on_status(self.status())

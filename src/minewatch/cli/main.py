@@ -20,8 +20,11 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from minewatch.cli.cases import register as register_cases
+from minewatch.cli.collect import FollowOption, follow_store
+from minewatch.cli.collect import register as register_collect
 from minewatch.cli.meters import register as register_meters
 from minewatch.cli.options import (
+    RUN_FOR,
     AllowNamesOption,
     SinceOption,
     StoreOption,
@@ -86,9 +89,6 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 # Options of one command only; those several layers share are in `minewatch.options`.
 TRAFFIC = Opt("--duration", SECONDS, 600.0, "Seconds of traffic.")
 SIZE = Opt("--size", Kind("a size such as 8MB or 1.5GB", lambda v: _size(v)), 8_000_000, "Approximate size.")
-RUN_FOR: Opt[float | None] = Opt(
-    "--duration", SECONDS, None, "Stop after this many seconds (default: run until Ctrl-C)."
-)
 LANG = Opt("--lang", choice("en", "zh"), "en", "zh or en.")
 THREADS: Opt[int | None] = Opt(
     "--threads", whole(1, 256), None, "Engine threads per large capture (default: all cores)."
@@ -298,13 +298,6 @@ def _generate_province(
     )
 
 
-def _listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
-        raise OptionError("--listen", value, "HOST:PORT, e.g. 127.0.0.1:2055")
-    return host.strip("[]") or "0.0.0.0", int(port)
-
-
 def _mapping(pairs: list[str] | None) -> dict[str, str]:
     out = {}
     for pair in pairs or []:
@@ -313,60 +306,6 @@ def _mapping(pairs: list[str] | None) -> dict[str, str]:
             raise OptionError("--map", pair, "OURS=THEIRS, e.g. client_ip=src")
         out[target.strip()] = source.strip()
     return out
-
-
-@app.command()
-def collect(
-    store: StoreOption,
-    listen: Annotated[
-        str, typer.Option("--listen", help="HOST:PORT to receive NetFlow/IPFIX on.")
-    ] = "127.0.0.1:2055",
-    duration: Annotated[float | None, RUN_FOR.flag()] = RUN_FOR.default,
-    window: Annotated[float, WINDOW.flag()] = WINDOW.default,
-    intel: Annotated[
-        list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
-    ] = None,
-    allow_names: AllowNamesOption = None,
-    confirm: ConfirmOption = False,
-    probe_private: ProbePrivateOption = False,
-    probe_exclude: ProbeExcludeOption = None,
-    probe_cache: ProbeCacheOption = None,
-    probe_rate: ProbeRateOption = PROBE_RATE.default,
-    probe_max: ProbeMaxOption = PROBE_MAX.default,
-) -> None:
-    """Receive NetFlow v5/v9 and IPFIX, store the flows by hour, and detect as they come."""
-    import logging
-
-    from minewatch.collect import CollectOptions, Collector
-    from minewatch.store import Store
-
-    host, port = _listen(listen)
-    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate, probe_max)
-    scan_options = ScanOptions(
-        intel=load_default(intel or []),
-        standing=name_standing(allow_names),
-        confirm=probing.confirmer(store) if probing else None,
-    )
-    options = CollectOptions(host=host, port=port, window_s=window, scan=scan_options)
-    logging.basicConfig(level=logging.WARNING, format="minewatch: %(message)s")
-    try:
-        collector = Collector(Store(store), options)
-    except OSError as e:
-        err.print(f"minewatch: {e}", markup=False)
-        raise typer.Exit(EXIT_USAGE) from None
-    err.print(f"minewatch: collecting on {host}:{collector.port} into {store}", markup=False)
-    seconds = duration
-    try:
-        if err.is_terminal:
-            from rich.live import Live
-
-            with Live(console=err, transient=False, refresh_per_second=2) as live:
-                collector.run(seconds, on_status=lambda st: live.update(st.line()))
-        else:
-            collector.run(seconds)
-    except KeyboardInterrupt:
-        collector.stop.set()
-    err.print(f"minewatch: {collector.status().line()}", markup=False)
 
 
 @app.command("import")
@@ -447,9 +386,18 @@ def detect(
     probe_cache: ProbeCacheOption = None,
     probe_rate: ProbeRateOption = PROBE_RATE.default,
     probe_max: ProbeMaxOption = PROBE_MAX.default,
+    follow: FollowOption = False,
+    window: Annotated[float, WINDOW.flag()] = WINDOW.default,
+    duration: Annotated[float | None, RUN_FOR.flag()] = RUN_FOR.default,
 ) -> None:
     """Run the detectors again over the flows in the store (say, after `intel update`), and
-    record the findings."""
+    record the findings; with --follow, over each window's new files as collectors close them."""
+    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate, probe_max)
+    if follow:
+        confirmer = probing.confirmer(store) if probing else None
+        standing = name_standing(allow_names)
+        follow_store(store, load_default(intel or []), standing, confirmer, window, duration)
+        return
     from minewatch.detect import fuse
     from minewatch.detect.stored import detect_stored
     from minewatch.model.findings import ScanResult
@@ -457,7 +405,6 @@ def detect(
     from minewatch.store import Store, active_in
 
     target = Store(existing_store(store))
-    probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate, probe_max)
     start, end = since, until
     files = target.flow_files(start, end)
     sessions: dict[tuple[str | None, int], MiningSession] = {}  # filled as the evidence is read
@@ -620,6 +567,7 @@ def _owner(a: Attribution | None) -> str:
 # retry sends again unchanged (and merging counts it once), where a host's episode grows
 # between syncs and two of them would count the same windows twice.
 register_cases(app, _attributed_findings)
+register_collect(app)
 register_service(app)
 register_meters(app)
 register_probe(app)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from minewatch.errors import InputError, OptionError, UsageError
-from minewatch.options import SINCE, UNTIL
+from minewatch.options import SECONDS, SINCE, UNTIL, Opt
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from minewatch.detect.standing import NameStanding
 
 __all__ = [
+    "RUN_FOR",
     "AllowNamesOption",
     "DbOption",
     "SinceOption",
@@ -30,6 +31,9 @@ __all__ = [
     "when",
 ]
 
+RUN_FOR: Opt[float | None] = Opt(
+    "--duration", SECONDS, None, "Stop after this many seconds (default: run until Ctrl-C)."
+)
 StoreOption = Annotated[Path, typer.Option("--store", help="The store directory (created if missing).")]
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite in the store).")]
 SinceOption = Annotated[datetime | None, SINCE.flag()]

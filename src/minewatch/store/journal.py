@@ -1,0 +1,110 @@
+"""What each writer into a store (a collector) has done, kept beside the data so that the
+next start can say what a run that ended without stopping (kill -9, power loss) left
+unfinished. One small JSON file per writer, replaced atomically at every flush:
+
+    DIR/writers/<tag>.json   {"tag", "host", "pid", "listen", "started", "state",
+                              "flushed_at", "received", "written", "flows"}
+
+`received` counts the records the writer had taken in by its last flush, `written` those
+in files by then; a run killed after that flush lost what came after it, which no file
+can count, and at most `flush_s` seconds of it (plus the socket's poll)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+__all__ = ["Journal", "RunRecord", "unfinished_runs"]
+
+FOLDER = "writers"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    tag: str
+    host: str
+    pid: int
+    listen: str
+    started: str
+    state: str  # running | stopped | unfinished (found so by a later start)
+    flushed_at: str | None = None
+    received: int = 0
+    written: int = 0
+    flows: int = 0
+
+    def line(self) -> str:
+        """What a person reads about a run that did not stop."""
+        last = f"its last flush at {self.flushed_at}" if self.flushed_at else "it never flushed"
+        return (
+            f"writer {self.tag} (pid {self.pid} on {self.host}, {self.listen}, started {self.started}) "
+            f"ended without stopping; {last} had {self.flows:,} flows in files from {self.written:,} of "
+            f"{self.received:,} records received; records after that flush were lost"
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _write(path: Path, record: RunRecord) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(asdict(record)) + "\n")
+    temporary.replace(path)
+
+
+def _read(path: Path) -> RunRecord | None:
+    try:
+        data = json.loads(path.read_text())
+        return RunRecord(**data)
+    except (OSError, ValueError, TypeError):  # a hand-edited or foreign file: not ours to judge
+        return None
+
+
+def _alive(record: RunRecord) -> bool:
+    """Whether the run's process still runs (only knowable on its own host)."""
+    if record.host != socket.gethostname():
+        return True
+    try:
+        os.kill(record.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Journal:
+    """One writer's journal in a store."""
+
+    def __init__(self, root: Path, tag: str, listen: str) -> None:
+        self.path = root / FOLDER / f"{tag}.json"
+        self.record = RunRecord(tag, socket.gethostname(), os.getpid(), listen, _now(), "running")
+        _write(self.path, self.record)
+
+    def flushed(self, received: int, written: int, flows: int) -> None:
+        self.record = replace(self.record, flushed_at=_now(), received=received, written=written, flows=flows)
+        _write(self.path, self.record)
+
+    def stopped(self) -> None:
+        self.record = replace(self.record, state="stopped")
+        _write(self.path, self.record)
+
+
+def unfinished_runs(root: Path) -> list[RunRecord]:
+    """Runs that ended without stopping and whose process is gone; each is marked
+    `unfinished` so it is reported once, and its half-written files are removed."""
+    found = []
+    for path in sorted((root / FOLDER).glob("*.json")):
+        record = _read(path)
+        if record is None or record.state != "running" or _alive(record):
+            continue
+        found.append(record)
+        _write(path, replace(record, state="unfinished"))
+        for leftover in (root / "flows").glob(f"*/*/.part-{record.tag}-*.tmp"):
+            leftover.unlink(missing_ok=True)
+    return found
