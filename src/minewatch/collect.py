@@ -24,7 +24,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -137,6 +139,8 @@ class Collector:
         # (a collector restarted under the same tag would overwrite its own).
         self.unfinished: list[RunRecord] = unfinished_runs(store.root)
         self.journal = Journal(store.root, store.tag, f"{options.host}:{self.port}")
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minewatch-store")
+        self.writes: deque[Future[None]] = deque()
         self.analysis = self._window()
 
     def status(self) -> CollectStatus:
@@ -168,12 +172,26 @@ class Collector:
             self._write_pending()
 
     def _write_pending(self) -> None:
+        """Hand the flows received since the last flush to the writer thread (Parquet
+        encoding releases the GIL, so the next records are paired meanwhile); at most one
+        write waits behind the one running, which bounds memory."""
         if self.pending:
-            self.store.write_flows(pa.concat_tables(self.pending))
-            self.written_flows += self.pending_rows
+            while len(self.writes) >= 2:
+                self.writes.popleft().result()
+            flows, taken = pa.concat_tables(self.pending), self.polled - self.pairer.held
+            self.writes.append(self.writer.submit(self._write_now, flows, self.socket.totals.records, taken))
         self.pending, self.pending_rows = [], 0
         self.flushed = time.monotonic()
-        self.journal.flushed(self.socket.totals.records, self.polled - self.pairer.held, self.written_flows)
+
+    def _write_now(self, flows: pa.Table, received: int, taken: int) -> None:
+        """On the writer thread, in order: the files, then the journal that counts them."""
+        self.store.write_flows(flows)
+        self.written_flows += flows.num_rows
+        self.journal.flushed(received, taken, self.written_flows)
+
+    def _drain_writes(self) -> None:
+        while self.writes:
+            self.writes.popleft().result()
 
     def _feed(self, analysis: InputAnalysis, flows: pa.Table) -> None:
         self.flows += flows.num_rows
@@ -185,6 +203,7 @@ class Collector:
 
     def _close(self, analysis: InputAnalysis) -> None:
         self._write_pending()
+        self._drain_writes()
         if self.options.store_only:
             return
         result = fuse_results([analysis.result], self.options.scan)
@@ -221,6 +240,8 @@ class Collector:
             # Stopped, interrupted or failed: what was received is still written.
             self._feed(self.analysis, self.pairer.flush())
             self._close(self.analysis)
+            self._drain_writes()
+            self.writer.shutdown()
             self.journal.stopped()
             if on_status is not None:
                 on_status(self.status())
