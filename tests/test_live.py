@@ -26,10 +26,10 @@ LINES = [
 
 def _pool(server: socket.socket) -> None:
     conn, _ = server.accept()
-    with conn:
+    with conn, conn.makefile("rb") as lines:
         for from_client, line in LINES:
             if from_client:
-                conn.recv(4096)
+                lines.readline()  # one request at a time, however the bytes arrived
             else:
                 conn.sendall(line)
         time.sleep(0.3)
@@ -42,6 +42,8 @@ def _miner(port: int) -> None:
             if from_client:
                 c.sendall(line)
             time.sleep(0.05)
+        while c.recv(4096):  # the pool hangs up first: no answer meets a closed socket
+            pass
 
 
 def test_live_loopback_stratum() -> None:
