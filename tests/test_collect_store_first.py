@@ -71,7 +71,7 @@ def test_a_killed_collector_loses_only_what_it_had_not_flushed(tmp_path: Path) -
     try:
         _wait_for(journal.exists, 20)
         before = _send(port, 300, seed=1)
-        _wait_for(lambda: _rows(store) >= before, 10)  # flushed within --flush and a poll
+        _wait_for(lambda: _rows(store) >= before, 30)  # flushed within --flush and a poll
         flushed = _rows(store)
         _send(port, 300, seed=2)
         proc.send_signal(signal.SIGKILL)  # mid-stream: the second half is not yet flushed
