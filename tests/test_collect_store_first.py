@@ -66,7 +66,7 @@ def _wait_for(condition: object, seconds: float) -> None:
 
 def test_a_killed_collector_loses_only_what_it_had_not_flushed(tmp_path: Path) -> None:
     store, port = tmp_path / "store", _port()
-    proc = _start(store, port, "routers_a", "--flush", "1", "--duration", "60")
+    proc = _start(store, port, "routers_a", "--flush", "4", "--duration", "60")
     journal = store / "writers" / "routers_a.json"
     try:
         _wait_for(journal.exists, 20)
@@ -74,7 +74,8 @@ def test_a_killed_collector_loses_only_what_it_had_not_flushed(tmp_path: Path) -
         _wait_for(lambda: _rows(store) >= before, 30)  # flushed within --flush and a poll
         flushed = _rows(store)
         _send(port, 300, seed=2)
-        proc.send_signal(signal.SIGKILL)  # mid-stream: the second half is not yet flushed
+        time.sleep(2.5)  # received and noted in the journal (a poll), not yet flushed (4 s)
+        proc.send_signal(signal.SIGKILL)
     finally:
         proc.kill()
         proc.communicate(timeout=10)
@@ -93,6 +94,8 @@ def test_a_killed_collector_loses_only_what_it_had_not_flushed(tmp_path: Path) -
     assert again.returncode == 0, err
     assert "writer routers_a" in err and "ended without stopping" in err, err
     assert f"{state['flows']:,} flows in files" in err, err
+    lost = state["received"] - state["written"]
+    assert lost > 0 and f"at least {lost:,} records were lost" in err, err
     third = _start(store, _port(), "routers_a", "--duration", "1")
     _, err = third.communicate(timeout=60)
     assert "ended without stopping" not in err, err

@@ -179,15 +179,16 @@ class Collector:
             while len(self.writes) >= 2:
                 self.writes.popleft().result()
             flows, taken = pa.concat_tables(self.pending), self.polled - self.pairer.held
-            self.writes.append(self.writer.submit(self._write_now, flows, self.socket.totals.records, taken))
+            self.writes.append(self.writer.submit(self._write_now, flows, taken))
         self.pending, self.pending_rows = [], 0
         self.flushed = time.monotonic()
 
-    def _write_now(self, flows: pa.Table, received: int, taken: int) -> None:
-        """On the writer thread, in order: the files, then the journal that counts them."""
+    def _write_now(self, flows: pa.Table, taken: int) -> None:
+        """On the writer thread, in order: the files, then the journal that counts them
+        (`taken`: the one-way records these flows and those before them were made of)."""
         self.store.write_flows(flows)
         self.written_flows += flows.num_rows
-        self.journal.flushed(received, taken, self.written_flows)
+        self.journal.flushed(taken, self.written_flows)
 
     def _drain_writes(self) -> None:
         while self.writes:
@@ -224,6 +225,7 @@ class Collector:
                 wait = min(self.options.poll_s, until - now)
                 records = pa.Table.from_batches([self.socket.poll(max(wait, 0.0), self.options.max_records)])
                 self.polled += records.num_rows
+                self.journal.noted(self.socket.totals.records)
                 for message in self.socket.drain_log():
                     log.warning("%s", message)
                 if records.num_rows or self.pairer.held:

@@ -3,17 +3,20 @@ next start can say what a run that ended without stopping (kill -9, power loss) 
 unfinished. One small JSON file per writer, replaced atomically at every flush:
 
     DIR/writers/<tag>.json   {"tag", "host", "pid", "listen", "started", "state",
-                              "flushed_at", "received", "written", "flows"}
+                              "flushed_at", "written", "flows", "noted_at", "received"}
 
-`received` counts the records the writer had taken in by its last flush, `written` those
-in files by then; a run killed after that flush lost what came after it, which no file
-can count, and at most `flush_s` seconds of it (plus the socket's poll)."""
+`written` counts the records in files at the last flush (`flows` the flows they made);
+`received` the records taken in by the last note, made at every poll (a few seconds). A
+run killed after its last note lost at least `received - written` records, and whatever
+came after the note: at most `flush_s` seconds of records in all, plus the socket's poll."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
+import threading
+import time
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,17 +35,20 @@ class RunRecord:
     started: str
     state: str  # running | stopped | unfinished (found so by a later start)
     flushed_at: str | None = None
-    received: int = 0
     written: int = 0
     flows: int = 0
+    noted_at: str | None = None
+    received: int = 0
 
     def line(self) -> str:
         """What a person reads about a run that did not stop."""
         last = f"its last flush at {self.flushed_at}" if self.flushed_at else "it never flushed"
+        lost = max(0, self.received - self.written)
         return (
             f"writer {self.tag} (pid {self.pid} on {self.host}, {self.listen}, started {self.started}) "
-            f"ended without stopping; {last} had {self.flows:,} flows in files from {self.written:,} of "
-            f"{self.received:,} records received; records after that flush were lost"
+            f"ended without stopping; {last} had {self.flows:,} flows in files from {self.written:,} "
+            f"records; it had received {self.received:,} by {self.noted_at or 'then'}: at least {lost:,} "
+            "records were lost, and any received after that"
         )
 
 
@@ -79,20 +85,33 @@ def _alive(record: RunRecord) -> bool:
 
 
 class Journal:
-    """One writer's journal in a store."""
+    """One writer's journal in a store (noted from the receiving thread, flushed from the
+    writing one)."""
 
     def __init__(self, root: Path, tag: str, listen: str) -> None:
         self.path = root / FOLDER / f"{tag}.json"
+        self.lock = threading.Lock()
+        self.last_note = 0.0
         self.record = RunRecord(tag, socket.gethostname(), os.getpid(), listen, _now(), "running")
         _write(self.path, self.record)
 
-    def flushed(self, received: int, written: int, flows: int) -> None:
-        self.record = replace(self.record, flushed_at=_now(), received=received, written=written, flows=flows)
-        _write(self.path, self.record)
+    def _update(self, **changes: object) -> None:
+        with self.lock:
+            self.record = replace(self.record, **changes)  # type: ignore[arg-type]
+            _write(self.path, self.record)
+
+    def noted(self, received: int) -> None:
+        """The records received so far (written at most once a second)."""
+        now = time.monotonic()
+        if received != self.record.received and now - self.last_note >= 1.0:
+            self.last_note = now
+            self._update(noted_at=_now(), received=received)
+
+    def flushed(self, written: int, flows: int) -> None:
+        self._update(flushed_at=_now(), written=written, flows=flows)
 
     def stopped(self) -> None:
-        self.record = replace(self.record, state="stopped")
-        _write(self.path, self.record)
+        self._update(state="stopped")
 
 
 def unfinished_runs(root: Path) -> list[RunRecord]:
