@@ -12,17 +12,24 @@ import struct
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from minewatch.collect import CollectOptions, Collector
+from minewatch.detect.behaviour import flow_eligible
+from minewatch.model.sampling import scaled_counts, scaled_rate
+from minewatch.model.schema import RECORD_SCHEMA
 from minewatch.scan import ScanOptions
 from minewatch.store import Store
 from tests.conftest import NDPI
 
 PMACCTD = shutil.which("pmacctd") or "/usr/sbin/pmacctd"
-pytestmark = pytest.mark.skipif(not Path(PMACCTD).exists(), reason="pmacct is not installed (scripts/setup)")
+needs_pmacct = pytest.mark.skipif(
+    not Path(PMACCTD).exists(), reason="pmacct is not installed (scripts/setup)"
+)
 
 # Times pmacctd replays the merged capture: random 1-in-10 sampling of its 71,000 packets
 # has a relative error of 2.7% (one standard deviation, from its packet sizes; see
@@ -136,10 +143,12 @@ def unsampled(merged_capture: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return total
 
 
+@needs_pmacct
 def test_the_margin_is_wide_enough(merged_capture: Path) -> None:
     assert sampling_error(merged_capture, RATE, REPLAYS) < TOLERANCE / 5
 
 
+@needs_pmacct
 @pytest.mark.parametrize("version", [9, 10])
 def test_sampled_bytes_scaled_by_the_announced_rate_match_the_capture(
     merged_capture: Path, unsampled: int, version: int, tmp_path: Path
@@ -150,7 +159,46 @@ def test_sampled_bytes_scaled_by_the_announced_rate_match_the_capture(
     assert abs(total / unsampled - 1.0) < TOLERANCE, f"scaled {total} against {unsampled} unsampled"
 
 
+@needs_pmacct
 def test_unsampled_ipfix_keeps_rate_one(merged_capture: Path, unsampled: int, tmp_path: Path) -> None:
     total, rates, _ = collected(merged_capture, 10, 1, tmp_path)
     assert rates == {1.0}
     assert total == unsampled, "v9 and IPFIX count the same packets"
+
+
+def _record(rate: float, c2s: int, s2c: int) -> pa.Table:
+    first = datetime(2026, 11, 27, tzinfo=UTC)
+    row = {
+        "ip_proto": 6,
+        "first_seen": first,
+        "last_seen": first + timedelta(minutes=10),
+        "c2s_bursts": None,
+        "application": None,
+        "c2s_packets": c2s,
+        "s2c_packets": s2c,
+        "sampling_rate": rate,
+    }
+    schema = pa.schema([RECORD_SCHEMA.field(n) for n in row])
+    return pa.Table.from_pylist([row], schema)
+
+
+@pytest.mark.parametrize(
+    ("rate", "c2s", "s2c", "judged"),
+    [
+        (1.0, 10, 10, True),
+        (10.0, 100, 100, True),  # 10 sampled packets each way
+        (10.0, 90, 100, False),  # 9 sampled: too few to judge
+        (100.0, 5000, 5000, True),
+        (1000.0, 50_000, 50_000, False),  # beyond MAX_FLOW_MODEL_RATE: withheld
+    ],
+)
+def test_flow_model_judges_sampled_records_only_with_enough_sampled_packets(
+    rate: float, c2s: int, s2c: int, judged: bool
+) -> None:
+    assert flow_eligible(_record(rate, c2s, s2c)).to_pylist() == [judged]
+
+
+@pytest.mark.parametrize(("rate", "clause"), [(None, False), (1.0, False), (10.0, True), (2.5, True)])
+def test_scaled_counts_clause_reads_back(rate: float | None, clause: bool) -> None:
+    text = "flow record ..." + scaled_counts(rate)
+    assert scaled_rate(text) == (rate if clause else None)
