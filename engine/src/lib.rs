@@ -14,6 +14,7 @@ pub mod out;
 pub mod p2p;
 pub mod pairing;
 pub mod reader;
+pub mod sampling;
 pub mod stream;
 pub mod tls;
 

@@ -11,7 +11,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder, UInt8Builder,
+    Float64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder,
+    UInt8Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -22,6 +23,8 @@ use netflow_parser::variable_versions::ipfix::lookup::{
 use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
 use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
 use netflow_parser::{FieldValue, NetflowPacket, NetflowParser, V9Field};
+
+use crate::sampling::{scale, Learned, SamplerTable, SamplingField, SamplingFields};
 
 /// Exporters (address, version, domain) whose sequence and clock state is kept; beyond
 /// this the least recently heard is forgotten, so a flood of spoofed sources costs memory
@@ -48,6 +51,9 @@ pub struct ExportRecord {
     /// Counts of the reverse direction, from an RFC 5103 biflow record.
     pub rev_packets: Option<u64>,
     pub rev_bytes: Option<u64>,
+    /// The exporter's sampling rate N (1 in N packets); packets and bytes are already
+    /// scaled by it. 1 for an unsampled exporter.
+    pub sampling_rate: f64,
 }
 
 /// Counters and sequence state of one exporter's stream (address, version, domain).
@@ -69,6 +75,15 @@ pub struct ExporterState {
     last_seq: Option<u32>,
     /// IPFIX systemInitTimeMilliseconds, the base of flowStart/EndSysUpTime.
     system_init_ms: Option<i64>,
+    /// Samplers and the exporter's own rate, from options records (sampling.rs).
+    samplers: SamplerTable,
+}
+
+impl ExporterState {
+    /// Samplers this exporter has described.
+    pub fn samplers(&self) -> usize {
+        self.samplers.len()
+    }
 }
 
 /// Totals over all exporters since the decoder started.
@@ -103,6 +118,7 @@ pub fn export_schema() -> SchemaRef {
         Field::new("tcp_flags", DataType::UInt8, false),
         Field::new("rev_packets", DataType::UInt64, true),
         Field::new("rev_bytes", DataType::UInt64, true),
+        Field::new("sampling_rate", DataType::Float64, false),
     ]))
 }
 
@@ -121,6 +137,7 @@ struct ExportBuilder {
     flags: UInt8Builder,
     rev_packets: UInt64Builder,
     rev_bytes: UInt64Builder,
+    sampling_rate: Float64Builder,
     rows: usize,
 }
 
@@ -143,6 +160,7 @@ impl ExportBuilder {
         self.flags.append_value(r.tcp_flags);
         self.rev_packets.append_option(r.rev_packets);
         self.rev_bytes.append_option(r.rev_bytes);
+        self.sampling_rate.append_value(r.sampling_rate.max(1.0));
         self.rows += 1;
     }
 
@@ -162,6 +180,7 @@ impl ExportBuilder {
             Arc::new(self.flags.finish()),
             Arc::new(self.rev_packets.finish()),
             Arc::new(self.rev_bytes.finish()),
+            Arc::new(self.sampling_rate.finish()),
         ];
         self.rows = 0;
         RecordBatch::try_new(export_schema(), columns).expect("export columns match their schema")
@@ -192,6 +211,7 @@ enum Slot {
     SystemInit,
     RevBytes,
     RevPackets,
+    Sampling(SamplingField),
 }
 
 fn v9_slot(f: &V9Field) -> Option<Slot> {
@@ -210,6 +230,10 @@ fn v9_slot(f: &V9Field) -> Option<Slot> {
         V9Field::FlowEndSeconds | V9Field::FlowEndMilliseconds => Slot::EndAbs,
         V9Field::FlowStartMicroseconds | V9Field::FlowStartNanoseconds => Slot::StartNtp,
         V9Field::FlowEndMicroseconds | V9Field::FlowEndNanoseconds => Slot::EndNtp,
+        V9Field::SamplingInterval | V9Field::FlowSamplerRandomInterval => {
+            Slot::Sampling(SamplingField::Interval)
+        }
+        V9Field::FlowSamplerId => Slot::Sampling(SamplingField::SamplerId),
         _ => return None,
     })
 }
@@ -217,6 +241,8 @@ fn v9_slot(f: &V9Field) -> Option<Slot> {
 fn ipfix_slot(f: &IPFixField) -> Option<Slot> {
     use IANAIPFixField as I;
     use ReverseInformationElement as R;
+    use SamplingField as S;
+    let sampling = Slot::Sampling;
     Some(match f {
         IPFixField::IANA(i) => match i {
             I::SourceIpv4address | I::SourceIpv6address => Slot::Src,
@@ -236,6 +262,18 @@ fn ipfix_slot(f: &IPFixField) -> Option<Slot> {
             I::FlowStartMicroseconds | I::FlowStartNanoseconds => Slot::StartNtp,
             I::FlowEndMicroseconds | I::FlowEndNanoseconds => Slot::EndNtp,
             I::SystemInitTimeMilliseconds => Slot::SystemInit,
+            I::SamplingInterval | I::SamplerRandomInterval => sampling(S::Interval),
+            I::SamplerId | I::SelectorId => sampling(S::SamplerId),
+            I::SelectorAlgorithm => sampling(S::Algorithm),
+            I::SamplingPacketInterval => sampling(S::PacketInterval),
+            I::SamplingPacketSpace => sampling(S::PacketSpace),
+            I::SamplingTimeInterval => sampling(S::TimeInterval),
+            I::SamplingTimeSpace => sampling(S::TimeSpace),
+            I::SamplingSize => sampling(S::Size),
+            I::SamplingPopulation => sampling(S::Population),
+            I::SamplingProbability => sampling(S::Probability),
+            I::SamplingFlowInterval => sampling(S::FlowInterval),
+            I::SamplingFlowSpacing => sampling(S::FlowSpace),
             _ => return None,
         },
         IPFixField::ReverseInformationElement(r) => match r {
@@ -263,6 +301,13 @@ fn as_num(v: &FieldValue) -> Option<u64> {
     }
 }
 
+fn as_float(v: &FieldValue) -> Option<f64> {
+    match v {
+        FieldValue::Float64(x) => Some(*x),
+        _ => as_num(v).map(|n| n as f64),
+    }
+}
+
 /// A record's fields as the template gave them, before its times are made absolute.
 #[derive(Default)]
 struct RawRecord {
@@ -276,6 +321,7 @@ struct RawRecord {
     has_bytes: bool,
     has_packets: bool,
     system_init: Option<u64>,
+    sampling: SamplingFields,
 }
 
 impl RawRecord {
@@ -311,6 +357,7 @@ impl RawRecord {
             Slot::SystemInit => self.system_init = as_num(v),
             Slot::RevBytes => r.rev_bytes = as_num(v),
             Slot::RevPackets => r.rev_packets = as_num(v),
+            Slot::Sampling(field) => self.sampling.set(field, as_num(v), as_float(v)),
         }
     }
 
@@ -352,6 +399,32 @@ impl RawRecord {
 /// record is always from before its header.
 fn uptime_to_abs(unix_ms: i64, sys_up_time: u32, at: u32) -> i64 {
     unix_ms - i64::from(sys_up_time.wrapping_sub(at))
+}
+
+/// Scale a record's counts by its sampling rate and keep the rate.
+fn apply_rate(rec: &mut ExportRecord, rate: f64) {
+    rec.packets = scale(rec.packets, rate);
+    rec.bytes = scale(rec.bytes, rate);
+    rec.rev_packets = rec.rev_packets.map(|n| scale(n, rate));
+    rec.rev_bytes = rec.rev_bytes.map(|n| scale(n, rate));
+    rec.sampling_rate = rate;
+}
+
+/// Sampling problems met in one datagram, and what was learnt.
+#[derive(Default)]
+struct SamplingTally {
+    malformed: u64,
+    full: u64,
+}
+
+impl SamplingTally {
+    fn learn(&mut self, table: &mut SamplerTable, fields: &SamplingFields) {
+        match table.learn(fields) {
+            Learned::Malformed => self.malformed += 1,
+            Learned::Full => self.full += 1,
+            Learned::Rate | Learned::Nothing => {}
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -544,7 +617,7 @@ impl Decoder {
         let unix_ms = i64::from(h.unix_secs) * 1000 + i64::from(h.unix_nsecs / 1_000_000);
         // Sampling: the low 14 bits are the interval when the top two bits say sampled.
         let interval = u64::from(h.sampling_interval & 0x3fff);
-        let scale = if h.sampling_interval >> 14 != 0 && interval > 1 {
+        let rate = if h.sampling_interval >> 14 != 0 && interval > 1 {
             interval
         } else {
             1
@@ -559,15 +632,41 @@ impl Decoder {
                 src_port: f.src_port,
                 dst: Some(IpAddr::V4(f.dst_addr)),
                 dst_port: f.dst_port,
-                packets: u64::from(f.d_pkts) * scale,
-                bytes: u64::from(f.d_octets) * scale,
+                packets: u64::from(f.d_pkts) * rate,
+                bytes: u64::from(f.d_octets) * rate,
                 tcp_flags: f.tcp_flags,
                 rev_packets: None,
                 rev_bytes: None,
+                sampling_rate: rate as f64,
             };
             self.builder.push(&exporter, &rec);
         }
         self.counted(key, now_ms, p.flowsets.len() as u64, 0);
+    }
+
+    /// Put an exporter's sampler table back after a datagram and count its problems.
+    fn sampled(&mut self, key: ExporterKey, now_ms: i64, table: SamplerTable, t: SamplingTally) {
+        self.counters.malformed += t.malformed;
+        let st = self.state(key, now_ms);
+        st.samplers = table;
+        st.malformed += t.malformed;
+        let who = format!(
+            "{} (NetFlow v{}, domain {})",
+            st.address, st.version, st.domain
+        );
+        if t.malformed > 0 {
+            self.note(format!(
+                "{who}: {} sampling fields out of range (rate capped or ignored)",
+                t.malformed
+            ));
+        }
+        if t.full > 0 {
+            self.note(format!(
+                "{who}: more than {} samplers described; {} ignored",
+                crate::sampling::MAX_SAMPLERS,
+                t.full
+            ));
+        }
     }
 
     fn counted(&mut self, key: ExporterKey, now_ms: i64, records: u64, no_template: u64) {
@@ -598,6 +697,8 @@ impl Decoder {
         let uptime = |up: u64| Some(uptime_to_abs(unix_ms, h.sys_up_time, up as u32));
         let exporter = from.ip().to_string();
         let (mut records, mut no_template) = (0, 0);
+        let mut table = std::mem::take(&mut self.state(key, now_ms).samplers);
+        let mut tally = SamplingTally::default();
         for set in p.flowsets {
             match set.body {
                 V9Body::Data(data) => {
@@ -608,9 +709,25 @@ impl Decoder {
                                 raw.set(slot, v);
                             }
                         }
-                        let rec = raw.finish(&uptime, unix_ms, &mut self.counters.untimed);
+                        let rate = table.rate_of(&raw.sampling);
+                        tally.malformed += u64::from(rate.malformed);
+                        let mut rec = raw.finish(&uptime, unix_ms, &mut self.counters.untimed);
+                        apply_rate(&mut rec, rate.value);
                         self.builder.push(&exporter, &rec);
                         records += 1;
+                    }
+                }
+                V9Body::OptionsData(opts) => {
+                    // Sampler options: scoped to the system (or an interface), keyed by
+                    // the sampler id when there is one.
+                    for record in &opts.fields {
+                        let mut raw = RawRecord::default();
+                        for (f, v) in &record.options_fields {
+                            if let Some(slot @ Slot::Sampling(_)) = v9_slot(f) {
+                                raw.set(slot, v);
+                            }
+                        }
+                        tally.learn(&mut table, &raw.sampling);
                     }
                 }
                 V9Body::NoTemplate(info) => {
@@ -625,6 +742,7 @@ impl Decoder {
                 _ => {}
             }
         }
+        self.sampled(key, now_ms, table, tally);
         self.counted(key, now_ms, records, no_template);
     }
 
@@ -643,6 +761,8 @@ impl Decoder {
         let export_ms = i64::from(h.export_time) * 1000;
         let exporter = from.ip().to_string();
         let mut system_init = self.state(key, now_ms).system_init_ms;
+        let mut table = std::mem::take(&mut self.state(key, now_ms).samplers);
+        let mut tally = SamplingTally::default();
         let (mut records, mut data_records, mut no_template) = (0u64, 0u64, 0u64);
         let mut seq_known = true;
         for set in p.flowsets {
@@ -670,20 +790,30 @@ impl Decoder {
                                 at
                             })
                         };
-                        let rec = raw.finish(&uptime, export_ms, &mut self.counters.untimed);
+                        let rate = table.rate_of(&raw.sampling);
+                        tally.malformed += u64::from(rate.malformed);
+                        let mut rec = raw.finish(&uptime, export_ms, &mut self.counters.untimed);
+                        apply_rate(&mut rec, rate.value);
                         self.builder.push(&exporter, &rec);
                         records += 1;
                         data_records += 1;
                     }
                 }
                 IpfixBody::OptionsData(opts) => {
-                    // softflowd and others send systemInitTimeMilliseconds as an option.
+                    // softflowd and others send systemInitTimeMilliseconds as an option;
+                    // samplers and selectors come as options too (their id a scope field).
                     for fields in &opts.fields {
+                        let mut raw = RawRecord::default();
                         for (f, v) in fields {
-                            if ipfix_slot(f) == Some(Slot::SystemInit) {
-                                system_init = as_num(v).map(|ms| ms as i64);
+                            match ipfix_slot(f) {
+                                Some(Slot::SystemInit) => {
+                                    system_init = as_num(v).map(|ms| ms as i64)
+                                }
+                                Some(slot @ Slot::Sampling(_)) => raw.set(slot, v),
+                                _ => {}
                             }
                         }
+                        tally.learn(&mut table, &raw.sampling);
                         data_records += 1;
                     }
                 }
@@ -711,6 +841,7 @@ impl Decoder {
         };
         self.sequence(key, now_ms, h.sequence_number, next, &also);
         self.state(key, now_ms).system_init_ms = system_init;
+        self.sampled(key, now_ms, table, tally);
         self.counted(key, now_ms, records, no_template);
     }
 }
@@ -810,5 +941,279 @@ mod tests {
             dec.feed(from, &v5_datagram(0, &[(1, 2, 3, 4, 5, 6)]), i64::from(i));
         }
         assert!(dec.exporters.len() <= MAX_EXPORTERS);
+    }
+
+    // Hand-built v9 and IPFIX messages with sampler options.
+
+    /// A set (IPFIX) or flowset (v9): id, length, body padded to 4 bytes.
+    fn set(id: u16, body: &[u8]) -> Vec<u8> {
+        let mut b = body.to_vec();
+        while b.len() % 4 != 0 {
+            b.push(0);
+        }
+        [
+            &id.to_be_bytes()[..],
+            &((b.len() + 4) as u16).to_be_bytes(),
+            &b,
+        ]
+        .concat()
+    }
+
+    fn fields(spec: &[(u16, u16)]) -> Vec<u8> {
+        spec.iter()
+            .flat_map(|&(t, l)| [t.to_be_bytes(), l.to_be_bytes()].concat())
+            .collect()
+    }
+
+    fn v9_message(domain: u32, seq: u32, sets: &[Vec<u8>]) -> Vec<u8> {
+        let mut d = Vec::new();
+        d.extend_from_slice(&9u16.to_be_bytes());
+        d.extend_from_slice(&(sets.len() as u16).to_be_bytes());
+        d.extend_from_slice(&100_000u32.to_be_bytes());
+        d.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&domain.to_be_bytes());
+        for s in sets {
+            d.extend_from_slice(s);
+        }
+        d
+    }
+
+    fn ipfix_message(domain: u32, seq: u32, sets: &[Vec<u8>]) -> Vec<u8> {
+        let body: Vec<u8> = sets.concat();
+        let mut d = Vec::new();
+        d.extend_from_slice(&10u16.to_be_bytes());
+        d.extend_from_slice(&((16 + body.len()) as u16).to_be_bytes());
+        d.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&domain.to_be_bytes());
+        d.extend_from_slice(&body);
+        d
+    }
+
+    /// Data template 256: addresses, ports, protocol, packets, bytes, and a sampler id of
+    /// `id_len` bytes under field `id_field` (0: none).
+    fn flow_template(id_field: u16, id_len: u16) -> Vec<u8> {
+        let mut spec = vec![(8, 4), (12, 4), (7, 2), (11, 2), (4, 1), (2, 4), (1, 4)];
+        if id_field != 0 {
+            spec.push((id_field, id_len));
+        }
+        [
+            &256u16.to_be_bytes()[..],
+            &(spec.len() as u16).to_be_bytes(),
+            &fields(&spec),
+        ]
+        .concat()
+    }
+
+    /// One flow record of `flow_template`: 10 packets, 1000 bytes.
+    fn flow(sport: u16, sampler: Option<&[u8]>) -> Vec<u8> {
+        let mut r = Vec::new();
+        r.extend_from_slice(&0x0a00_0001u32.to_be_bytes());
+        r.extend_from_slice(&0x0a00_0002u32.to_be_bytes());
+        r.extend_from_slice(&sport.to_be_bytes());
+        r.extend_from_slice(&3333u16.to_be_bytes());
+        r.push(6);
+        r.extend_from_slice(&10u32.to_be_bytes());
+        r.extend_from_slice(&1000u32.to_be_bytes());
+        if let Some(id) = sampler {
+            r.extend_from_slice(id);
+        }
+        r
+    }
+
+    /// v9 options template 300 (Cisco): scope System (4 bytes), then option fields.
+    fn v9_options_template(options: &[(u16, u16)]) -> Vec<u8> {
+        let scope = fields(&[(1, 4)]);
+        let opts = fields(options);
+        let mut body = 300u16.to_be_bytes().to_vec();
+        body.extend_from_slice(&(scope.len() as u16).to_be_bytes());
+        body.extend_from_slice(&(opts.len() as u16).to_be_bytes());
+        body.extend_from_slice(&scope);
+        body.extend_from_slice(&opts);
+        set(1, &body)
+    }
+
+    /// IPFIX options template 300: `scope` scope fields, then the rest.
+    fn ipfix_options_template(spec: &[(u16, u16)], scope: u16) -> Vec<u8> {
+        let mut body = 300u16.to_be_bytes().to_vec();
+        body.extend_from_slice(&(spec.len() as u16).to_be_bytes());
+        body.extend_from_slice(&scope.to_be_bytes());
+        body.extend_from_slice(&fields(spec));
+        set(3, &body)
+    }
+
+    /// (source port, packets, bytes, sampling rate) of each decoded record.
+    fn decoded(dec: &mut Decoder) -> Vec<(u16, u64, u64, f64)> {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Float64Type, UInt16Type, UInt64Type};
+        let b = dec.take();
+        let col = |n: &str| b.column_by_name(n).unwrap().clone();
+        let (sport, packets) = (col("src_port"), col("packets"));
+        let (bytes, rate) = (col("bytes"), col("sampling_rate"));
+        (0..b.num_rows())
+            .map(|i| {
+                (
+                    sport.as_primitive::<UInt16Type>().value(i),
+                    packets.as_primitive::<UInt64Type>().value(i),
+                    bytes.as_primitive::<UInt64Type>().value(i),
+                    rate.as_primitive::<Float64Type>().value(i),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn v9_records_take_the_rate_of_the_sampler_they_name() {
+        let mut dec = Decoder::new();
+        // FLOW_SAMPLER_ID (1 byte), FLOW_SAMPLER_MODE (1), FLOW_SAMPLER_RANDOM_INTERVAL (4).
+        let opts = v9_options_template(&[(48, 1), (49, 1), (50, 4)]);
+        let sampler = |id: u8, n: u32| [&[0, 0, 0, 0][..], &[id, 2], &n.to_be_bytes()].concat();
+        let options = set(300, &[sampler(1, 10), sampler(2, 100)].concat());
+        let template = set(0, &flow_template(48, 1));
+        let data = set(
+            256,
+            &[
+                flow(1, Some(&[1])),
+                flow(2, Some(&[2])),
+                flow(3, Some(&[7])),
+            ]
+            .concat(),
+        );
+        dec.feed(
+            addr(),
+            &v9_message(1, 0, &[opts, options, template, data]),
+            0,
+        );
+        assert_eq!(
+            decoded(&mut dec),
+            vec![
+                (1, 100, 10_000, 10.0),
+                (2, 1000, 100_000, 100.0),
+                (3, 10, 1000, 1.0)
+            ]
+        );
+        assert_eq!(dec.exporters().next().unwrap().samplers(), 2);
+    }
+
+    #[test]
+    fn v9_exporter_rate_is_per_source_id() {
+        let mut dec = Decoder::new();
+        let opts = v9_options_template(&[(34, 4), (35, 1)]);
+        let options = set(
+            300,
+            &[&[0, 0, 0, 0][..], &50u32.to_be_bytes(), &[1]].concat(),
+        );
+        let template = set(0, &flow_template(0, 0));
+        let data = set(256, &flow(1, None));
+        dec.feed(
+            addr(),
+            &v9_message(1, 0, &[opts, options, template.clone(), data.clone()]),
+            0,
+        );
+        // Source id 2 of the same router said nothing about sampling.
+        dec.feed(addr(), &v9_message(2, 0, &[template, data.clone()]), 0);
+        // Later messages of source 1 keep its rate.
+        dec.feed(addr(), &v9_message(1, 1, &[data]), 0);
+        let rates: Vec<f64> = decoded(&mut dec).iter().map(|r| r.3).collect();
+        assert_eq!(rates, vec![50.0, 1.0, 50.0]);
+    }
+
+    #[test]
+    fn ipfix_selector_options_scale_the_records_naming_them() {
+        let mut dec = Decoder::new();
+        // Scope selectorId (8); selectorAlgorithm 1 (systematic count-based),
+        // samplingPacketInterval 1, samplingPacketSpace 99: 1 in 100.
+        let opts = ipfix_options_template(&[(302, 8), (304, 2), (305, 4), (306, 4)], 1);
+        let selector = [
+            &5u64.to_be_bytes()[..],
+            &1u16.to_be_bytes(),
+            &1u32.to_be_bytes(),
+            &99u32.to_be_bytes(),
+        ]
+        .concat();
+        let options = set(300, &selector);
+        let template = set(2, &flow_template(302, 8));
+        let data = set(
+            256,
+            &[
+                flow(1, Some(&5u64.to_be_bytes())),
+                flow(2, Some(&6u64.to_be_bytes())),
+            ]
+            .concat(),
+        );
+        dec.feed(
+            addr(),
+            &ipfix_message(7, 0, &[opts, options, template, data]),
+            0,
+        );
+        // Selector 6 is unknown; the only selector described is the exporter's: 1 in 100.
+        assert_eq!(
+            decoded(&mut dec),
+            vec![(1, 1000, 100_000, 100.0), (2, 1000, 100_000, 100.0)]
+        );
+        assert_eq!(dec.counters.malformed, 0);
+    }
+
+    #[test]
+    fn ipfix_domain_rate_and_a_records_own_fields() {
+        let mut dec = Decoder::new();
+        // Scope observationDomainId (149), samplerRandomInterval 20: the domain's rate.
+        let opts = ipfix_options_template(&[(149, 4), (50, 4)], 1);
+        let options = set(
+            300,
+            &[&7u32.to_be_bytes()[..], &20u32.to_be_bytes()].concat(),
+        );
+        // A template whose records carry samplingInterval (34) themselves.
+        let template = set(2, &flow_template(34, 4));
+        let data = set(
+            256,
+            &[
+                flow(1, Some(&0u32.to_be_bytes())),
+                flow(2, Some(&4u32.to_be_bytes())),
+            ]
+            .concat(),
+        );
+        dec.feed(addr(), &ipfix_message(7, 0, &[opts, options]), 0);
+        dec.feed(addr(), &ipfix_message(7, 1, &[template]), 0);
+        dec.feed(addr(), &ipfix_message(7, 2, &[data]), 0);
+        let rates: Vec<f64> = decoded(&mut dec).iter().map(|r| r.3).collect();
+        // samplingInterval 0 in a record means unsampled; 4 means 1 in 4.
+        assert_eq!(rates, vec![1.0, 4.0]);
+    }
+
+    #[test]
+    fn hostile_sampling_values_are_capped_counted_and_bounded() {
+        let mut dec = Decoder::new();
+        let opts = v9_options_template(&[(48, 4), (50, 4)]);
+        let sampler =
+            |id: u32, n: u32| [&[0, 0, 0, 0][..], &id.to_be_bytes(), &n.to_be_bytes()].concat();
+        // Sampler 1 claims 1 in 4 billion; then far more samplers than are kept.
+        let mut many = sampler(1, u32::MAX);
+        for id in 2..(crate::sampling::MAX_SAMPLERS as u32 + 50) {
+            many.extend_from_slice(&sampler(id, 0));
+        }
+        let template = set(0, &flow_template(48, 4));
+        let data = set(
+            256,
+            &[
+                flow(1, Some(&1u32.to_be_bytes())),
+                flow(2, Some(&2u32.to_be_bytes())),
+            ]
+            .concat(),
+        );
+        dec.feed(
+            addr(),
+            &v9_message(1, 0, &[opts, set(300, &many), template, data]),
+            0,
+        );
+        let got = decoded(&mut dec);
+        assert_eq!(got[0].3, crate::sampling::MAX_RATE);
+        assert_eq!(got[1].3, 1.0, "an interval of 0 is 1");
+        let st = dec.exporters().next().unwrap();
+        assert!(st.samplers() <= crate::sampling::MAX_SAMPLERS);
+        assert!(st.malformed >= 1);
+        assert!(dec.counters.malformed >= 1);
+        assert!(dec.drain_log().iter().any(|m| m.contains("samplers")));
     }
 }

@@ -14,10 +14,13 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder, UInt8Builder,
+    Float64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt64Builder,
+    UInt8Builder,
 };
 use arrow_array::cast::AsArray;
-use arrow_array::types::{TimestampMicrosecondType, UInt16Type, UInt64Type, UInt8Type};
+use arrow_array::types::{
+    Float64Type, TimestampMicrosecondType, UInt16Type, UInt64Type, UInt8Type,
+};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
@@ -35,6 +38,8 @@ pub struct OneWay {
     pub bytes: u64,
     pub tcp_flags: u8,
     pub reverse: Option<(u64, u64)>,
+    /// 1 in N packets sampled (counts already scaled); 1 unsampled.
+    pub sampling_rate: f64,
 }
 
 /// A record as pairing reads it: borrowed text, from a held record or an Arrow column.
@@ -52,6 +57,8 @@ pub struct Rec<'a> {
     pub bytes: u64,
     pub tcp_flags: u8,
     pub reverse: Option<(u64, u64)>,
+    /// 1 in N packets sampled (counts already scaled); 1 unsampled.
+    pub sampling_rate: f64,
 }
 
 impl<'a> Rec<'a> {
@@ -69,6 +76,7 @@ impl<'a> Rec<'a> {
             bytes: r.bytes,
             tcp_flags: r.tcp_flags,
             reverse: r.reverse,
+            sampling_rate: r.sampling_rate,
         }
     }
 
@@ -86,6 +94,7 @@ impl<'a> Rec<'a> {
             bytes: self.bytes,
             tcp_flags: self.tcp_flags,
             reverse: self.reverse,
+            sampling_rate: self.sampling_rate,
         }
     }
 
@@ -135,6 +144,7 @@ pub fn paired_schema() -> SchemaRef {
         Field::new("c2s_bytes", DataType::UInt64, false),
         Field::new("s2c_bytes", DataType::UInt64, false),
         Field::new("tcp_flags", DataType::UInt8, false),
+        Field::new("sampling_rate", DataType::Float64, false),
     ]))
 }
 
@@ -153,6 +163,7 @@ struct PairedBuilder {
     c2s_bytes: UInt64Builder,
     s2c_bytes: UInt64Builder,
     flags: UInt8Builder,
+    sampling_rate: Float64Builder,
 }
 
 impl PairedBuilder {
@@ -181,6 +192,11 @@ impl PairedBuilder {
         self.s2c_bytes.append_value(back.map_or(0, |r| r.bytes));
         self.flags
             .append_value(out.map_or(0, |r| r.tcp_flags) | back.map_or(0, |r| r.tcp_flags));
+        // The two directions may come from samplers of different rates: the flow is as
+        // much an estimate as its coarser half.
+        let rate = |r: Option<&Rec<'_>>| r.map_or(1.0, |r| r.sampling_rate);
+        self.sampling_rate
+            .append_value(rate(out).max(rate(back)).max(1.0));
     }
 
     fn push_biflow(&mut self, r: &Rec<'_>, (packets, bytes): (u64, u64)) {
@@ -209,6 +225,7 @@ impl PairedBuilder {
             Arc::new(self.c2s_bytes.finish()),
             Arc::new(self.s2c_bytes.finish()),
             Arc::new(self.flags.finish()),
+            Arc::new(self.sampling_rate.finish()),
         ];
         RecordBatch::try_new(paired_schema(), columns).expect("paired columns match their schema")
     }
@@ -423,6 +440,11 @@ pub fn records_from_batch(batch: &RecordBatch) -> Result<Vec<Rec<'_>>, String> {
     } else {
         (vec![None; n], vec![None; n])
     };
+    // Sources that cannot know (CSV of one-way records) have no column: unsampled.
+    let rates = match batch.column_by_name("sampling_rate") {
+        Some(_) => numbers!("sampling_rate", Float64Type, DataType::Float64),
+        None => vec![None; n],
+    };
     Ok((0..n)
         .map(|i| Rec {
             exporter: exporter.map_or("", |e| text_at(e, i)),
@@ -437,6 +459,7 @@ pub fn records_from_batch(batch: &RecordBatch) -> Result<Vec<Rec<'_>>, String> {
             bytes: bytes[i].unwrap_or(0),
             tcp_flags: flags[i].unwrap_or(0),
             reverse: rev_p[i].zip(rev_b[i]),
+            sampling_rate: rates[i].filter(|r| r.is_finite()).unwrap_or(1.0).max(1.0),
         })
         .collect())
 }
@@ -459,6 +482,7 @@ mod tests {
             bytes: packets * 100,
             tcp_flags: 0x12,
             reverse: None,
+            sampling_rate: 1.0,
         }
     }
 

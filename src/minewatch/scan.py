@@ -27,7 +27,7 @@ from minewatch.errors import CaptureReadError
 from minewatch.estimate import EstimateOptions
 from minewatch.intel.indicators import IndicatorSet, load_bundled
 from minewatch.model.findings import Evidence, InputReport, ScanResult
-from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE, Direction, MessageKind
+from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE, SAMPLING_RATE, Direction, MessageKind
 from minewatch.protocols.base import MiningSession, WireMessage, dissect_connection
 from minewatch.sources.base import Capture, EngineOptions
 from minewatch.sources.flowfiles import FlowFileCapture, Resolutions, is_flow_file, read_side_logs
@@ -174,6 +174,8 @@ class InputAnalysis:
                 started[conn] = self.started.pop(conn)
             if messages and (session := dissect_connection(messages)) is not None:
                 sessions[conn] = session
+        if SAMPLING_RATE.name not in flows.column_names:  # a packet capture sees every packet
+            flows = flows.append_column(SAMPLING_RATE, pa.repeat(pa.scalar(1.0), flows.num_rows))
         flows = flows.append_column(
             FLOW_SCHEMA.field("source"), pa.repeat(pa.scalar(self.source, pa.string()), flows.num_rows)
         )

@@ -50,6 +50,8 @@ __all__ = [
     "eligible",
     "feature_matrix",
     "load_model",
+    "MAX_FLOW_MODEL_RATE",
+    "sampling_rates",
     "behaviour_strength",
     "long_tcp",
 ]
@@ -117,6 +119,19 @@ FLOW_FEATURES = (
 )
 # A flow record with fewer packets either way has too little to judge.
 MIN_FLOW_PACKETS = 10
+# Sampled flow records (sampling_rate N > 1, counts scaled by N): the flow model was fitted
+# on unsampled sessions. Scaled counts keep the ratios in expectation but not their spread,
+# so a sampled record is judged only if it holds MIN_FLOW_PACKETS sampled packets each way,
+# and not at all beyond 1 in MAX_FLOW_MODEL_RATE. Not measured with rate variants yet: a
+# conservative bound. The packet model never judges a sampled record.
+MAX_FLOW_MODEL_RATE = 100.0
+
+
+def sampling_rates(flows: pa.Table) -> Matrix:
+    """Each record's sampling rate N (1 where the column is absent or null)."""
+    if "sampling_rate" not in flows.column_names:
+        return np.ones(flows.num_rows)
+    return np.maximum(_col(flows, "sampling_rate", 1.0), 1.0)
 
 
 def _col(flows: pa.Table, name: str, missing: float = 0.0) -> Matrix:
@@ -136,7 +151,8 @@ def eligible(flows: pa.Table) -> pa.ChunkedArray:
     mask = pc.and_(mask, unread)
     if "mining" in flows.column_names:
         mask = pc.and_(mask, pc.is_null(flows["mining"]))
-    return mask
+    # Burst timing and sizes of a sampled record are not what the model was trained on.
+    return pc.and_(mask, pa.array(sampling_rates(flows) <= 1.0))
 
 
 def long_tcp(flows: pa.Table) -> pa.ChunkedArray:
@@ -149,8 +165,11 @@ def flow_eligible(flows: pa.Table) -> pa.ChunkedArray:
     """Flow-export records the flow model may judge: TCP, long, packets both ways, no
     burst counts (a packet capture's flows go to the packet model), nothing read."""
     mask = pc.and_(long_tcp(flows), pc.is_null(flows["c2s_bursts"]))
+    rates = sampling_rates(flows)
     for name in ("c2s_packets", "s2c_packets"):
-        mask = pc.and_(mask, pc.greater_equal(flows[name], MIN_FLOW_PACKETS))
+        sampled_packets = _col(flows, name) / rates
+        mask = pc.and_(mask, pa.array(sampled_packets >= MIN_FLOW_PACKETS))
+    mask = pc.and_(mask, pa.array(rates <= MAX_FLOW_MODEL_RATE))
     unread = pc.invert(pc.fill_null(pc.is_in(flows["application"], pa.array(_READABLE + NAMED)), False))
     mask = pc.and_(mask, unread)
     if "mining" in flows.column_names:

@@ -18,6 +18,7 @@ from minewatch.detect.context import ScanContext
 from minewatch.detect.standing import ODDS_AGAINST
 from minewatch.intel.indicators import Category, Indicator
 from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind
+from minewatch.model.sampling import scaled_counts
 
 __all__ = [
     "ROW_COLUMNS",
@@ -252,7 +253,7 @@ def behaviour_flow_counters(ctx: ScanContext) -> Iterator[Evidence]:
     model = load_model("flow")
     scores = model.score(FLOW.matrix(candidates))
     picked = pa.array(scores >= model.threshold)
-    rows = _rows(candidates, picked, ("c2s_packets", "s2c_packets"))
+    rows = _rows(candidates, picked, ("c2s_packets", "s2c_packets", "sampling_rate"))
     # A flagged host's traffic is all its records of that connection, not only the ones
     # the model judged (the rest fall outside its range, mostly short reconnects).
     conns = _connections(ctx.flows, rows)
@@ -265,6 +266,7 @@ def behaviour_flow_counters(ctx: ScanContext) -> Iterator[Evidence]:
             f"{row['s2c_packets']} back, sizes and rate like a mining session's "
             "(every counter within the range of real mining sessions); counters only, the weakest "
             "evidence: corroborate with DNS, intel or a capture"
+            f"{scaled_counts(row.get('sampling_rate'))}"
         )
         yield Evidence(
             row["client_ip"],

@@ -109,14 +109,14 @@ DETECTORS: tuple[Detector, ...] = (
         "behaviour-timing",
         d.behaviour_timing,
         EvidenceKind.BEHAVIOUR,
-        ("ip_proto", "application", "mining", "server_name", *_BURSTS),
+        ("ip_proto", "application", "mining", "server_name", "sampling_rate", *_BURSTS),
         _sql("c2s_bursts IS NOT NULL"),
     ),
     Detector(
         "behaviour-flow-counters",
         d.behaviour_flow_counters,
         EvidenceKind.BEHAVIOUR,
-        ("ip_proto", "application", "mining", "c2s_bursts", "c2s_packets", "s2c_packets"),
+        ("ip_proto", "application", "mining", "c2s_bursts", "c2s_packets", "s2c_packets", "sampling_rate"),
         _sql(
             f"ip_proto = 6 AND server_port IN ({_POOL_PORTS}) AND c2s_packets >= {MIN_FLOW_PACKETS} "
             f"AND s2c_packets >= {MIN_FLOW_PACKETS} "

@@ -32,6 +32,8 @@ from minewatch.protocols.base import MiningSession
 __all__ = ["candidate_filter", "detect_stored"]
 
 BATCH_ROWS = 262_144
+# Columns added to stored flows after version 1; a detector reading them copes with null.
+_ADDED = ("sampling_rate",)
 SessionKey = tuple[str | None, int]
 
 
@@ -87,6 +89,9 @@ def detect_stored(
     # Files the store wrote have numeric addresses; others (--flows, older stores) text.
     numeric = all(set(pq.read_schema(p).names) >= NUMERIC for p in paths)
     columns = [*columns_read(chosen), "source"]
+    # Columns newer than some files (sampling_rate, stored flows version 2) read as null.
+    present = set().union(*(pq.read_schema(p).names for p in paths))
+    columns = [c if c in present or c not in _ADDED else f"NULL AS {c}" for c in columns]
     if numeric:
         columns = [c for c in columns if c not in ("client_ip", "server_ip")] + sorted(NUMERIC)
     query = _query(files, columns, candidate_filter(intel, chosen, numeric) or "false", where, numeric)

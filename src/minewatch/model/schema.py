@@ -16,6 +16,7 @@ __all__ = [
     "MESSAGE_SCHEMA",
     "MINING_TYPE",
     "RECORD_SCHEMA",
+    "SAMPLING_RATE",
     "MessageKind",
     "Direction",
 ]
@@ -147,9 +148,16 @@ PACKET_ONLY = (
     "stream_gaps",
 )
 
+# 1 in N packets (or flows) an exporter sampled; packets and bytes are already scaled by
+# N, so they are estimates where N > 1 (engine/src/sampling.rs). A packet capture sees every
+# packet: 1. Null where a source cannot say (flows stored before it was kept): read as 1.
+SAMPLING_RATE = pa.field("sampling_rate", pa.float64())
+
 # The flow record every source hands to analysis: the engine's columns, with the
-# packet-only ones nullable.
-RECORD_SCHEMA = pa.schema([f.with_nullable(True) if f.name in PACKET_ONLY else f for f in ENGINE_FLOW_SCHEMA])
+# packet-only ones nullable, and the sampling rate.
+RECORD_SCHEMA = pa.schema(
+    [*(f.with_nullable(True) if f.name in PACKET_ONLY else f for f in ENGINE_FLOW_SCHEMA), SAMPLING_RATE]
+)
 
 # One direction of a flow, as NetFlow v5/v9 and IPFIX exporters and nfdump report it
 # (engine/src/netflow.rs); `rev_*` are set by RFC 5103 biflow exporters.
@@ -168,6 +176,7 @@ EXPORT_RECORD_SCHEMA = pa.schema(
         pa.field("tcp_flags", pa.uint8(), nullable=False),
         pa.field("rev_packets", pa.uint64()),
         pa.field("rev_bytes", pa.uint64()),
+        SAMPLING_RATE.with_nullable(False),
     ]
 )
 

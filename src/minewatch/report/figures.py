@@ -29,6 +29,7 @@ from typing import Any
 from minewatch.estimate.hashrate import joint_hashrate
 from minewatch.model.document import bounds_to_json, rfc3339
 from minewatch.model.findings import Activity, Bounds, Finding
+from minewatch.model.sampling import scaled_rate
 
 __all__ = ["AlgorithmFigure", "Change", "Count", "Figures", "compute", "in_region"]
 
@@ -229,6 +230,20 @@ def _breakdowns(
     return parts
 
 
+def _sampling_notes(mining: Sequence[Finding]) -> tuple[str, ...]:
+    """A note for the hosts whose bytes and Mbit/s are scaled from sampled flow records."""
+    rates = {f.host: rate for f in mining for e in f.evidence if (rate := scaled_rate(e.detail)) is not None}
+    if not rates:
+        return ()
+    span = f"1-in-{min(rates.values()):g}" + (
+        f" to 1-in-{max(rates.values()):g}" if max(rates.values()) > min(rates.values()) else ""
+    )
+    return (
+        f"Bytes and Mbit/s of {len(rates)} of {len({f.host for f in mining})} mining hosts are scaled "
+        f"from {span} sampled flow records: estimates, not counts.",
+    )
+
+
 def compute(
     episodes: Iterable[Finding],
     since: datetime | None = None,
@@ -247,6 +262,7 @@ def compute(
     start, end = since or first, until or last
     period_s = (end - start).total_seconds() if start and end else 0.0
     mining_bytes = sum(f.bytes_total for f in mining)
+    notes = (*notes, *_sampling_notes(mining))
     # Each host's rate while it was seen, added up: the traffic of the miners at work.
     rate = sum(f.bytes_total * 8 / max((f.last_seen - f.first_seen).total_seconds(), 1.0) for f in mining)
     codes: dict[str, str] = {}

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pyarrow as pa
 
 from minewatch import _engine  # type: ignore[attr-defined]
-from minewatch.model.schema import EXPORT_RECORD_SCHEMA, RECORD_SCHEMA
+from minewatch.model.schema import EXPORT_RECORD_SCHEMA, RECORD_SCHEMA, SAMPLING_RATE
 
-__all__ = ["END_REASON", "Pairer", "pair_records", "to_record_schema"]
+__all__ = ["END_REASON", "Pairer", "pair_records", "to_record_schema", "with_sampling_rate"]
 
 END_REASON = "export"
 
@@ -37,7 +37,8 @@ class Pairer:
 
     def push(self, records: pa.Table) -> pa.Table:
         """Flow records (RECORD_SCHEMA) ready after this table of one-way records
-        (EXPORT_RECORD_SCHEMA)."""
+        (EXPORT_RECORD_SCHEMA; without `sampling_rate`, unsampled)."""
+        records = with_sampling_rate(records)
         records = records.select(EXPORT_RECORD_SCHEMA.names).cast(EXPORT_RECORD_SCHEMA).combine_chunks()
         batches = records.to_batches() or [pa.RecordBatch.from_pylist([], schema=EXPORT_RECORD_SCHEMA)]
         return pa.concat_tables([self._ids(self._engine.push(b)) for b in batches])
@@ -45,6 +46,13 @@ class Pairer:
     def flush(self) -> pa.Table:
         """Everything still held, alone."""
         return self._ids(self._engine.flush())
+
+
+def with_sampling_rate(records: pa.Table, rate: float = 1.0) -> pa.Table:
+    """`records` with a `sampling_rate` column: theirs, else `rate` for every row."""
+    if SAMPLING_RATE.name in records.column_names:
+        return records
+    return records.append_column(SAMPLING_RATE, pa.repeat(pa.scalar(rate, pa.float64()), records.num_rows))
 
 
 def pair_records(records: pa.Table, first_conn_id: int = 0) -> pa.Table:
@@ -57,10 +65,16 @@ def pair_records(records: pa.Table, first_conn_id: int = 0) -> pa.Table:
 def to_record_schema(flows: pa.Table, first_conn_id: int = 0) -> pa.Table:
     """A table with some of RECORD_SCHEMA's columns (at least times, 5-tuple and
     counters) completed to all of them: ids counted from `first_conn_id`, the end reason
-    "export", and null for what the source cannot know."""
+    "export", a sampling rate of 1 (a source that sampled says so in its own column), and
+    null for what the source cannot know."""
     n = flows.num_rows
     ids = pa.array(range(first_conn_id, first_conn_id + n), pa.uint64())
-    given = {"flow_id": ids, "conn_id": ids, "end_reason": pa.repeat(pa.scalar(END_REASON), n)}
+    given = {
+        "flow_id": ids,
+        "conn_id": ids,
+        "end_reason": pa.repeat(pa.scalar(END_REASON), n),
+        SAMPLING_RATE.name: pa.repeat(pa.scalar(1.0), n),
+    }
     columns = []
     for field in RECORD_SCHEMA:
         if field.name in flows.column_names:

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from minewatch.errors import CaptureReadError
 from minewatch.model.findings import InputReport
-from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE, RECORD_SCHEMA
+from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE, RECORD_SCHEMA, SAMPLING_RATE
 from minewatch.sources import zeek
 from minewatch.sources.base import EngineBatch
 from minewatch.sources.dnsjoin import Resolutions
@@ -126,6 +126,8 @@ def detect_format(path: Path, mapping: dict[str, str] | None = None) -> FlowForm
 def _written_flows(t: pa.Table) -> pa.Table:
     """Flows minewatch wrote, as records, keeping what dissection found (the `mining`
     column; older files' narrower struct is widened with nulls)."""
+    if SAMPLING_RATE.name not in t.column_names:  # written before the rate was kept
+        t = t.append_column(SAMPLING_RATE, pa.nulls(t.num_rows, pa.float64()))
     records = t.select(list(RECORD_SCHEMA.names)).cast(RECORD_SCHEMA)
     if "mining" not in t.column_names:
         return records

@@ -64,6 +64,10 @@ def _nfdump_records(t: pa.Table) -> pa.Table:
             "tcp_flags": _nfdump_flags(t["flg"]),
             "rev_packets": pa.nulls(t.num_rows, pa.uint64()),
             "rev_bytes": pa.nulls(t.num_rows, pa.uint64()),
+            # nfcapd multiplies packets and bytes by the rate an exporter announces before
+            # it stores them, and `-o csv` does not print the rate: the counts are taken as
+            # they are, with rate 1 (`nfdump -E` lists a file's samplers; not read yet).
+            "sampling_rate": pa.repeat(pa.scalar(1.0), t.num_rows),
         },
         schema=EXPORT_RECORD_SCHEMA,
     )

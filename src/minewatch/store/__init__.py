@@ -62,7 +62,7 @@ ADDRESS_COLUMNS = (
 STORED_FLOW_SCHEMA = pa.schema([*FLOW_SCHEMA, *ADDRESS_COLUMNS])
 # 1: FLOW_SCHEMA and the address columns. Columns are only added; readers take files of
 # several versions together (union by name).
-STORED_FLOW_VERSION = 1
+STORED_FLOW_VERSION = 2  # 2: sampling_rate
 
 
 def with_address_numbers(flows: pa.Table) -> pa.Table:
