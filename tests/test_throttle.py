@@ -7,6 +7,7 @@ then through the API and the console, on a stopped clock."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -190,6 +191,30 @@ def test_the_password_is_not_checked_while_throttled(
         assert checked == [WRONG] * 3
         granted = auth.sign_in(session, throttle, "lx", PASSWORD, "10.6.6.6", _at(1), life)
         assert granted.device_cookie == auth.device_cookie("lx") and checked[-1] == PASSWORD
+
+
+def test_a_burst_of_concurrent_tries_is_throttled_as_if_one_after_another(service: Service) -> None:
+    """Each password check under way counts as a failure until it ends: 30 wrong passwords
+    sent at once from one address are 3 checks and 27 refusals, as when sent in turn (they
+    were 27 checks when the count came only after argon2)."""
+    throttle, life, outcomes = LoginThrottle(), timedelta(hours=1), []
+    start = threading.Barrier(30)
+
+    def guess(i: int) -> None:
+        with service.session() as session:
+            start.wait(timeout=30)
+            try:
+                auth.sign_in(session, throttle, "admin", f"{WRONG}{i}", "203.0.113.9", T0, life)
+            except SignInRefused as e:
+                outcomes.append("refused" if e.wait else "checked")
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes).count("checked") == 3 and len(outcomes) == 30
+    assert throttle.sizes()["pair"] == 1 and not throttle._checking  # every check ended
 
 
 def test_a_device_cookie_is_the_persons_own(service: Service) -> None:

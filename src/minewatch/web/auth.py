@@ -71,14 +71,17 @@ def sign_in(
     name, password = name[:64], password[:1024]
     user = _active_user(session, name)
     attempt = Attempt(name, address, _device_id(user, name, device, now))
-    wait = throttle.wait(attempt, now)
+    wait = throttle.begin(attempt, now)
     if wait > timedelta(0):
         raise SignInRefused(wait)
-    right = _verify(user, password)  # first, so an unknown name costs the same argon2 check
-    if user is None or not right:
-        throttle.failed(attempt, now)
-        raise SignInRefused(timedelta(0))
-    throttle.succeeded(attempt)
+    try:
+        right = _verify(user, password)  # first, so an unknown name costs the same argon2 check
+        if user is None or not right:
+            throttle.failed(attempt, now)
+            raise SignInRefused(timedelta(0))
+        throttle.succeeded(attempt)
+    finally:
+        throttle.end(attempt)
     token, _ = start_session(session, user, now, lifetime)
     fresh = _device_token(user, name, secrets.token_urlsafe(16), int(now.timestamp()))
     return Granted(token, device_cookie(name), fresh)

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from minewatch.cases import service
@@ -31,7 +32,15 @@ from minewatch.report.bulletin import make_bulletin
 from minewatch.report.html import SECTOR_NAMES, bars_svg, human_number, meters_section, render_html
 from minewatch.report.table import write_csv
 from minewatch.web import actions
-from minewatch.web.auth import AccountError, SignInRefused, device_cookie, end_session, session_for, sign_in
+from minewatch.web.auth import (
+    AccountError,
+    Granted,
+    SignInRefused,
+    device_cookie,
+    end_session,
+    session_for,
+    sign_in,
+)
 from minewatch.web.deps import COOKIE, ServiceSettings, csrf_ok, now, set_signed_in_cookies
 from minewatch.web.fields import day_end, id_or_none, whole
 from minewatch.web.i18n import LANGS, TEXT, pick_lang
@@ -137,8 +146,9 @@ async def login_submit(request: Request) -> Response:
     settings = _settings(request)
     address = request.client.host if request.client else "?"
     device = request.cookies.get(device_cookie(name[:64]))
-    with _db(request) as session:
-        try:
+
+    def check() -> Granted:
+        with _db(request) as session:
             granted = sign_in(
                 session,
                 request.app.state.throttle,
@@ -149,14 +159,19 @@ async def login_submit(request: Request) -> Response:
                 settings.session_lifetime,
                 device,
             )
-        except SignInRefused as e:
-            if not e.wait:
-                return RedirectResponse("/login?failed=password", status_code=303)
-            wait_s = e.retry_after
-            page = _page(request, "login.html", status=429, pre=cookie, failed="throttled", wait_s=wait_s)
-            page.headers["Retry-After"] = str(wait_s)
-            return page
-        session.commit()
+            session.commit()
+            return granted
+
+    try:
+        # On a worker thread: argon2 takes a core for a while, and the event loop serves the rest.
+        granted = await run_in_threadpool(check)
+    except SignInRefused as e:
+        if not e.wait:
+            return RedirectResponse("/login?failed=password", status_code=303)
+        wait_s = e.retry_after
+        page = _page(request, "login.html", status=429, pre=cookie, failed="throttled", wait_s=wait_s)
+        page.headers["Retry-After"] = str(wait_s)
+        return page
     response = RedirectResponse("/", status_code=303)
     set_signed_in_cookies(response, granted, settings, request.url.path)
     response.delete_cookie(PRE_COOKIE)

@@ -152,21 +152,57 @@ class LoginThrottle:
         }
         self._counts: dict[str, _Lru[Hashable, _Count]] = {kind: _Lru(policy.keys) for kind in self._rules}
         self._known: _Lru[str, tuple[str, ...]] = _Lru(policy.keys)
+        # Password checks under way per key: each counts as a failure until it ends, so a
+        # burst of concurrent tries is throttled as if they came one after another.
+        self._checking: dict[tuple[str, Hashable], int] = {}
         self._lock = threading.Lock()
 
     def wait(self, attempt: Attempt, now: datetime) -> timedelta:
         """How long this attempt must wait before its password is checked (zero: go ahead)."""
         with self._lock:
-            keys = self._keys(attempt)
-            if not self._is_known(attempt):
-                keys.append(("name", attempt.name))
-            waits = (self._rules[kind].wait(self._counts[kind].get(key), now) for kind, key in keys)
-            return max(waits, default=_ZERO)
+            return self._wait(attempt, now)
+
+    def begin(self, attempt: Attempt, now: datetime) -> timedelta:
+        """`wait`, and when it is zero the check is under way from now on: `end` it (after
+        `failed` or `succeeded`) whatever happens."""
+        with self._lock:
+            wait = self._wait(attempt, now)
+            if wait == _ZERO:
+                for key in self._all_keys(attempt):
+                    self._checking[key] = self._checking.get(key, 0) + 1
+            return wait
+
+    def end(self, attempt: Attempt) -> None:
+        with self._lock:
+            for key in self._all_keys(attempt):
+                left = self._checking.get(key, 0) - 1
+                if left > 0:
+                    self._checking[key] = left
+                else:
+                    self._checking.pop(key, None)
+
+    def _wait(self, attempt: Attempt, now: datetime) -> timedelta:
+        keys = self._keys(attempt)
+        if not self._is_known(attempt):
+            keys.append(("name", attempt.name))
+        waits = (self._rules[kind].wait(self._counted(kind, key, now), now) for kind, key in keys)
+        return max(waits, default=_ZERO)
+
+    def _counted(self, kind: str, key: Hashable, now: datetime) -> _Count | None:
+        """The key's failures, with each check under way counted as one just now."""
+        count, checking = self._counts[kind].get(key), self._checking.get((kind, key), 0)
+        if not checking:
+            return count
+        failures = count.failures if count is not None and now - count.last < self._rules[kind].forget else 0
+        return _Count(failures + checking, now)
+
+    def _all_keys(self, attempt: Attempt) -> list[tuple[str, Hashable]]:
+        return [*self._keys(attempt), ("name", attempt.name)]
 
     def failed(self, attempt: Attempt, now: datetime) -> None:
         """Counts a wrong password against the attempt's keys and its name."""
         with self._lock:
-            for kind, key in [*self._keys(attempt), ("name", attempt.name)]:
+            for kind, key in self._all_keys(attempt):
                 counts = self._counts[kind]
                 counts.put(key, self._rules[kind].after_failure(counts.get(key), now))
 
