@@ -115,6 +115,26 @@ def test_a_county_case_escalated_above_still_takes_its_sensors_findings(service:
     assert other["refused"] and other["stored"] == 0
 
 
+@pytest.mark.parametrize("placed_in", ["320213", None])
+def test_a_sibling_does_not_join_an_escalated_case_nor_a_county_the_units_above_case(
+    service: Service, placed_in: str | None
+) -> None:
+    """Review: a case placed nowhere, held above, took any county's findings; a sibling
+    county's sensor joined a case escalated from its neighbour, and any county joined a
+    case the province's own sensor opened."""
+    county = token_at(service, "320213")
+    push(service, county, [placed("10.3.0.2", placed_in)])
+    with service.session() as session:
+        case = session.scalars(select(Case).where(Case.host == "10.3.0.2")).one()
+        case.unit_id = session.scalars(select(Unit.id).where(Unit.code == "320200")).one()
+        session.commit()
+    sibling = push(service, token_at(service, "320214"), [placed("10.3.0.2", None, hours_later=3)])
+    assert sibling["stored"] == 0 and sibling["refused"]
+    push(service, service.token, [placed("10.3.0.3", None)])  # the province's own, placed nowhere
+    answer = push(service, county, [placed("10.3.0.3", None, hours_later=1)])
+    assert answer["stored"] == 0 and answer["refused"]
+
+
 def test_a_finding_or_a_batch_sent_again_is_stored_once(service: Service) -> None:
     rows = [placed(f"10.3.0.{i}", "320213") for i in range(1, 5)]
     first = push(service, service.token, rows[:3], batch="batch-one-0001")

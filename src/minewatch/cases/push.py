@@ -3,7 +3,8 @@
 - Scope: a sensor pushes for its unit and the units below it. A finding placed elsewhere
   (its region code names a unit outside that subtree), or one that would join an open case
   held outside it, is refused on its own; the rest of the batch goes in. A case of its
-  units that went up past its deadline (held above, placed within) still takes its findings.
+  units that went up past its deadline (held above; placed within, or opened by a sensor
+  of its units) still takes its findings.
 - One open case per host and activity: the database's partial unique index
   (`models.ONE_OPEN_CASE`) refuses a second; the losing transaction is rolled back and
   tried again, and then finds the winner's case and joins it.
@@ -29,7 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from minewatch.cases.models import ApiToken, Case, CaseFinding, PushBatch, Unit
+from minewatch.cases.models import ApiToken, Case, CaseEvent, CaseFinding, PushBatch, Unit
 from minewatch.cases.workflow import CASE_ACTIVITIES, join_case, open_case, open_case_of, unit_for_code
 from minewatch.errors import ServiceBusy
 from minewatch.model.document import rfc3339
@@ -39,6 +40,8 @@ __all__ = ["PushOutcome", "Refusal", "Sensor", "ServiceBusy", "finding_key", "pu
 
 log = logging.getLogger(__name__)
 
+# How a sensor signs the events it causes ("sensor:NAME").
+SENSOR_ACTOR = "sensor:"
 # Tries of the whole push transaction, and the first back-off (doubling, with full jitter).
 TRIES = 8
 FIRST_WAIT_S = 0.02
@@ -190,12 +193,13 @@ def _file(
         tally.refused.append(Refusal(index, f.host, reason))
         return
     case: Case | None = open_case_of(session, f.host, f.activity.value, lock=True)
-    if case is not None and case.unit_id not in sensor.units and not _escalated_from(case, sensor, places):
+    outside = case is not None and case.unit_id not in sensor.units
+    if case is not None and outside and not _escalated_from(session, case, sensor, places):
         # Which unit holds it is not said: that is another unit's business.
         reason = f"its open case is held outside this sensor's unit {sensor.unit_code}"
         tally.refused.append(Refusal(index, f.host, reason))
         return
-    actor = f"sensor:{sensor.name}"
+    actor = SENSOR_ACTOR + sensor.name
     if case is None:
         case = open_case(session, f, place or home, now, actor, key)
         session.flush()  # the case's id, and the unique index's verdict, now
@@ -207,10 +211,11 @@ def _file(
     tally.stored += 1
 
 
-def _escalated_from(case: Case, sensor: Sensor, places: _Places) -> bool:
-    """Whether the case is one of the sensor's that went up (escalated past its deadline):
-    held by a unit above the sensor's, placed in the sensor's units or nowhere. Its findings
-    still come from the sensor that watches the host."""
+def _escalated_from(session: Session, case: Case, sensor: Sensor, places: _Places) -> bool:
+    """Whether the case is one of the sensor's units' that went up past its deadline: held
+    by a unit above the sensor's, and placed in the sensor's units, or (placed nowhere)
+    opened by a sensor of the sensor's units. Its findings still come from the sensor that
+    watches the host; a sibling's, or a case the unit above opened itself, are not its."""
     if case.unit_id not in sensor.above:
         return False
     try:
@@ -218,7 +223,18 @@ def _escalated_from(case: Case, sensor: Sensor, places: _Places) -> bool:
     except (ValueError, AttributeError):
         code = None
     place = places.unit(code if isinstance(code, str) else None)
-    return place is None or place.id in sensor.units
+    if place is not None:
+        return place.id in sensor.units
+    opener = session.scalar(
+        select(CaseEvent.actor)
+        .where(CaseEvent.case_id == case.id, CaseEvent.action == "opened")
+        .order_by(CaseEvent.id)
+        .limit(1)
+    )
+    if opener is None or not opener.startswith(SENSOR_ACTOR):
+        return False
+    unit_id = session.scalar(select(ApiToken.unit_id).where(ApiToken.name == opener[len(SENSOR_ACTOR) :]))
+    return unit_id in sensor.units
 
 
 class _Places:
