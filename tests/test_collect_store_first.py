@@ -7,6 +7,7 @@ unfinished; two collectors write into one store without clashing."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import socket
@@ -179,3 +180,24 @@ def test_detect_follow_as_a_command(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "following" in run.stderr and "findings 1" in run.stderr, run.stderr
+
+
+def test_a_follower_started_late_catches_up_window_by_window(tmp_path: Path) -> None:
+    """Review: partitions not changed for the horizon were never listed, so a follower down
+    longer than that (or started on an old store) skipped their files and said nothing."""
+    from tests.test_store_layout import flows_of
+
+    store = Store(tmp_path / "store")
+    flows = flows_of(POOL_PORT_CAPTURES[0])
+    written = store.write_flows(flows) + store.write_flows(flows)
+    week_ago = time.time() - 7 * 86400
+    for path in written:
+        os.utime(path.parent, (week_ago, week_ago))
+    follower = Follower(store, FollowOptions(intel=load_default([]), max_files=1))
+    assert len(follower.closed_files()) == 2
+    follower.step()
+    assert follower.status().files == 1 and not follower.caught_up
+    follower.step()
+    assert follower.status().files == 2 and follower.caught_up
+    assert follower.step() == 0 and follower.closed_files() == []
+    assert mining_pools([f.to_json() for f in store.findings()])

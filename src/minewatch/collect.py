@@ -4,14 +4,14 @@ window.
 
 The socket is read on an engine thread without the GIL; Python takes the decoded records
 every `poll_s` (or as soon as `max_records` are waiting). Flows are written to the store
-every `flush_s` seconds or `max_records` at a time, whichever comes first, each file
-whole or not at all (store/layout.py), so a kill -9 loses at most the last `flush_s` +
-`poll_s` seconds; the store's journal (store/journal.py) says at the next start what such
-a run left unfinished. With detection, every `window_s` the window's evidence is fused
-into findings and written; store-first (`store_only`), detection is left to
-`minewatch detect --follow` (or a Spark job) over the closed files, and the collector
-keeps up with what the store can write. Several collectors may write into one store:
-each names its files and journal by its tag.
+every `flush_s` seconds or `max_records` at a time, whichever comes first, on a writer
+thread, one write in flight at most, each file whole or not at all (store/layout.py); a
+kill -9 loses at most the last `flush_s` + `poll_s` seconds and the write in flight (on
+a disk that keeps up, well under a second); the store's journal (store/journal.py) says
+at the next start what such a run left unfinished. With detection, every `window_s` the
+window's evidence is fused into findings and written; store-first (`store_only`),
+detection is left to `minewatch detect --follow` (or a Spark job) over the closed files.
+Several collectors may write into one store: each names its files and journal by its tag.
 
 Memory is bounded in records: at most 4 x `max_records` decoded and waiting (past that,
 datagrams are dropped and counted), `max_records` one-way records held for their other
@@ -173,11 +173,11 @@ class Collector:
 
     def _write_pending(self) -> None:
         """Hand the flows received since the last flush to the writer thread (Parquet
-        encoding releases the GIL, so the next records are paired meanwhile); at most one
-        write waits behind the one running, which bounds memory."""
+        encoding releases the GIL, so the next records are paired meanwhile). The last
+        write must be done first: one write in flight at most, which bounds both memory
+        and what a kill -9 can take."""
         if self.pending:
-            while len(self.writes) >= 2:
-                self.writes.popleft().result()
+            self._drain_writes()
             flows, taken = pa.concat_tables(self.pending), self.polled - self.pairer.held
             self.writes.append(self.writer.submit(self._write_now, flows, taken))
         self.pending, self.pending_rows = [], 0

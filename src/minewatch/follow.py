@@ -7,9 +7,11 @@ and writes them, as the in-line collector would have.
 What has been read is kept in the store (`DIR/follow/<name>/date=D.done`, one file path
 per line, appended after the findings are written), so a follower restarted, or killed,
 goes on where it stopped: a window whose findings were written is not read twice, one
-whose findings were not is read again. Only hour partitions changed within `horizon` are
-listed, and only their days' lists held, so a store of months costs no more to follow
-than one of a day.
+whose findings were not is read again. The first pass lists every partition (a follower
+started late, or down for long, catches up, `max_files` a window, oldest first); later
+passes list only hour partitions changed within `horizon` (a file renamed into a folder
+changes the folder), and hold only their days' lists, so a store of months costs no more
+to follow than one of a day.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class FollowOptions:
     # Hour partitions not changed for this long are done with (collectors write the hour
     # they receive, so an hour stays open a little past its end).
     horizon_s: float = 6 * 3600.0
+    # Files read in one window at most: a backlog is caught up window by window.
+    max_files: int = 2000
     home: HomeNetworks = field(default_factory=HomeNetworks)
     standing: NameStanding = field(default_factory=NameStanding)
     # Applied to each window's findings before they are written (the probe's `--confirm`).
@@ -70,6 +74,7 @@ class Follower:
         self.store, self.options = store, options
         self.done_folder = store.root / "follow" / options.name
         self.done: dict[str, set[str]] = {}  # by day partition: the files read
+        self.caught_up = False  # until then every partition is listed
         self.stop = threading.Event()
         self.files = self.records = self.findings = 0
         self.busy_s = 0.0
@@ -82,7 +87,7 @@ class Follower:
     def closed_files(self) -> list[Path]:
         """Flow files with their final name that this follower has not read, oldest first."""
         flows = self.store.root / "flows"
-        recent = time.time() - self.options.horizon_s
+        recent = time.time() - self.options.horizon_s if self.caught_up else float("-inf")
         new: list[Path] = []
         days: set[str] = set()
         for folder in flows.glob("date=*/hour=*"):
@@ -107,7 +112,9 @@ class Follower:
     def step(self) -> int:
         """One window: detect over the files closed since the last, write the findings,
         then note the files as read. Returns how many findings were written."""
-        paths = self.closed_files()
+        waiting = self.closed_files()
+        paths = waiting[: self.options.max_files]
+        self.caught_up = len(waiting) <= self.options.max_files
         if not paths:
             return 0
         began = time.monotonic()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -124,6 +125,11 @@ def unfinished_runs(root: Path) -> list[RunRecord]:
             continue
         found.append(record)
         _write(path, replace(record, state="unfinished"))
-        for leftover in (root / "flows").glob(f"*/*/.part-{record.tag}-*.tmp"):
-            leftover.unlink(missing_ok=True)
+        # Its own half-written files only: matched whole, so that a tag which begins
+        # another's (`vm` and `vm-1234`) never takes the other's file mid-write.
+        own = re.compile(rf"\.part-{re.escape(record.tag)}-[0-9a-f]{{16}}\.parquet\.tmp")
+        temporary = [*(root / "flows").glob("*/*/.part-*.tmp"), *(root / "findings").glob("*/.part-*.tmp")]
+        for leftover in temporary:
+            if own.fullmatch(leftover.name):
+                leftover.unlink(missing_ok=True)
     return found

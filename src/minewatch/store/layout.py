@@ -8,9 +8,10 @@ each file also carries its schema version in its Parquet metadata.
     DIR/flows/date=2026-11-24/hour=18/part-*.parquet   flows by the UTC hour they start in
     DIR/findings/date=2026-11-24/part-*.parquet        window findings by the day recorded
 
-A file is written under a temporary name (`.part-*.tmp`, which no reader globs) and then
-renamed into place, so a reader never sees half a file, and a writer killed mid-file
-leaves only a temporary file that the next writer may remove. Stores of layout 1
+A file is written under a temporary name (`.part-*.tmp`, which no reader globs), synced
+to disk, and then renamed into place, so a reader never sees half a file, and a writer
+killed mid-file (or a power cut) leaves only a temporary file that the next start of that
+writer removes. Stores of layout 1
 (`flows/hour=2026-11-24T18`, `findings/day=2026-11-24`) are moved into this layout when
 opened: renames only.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,10 +72,28 @@ def write_atomically(table: pa.Table, folder: Path, tag: str, version: int, comp
     name = f"part-{tag}-{uuid.uuid4().hex[:16]}.parquet"
     temporary = folder / f".{name}.tmp"
     metadata = {**(table.schema.metadata or {}), VERSION_KEY: str(version).encode()}
-    pq.write_table(table.replace_schema_metadata(metadata), temporary, compression=compression)
+    with temporary.open("wb") as f:
+        pq.write_table(table.replace_schema_metadata(metadata), f, compression=compression)
+        f.flush()
+        os.fsync(f.fileno())  # on disk before it has its name: a power cut leaves no torn file
     final = folder / name
     temporary.replace(final)
+    _sync_folder(folder)
     return final
+
+
+def _sync_folder(folder: Path) -> None:
+    """The rename itself on disk (where the platform can open a folder)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
 
 
 def read_manifest(root: Path) -> dict[str, int]:
