@@ -115,6 +115,17 @@ def test_a_county_case_escalated_above_still_takes_its_sensors_findings(service:
     assert other["refused"] and other["stored"] == 0
 
 
+def test_a_batch_with_refusals_is_judged_again_when_resent(service: Service) -> None:
+    county = token_at(service, "320213")
+    batch = [placed("10.4.0.1", "320213"), placed("10.4.0.2", "320214")]
+    first = push(service, county, batch, batch="batch-0001")
+    assert (first["stored"], len(first["refused"])) == (1, 1)
+    again = push(service, county, batch, batch="batch-0001")
+    assert not again["replayed"] and again["already_stored"] == 1 and len(again["refused"]) == 1
+    clean = push(service, county, [placed("10.4.0.3", "320213")], batch="batch-0002")
+    assert push(service, county, [placed("10.4.0.3", "320213")], batch="batch-0002") == {**clean, "replayed": True}
+
+
 @pytest.mark.parametrize("placed_in", ["320213", None])
 def test_a_sibling_does_not_join_an_escalated_case_nor_a_county_the_units_above_case(
     service: Service, placed_in: str | None

@@ -266,6 +266,8 @@ def _outcome(tally: _Tally, received: int, batch: str | None) -> PushOutcome:
 def _record(session: Session, sensor: Sensor, outcome: PushOutcome, now: datetime) -> None:
     pushed = ApiToken.pushed + outcome.received
     session.execute(update(ApiToken).where(ApiToken.id == sensor.token_id).values(pushed=pushed))
-    if outcome.batch is not None:
+    # A batch with refusals is not kept: sent again, its stored findings are found stored
+    # (by their keys) and its refused ones judged afresh (the case in the way may be closed).
+    if outcome.batch is not None and not outcome.refused:
         result = json.dumps(outcome.to_json(), ensure_ascii=False)
         session.add(PushBatch(token_id=sensor.token_id, batch=outcome.batch, at=now, result=result))
