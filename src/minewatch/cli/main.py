@@ -49,6 +49,7 @@ from minewatch.model.attribution import Attribution
 from minewatch.model.findings import Finding, InputReport, ScanResult
 from minewatch.options import (
     ACTIVE_TIMEOUT,
+    ENGINE,
     IDLE_TIMEOUT,
     LIVE_DURATION,
     PROBE_MAX,
@@ -447,6 +448,19 @@ def detect(
     probe_cache: ProbeCacheOption = None,
     probe_rate: ProbeRateOption = PROBE_RATE.default,
     probe_max: ProbeMaxOption = PROBE_MAX.default,
+    engine: Annotated[str, ENGINE.flag()] = ENGINE.default,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            "--master", help="With --engine spark: the cluster, spark://HOST:7077 (default local[2])."
+        ),
+    ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow", help="Keep detecting as new flow files close (with --engine spark: a streaming job)."
+        ),
+    ] = False,
 ) -> None:
     """Run the detectors again over the flows in the store (say, after `intel update`), and
     record the findings."""
@@ -460,16 +474,27 @@ def detect(
     probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate, probe_max)
     start, end = since, until
     files = target.flow_files(start, end)
-    sessions: dict[tuple[str | None, int], MiningSession] = {}  # filled as the evidence is read
-    evidence = detect_stored(
-        files,
-        load_default(intel or []),
-        source=str(store),
-        where=active_in(start, end) if start or end else None,
-        sessions=sessions,
-        standing=name_standing(allow_names),
-    )
-    found = tuple(fuse(list(evidence), sessions))
+    if engine == "spark":
+        from minewatch.cli.spark import SparkRun
+
+        run = SparkRun(target, str(store), master, load_default(intel or []), name_standing(allow_names))
+        if follow:
+            run.follow()
+            return
+        found = tuple(run.detect(start, end))
+    elif follow:
+        raise UsageError("--follow", "follows the store with --engine spark")
+    else:
+        sessions: dict[tuple[str | None, int], MiningSession] = {}  # filled as the evidence is read
+        evidence = detect_stored(
+            files,
+            load_default(intel or []),
+            source=str(store),
+            where=active_in(start, end) if start or end else None,
+            sessions=sessions,
+            standing=name_standing(allow_names),
+        )
+        found = tuple(fuse(list(evidence), sessions))
     if probing is not None:
         found = probing.confirmer(store).confirm(found).findings
     result = ScanResult(findings=found, inputs=())
