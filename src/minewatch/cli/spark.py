@@ -12,6 +12,7 @@ from rich.console import Console
 
 from minewatch.detect.context import HomeNetworks
 from minewatch.detect.standing import NameStanding
+from minewatch.errors import UsageError
 from minewatch.intel.indicators import IndicatorSet
 from minewatch.model.findings import Finding
 from minewatch.store import Store
@@ -42,11 +43,12 @@ class SparkRun:
         """The findings of the flows active in [since, until), most confident first."""
         from minewatch.store import spark
 
-        session = spark.session(self.master)
+        owned, session = _session(self.master)
         try:
             return spark.detect(session, self.store.root, self._job(), since, until)
         finally:
-            session.stop()
+            if owned:
+                session.stop()
 
     def follow(self, files_per_trigger: int = 64, every_s: float = 5.0) -> None:
         """Run the streaming job until interrupted (Ctrl-C), recording each micro-batch's
@@ -57,7 +59,7 @@ class SparkRun:
             written = self.store.write_findings(found)
             err.print(f"minewatch: spark micro-batch, {written} findings recorded", markup=False)
 
-        session = spark.session(self.master)
+        owned, session = _session(self.master)
         query = spark.follow(session, self.store.root, self._job(), record, files_per_trigger, every_s)
         err.print(f"minewatch: following {self.store.root}/flows on Spark (Ctrl-C stops)", markup=False)
         try:
@@ -67,6 +69,20 @@ class SparkRun:
             pass
         finally:
             query.stop()
-            session.stop()
+            if owned:
+                session.stop()
         if query.exception() is not None:
             raise RuntimeError(str(query.exception()))
+
+
+def _session(master: str | None) -> tuple[bool, Any]:
+    """A session on `master`, and whether this run made it: a process that already has one
+    (a test, a notebook) keeps it, and its master."""
+    from minewatch.store import spark
+
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UsageError("--engine spark", spark.MISSING) from None
+    active = SparkSession.getActiveSession()
+    return (False, active) if active is not None else (True, spark.session(master))

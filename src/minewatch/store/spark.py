@@ -84,6 +84,8 @@ def session(master: str | None = None, app: str = "minewatch") -> SparkSession:
         # A cluster on this machine: everything on loopback, and the executors import
         # minewatch from where the driver does (a source checkout included).
         package = str(Path(__file__).resolve().parents[2])
+        # Read by the JVM this process starts: its services bind to loopback, not the LAN.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = (
             builder.config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
