@@ -3,7 +3,8 @@ the given master, a batch run or a streaming one, and what a person is told)."""
 
 from __future__ import annotations
 
-import time
+import signal
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from rich.console import Console
 
 from minewatch.detect.context import HomeNetworks
 from minewatch.detect.standing import NameStanding
-from minewatch.errors import UsageError
+from minewatch.errors import InputError, UsageError
 from minewatch.intel.indicators import IndicatorSet
 from minewatch.model.findings import Finding
 from minewatch.store import Store
@@ -62,17 +63,21 @@ class SparkRun:
         owned, session = _session(self.master)
         query = spark.follow(session, self.store.root, self._job(), record, files_per_trigger, every_s)
         err.print(f"minewatch: following {self.store.root}/flows on Spark (Ctrl-C stops)", markup=False)
+        # Ctrl-C only raises a flag: PySpark's own handler calls into the JVM from inside
+        # whatever call the main thread is making there, and the stop then fails.
+        stopping = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda _sig, _frame: stopping.set())
         try:
-            while query.isActive:
-                time.sleep(1.0)
-        except KeyboardInterrupt:
-            pass
+            while not stopping.wait(1.0) and query.isActive:
+                pass
+            failure = query.exception()
         finally:
+            signal.signal(signal.SIGINT, previous)
             query.stop()
             if owned:
                 session.stop()
-        if query.exception() is not None:
-            raise RuntimeError(str(query.exception()))
+        if failure is not None:
+            raise InputError(f"{self.store.root}/flows", f"the streaming job failed: {failure}")
 
 
 def _session(master: str | None) -> tuple[bool, Any]:
