@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from minewatch.detect.evidence_rows import evidence_from_rows, evidence_rows
 from minewatch.detect.registry import DETECTORS
 from minewatch.detect.standing import NameStanding
 from minewatch.detect.stored import detect_stored
+from minewatch.errors import UsageError
 from minewatch.intel.indicators import Category, Indicator, IndicatorSet, load_default
 from minewatch.model.findings import Finding
 from minewatch.store import Store, active_in
@@ -211,3 +213,14 @@ def test_the_streaming_job_detects_new_flow_files(spark: Any, tmp_path: Path) ->
     finally:
         query.stop()
     assert (root / "checkpoints" / "spark-follow").is_dir()
+
+
+def test_without_pyspark_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import fails, as where it is not installed
+    with pytest.raises(UsageError, match=r"minewatch\[spark\]"):
+        on_spark.session()
+    (tmp_path / "store").mkdir()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["detect", "--store", str(tmp_path / "store"), "--engine", "spark"]) == 2
+    assert "minewatch[spark]" in err.getvalue()

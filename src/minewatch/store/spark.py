@@ -15,6 +15,12 @@ Episodes (`episodes`) group the stored window rows by host and activity in Spark
 each group with `episodes_of`, the very query `Store.episodes` runs: the same figures, and
 one host's windows (at most thousands) are what one executor holds.
 
+`follow` is the same detection as a Structured Streaming job: a file source on
+DIR/flows (closed `part-*.parquet` files, a bounded number per micro-batch), each
+micro-batch detected as above in `foreachBatch`, its findings written by the driver, the
+progress checkpointed in DIR/checkpoints/spark-follow. A connection whose records land in
+two micro-batches is seen in each apart, as by any detection over a part of the store.
+
 PySpark is the optional extra `minewatch[spark]`: it is imported only here, on first use.
 On a cluster, every node needs minewatch installed (with the same Python) on its executors.
 """
@@ -56,7 +62,19 @@ from minewatch.store import STORED_FLOW_SCHEMA, active_in
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["DetectJob", "detect", "episodes", "read_flows", "session", "spark_sql"]
+__all__ = [
+    "MISSING",
+    "DetectJob",
+    "candidates",
+    "detect",
+    "episodes",
+    "findings_of",
+    "flow_schema",
+    "follow",
+    "read_flows",
+    "session",
+    "spark_sql",
+]
 
 LOCAL = "local[2]"
 MISSING = "the Spark engine needs PySpark and Java 17: pip install 'minewatch[spark]'"
