@@ -40,6 +40,16 @@ def postgres_server() -> Any:
     yield from server_url()
 
 
+@pytest.fixture(scope="session")
+def spark() -> Any:
+    """A Spark session on a real standalone cluster (tests/spark.py); the test is skipped
+    only where PySpark is not installed (it is the extra minewatch[spark])."""
+    pytest.importorskip("pyspark", reason="PySpark is not installed: pip install -e '.[spark]'")
+    from tests.spark import spark_session
+
+    yield from spark_session()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The cases database, on SQLite (the default) and on a real PostgreSQL server."""

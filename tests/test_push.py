@@ -123,7 +123,8 @@ def test_a_batch_with_refusals_is_judged_again_when_resent(service: Service) -> 
     again = push(service, county, batch, batch="batch-0001")
     assert not again["replayed"] and again["already_stored"] == 1 and len(again["refused"]) == 1
     clean = push(service, county, [placed("10.4.0.3", "320213")], batch="batch-0002")
-    assert push(service, county, [placed("10.4.0.3", "320213")], batch="batch-0002") == {**clean, "replayed": True}
+    replayed = push(service, county, [placed("10.4.0.3", "320213")], batch="batch-0002")
+    assert replayed == {**clean, "replayed": True}
 
 
 @pytest.mark.parametrize("placed_in", ["320213", None])

@@ -205,6 +205,12 @@ LIVE_DURATION = Opt("--duration", SECONDS, 60.0, "Seconds to capture live.")
 WINDOW = Opt("--window", SECONDS, 60.0, "Seconds of evidence fused into one finding.")
 SINCE: Opt[datetime | None] = Opt("--since", TIME, None, "From this time or age (24h, 7d).")
 UNTIL: Opt[datetime | None] = Opt("--until", TIME, None, "Up to this time or age.")
+ENGINE = Opt(
+    "--engine",
+    choice("duckdb", "spark"),
+    "duckdb",
+    "Where detection over the store runs: DuckDB in this process, or Apache Spark (--master).",
+)
 DEADLINE: Opt[datetime | None] = Opt(
     "--deadline", LATER, None, "For rectification: a time, or a delay such as 7d."
 )

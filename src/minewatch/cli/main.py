@@ -52,6 +52,7 @@ from minewatch.model.attribution import Attribution
 from minewatch.model.findings import Finding, InputReport, ScanResult
 from minewatch.options import (
     ACTIVE_TIMEOUT,
+    ENGINE,
     IDLE_TIMEOUT,
     LIVE_DURATION,
     PROBE_MAX,
@@ -386,6 +387,13 @@ def detect(
     probe_cache: ProbeCacheOption = None,
     probe_rate: ProbeRateOption = PROBE_RATE.default,
     probe_max: ProbeMaxOption = PROBE_MAX.default,
+    engine: Annotated[str, ENGINE.flag()] = ENGINE.default,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            "--master", help="With --engine spark: the cluster, spark://HOST:7077 (default local[2])."
+        ),
+    ] = None,
     follow: FollowOption = False,
     window: Annotated[float, WINDOW.flag()] = WINDOW.default,
     duration: Annotated[float | None, RUN_FOR.flag()] = RUN_FOR.default,
@@ -393,7 +401,7 @@ def detect(
     """Run the detectors again over the flows in the store (say, after `intel update`), and
     record the findings; with --follow, over each window's new files as collectors close them."""
     probing = confirm_settings(confirm, probe_private, probe_exclude, probe_cache, probe_rate, probe_max)
-    if follow:
+    if follow and engine != "spark":
         confirmer = probing.confirmer(store) if probing else None
         standing = name_standing(allow_names)
         follow_store(store, load_default(intel or []), standing, confirmer, window, duration)
@@ -407,16 +415,25 @@ def detect(
     target = Store(existing_store(store))
     start, end = since, until
     files = target.flow_files(start, end)
-    sessions: dict[tuple[str | None, int], MiningSession] = {}  # filled as the evidence is read
-    evidence = detect_stored(
-        files,
-        load_default(intel or []),
-        source=str(store),
-        where=active_in(start, end) if start or end else None,
-        sessions=sessions,
-        standing=name_standing(allow_names),
-    )
-    found = tuple(fuse(list(evidence), sessions))
+    if engine == "spark":
+        from minewatch.cli.spark import SparkRun
+
+        run = SparkRun(target, str(store), master, load_default(intel or []), name_standing(allow_names))
+        if follow:
+            run.follow()
+            return
+        found = tuple(run.detect(start, end))
+    else:
+        sessions: dict[tuple[str | None, int], MiningSession] = {}  # filled as the evidence is read
+        evidence = detect_stored(
+            files,
+            load_default(intel or []),
+            source=str(store),
+            where=active_in(start, end) if start or end else None,
+            sessions=sessions,
+            standing=name_standing(allow_names),
+        )
+        found = tuple(fuse(list(evidence), sessions))
     if probing is not None:
         found = probing.confirmer(store).confirm(found).findings
     result = ScanResult(findings=found, inputs=())

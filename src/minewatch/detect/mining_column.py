@@ -14,7 +14,7 @@ from minewatch.model.schema import MINING_TYPE
 from minewatch.protocols.base import MiningSession
 from minewatch.protocols.session import BlobShape, ShareRecord
 
-__all__ = ["mining_column", "session_row", "sessions_in"]
+__all__ = ["mining_column", "session_from_row", "session_row", "sessions_in"]
 
 
 def _us(t: float) -> int:
@@ -67,7 +67,8 @@ def _timeline(points: list[dict[str, Any]] | None) -> tuple[tuple[float, float],
     return tuple((_seconds(p["ts"]), p["value"]) for p in points or ())
 
 
-def _session(conn_id: int, m: dict[str, Any]) -> MiningSession:
+def session_from_row(conn_id: int, m: dict[str, Any]) -> MiningSession:
+    """The session a MINING_TYPE value (as a Python dict) carries."""
     logins = m.get("logins")
     if logins is None:  # written before the column carried every login
         logins = [m["login"]] if m.get("login") else []
@@ -103,4 +104,4 @@ def sessions_in(flows: pa.Table) -> dict[int, MiningSession]:
     if "mining" not in flows.column_names:
         return {}
     rows = flows.filter(pc.is_valid(flows["mining"])).select(["conn_id", "mining"]).to_pylist()
-    return {r["conn_id"]: _session(r["conn_id"], r["mining"]) for r in rows}
+    return {r["conn_id"]: session_from_row(r["conn_id"], r["mining"]) for r in rows}

@@ -29,7 +29,14 @@ from minewatch.model.addresses import ipv4_numbers, ipv4_text
 from minewatch.model.findings import Evidence
 from minewatch.protocols.base import MiningSession
 
-__all__ = ["candidate_filter", "detect_stored"]
+__all__ = [
+    "NUMERIC",
+    "candidate_filter",
+    "connection_keys",
+    "detect_stored",
+    "input_context",
+    "with_address_text",
+]
 
 BATCH_ROWS = 262_144
 # Columns added to stored flows after version 1; a detector reading them copes with null.
@@ -46,13 +53,18 @@ def candidate_filter(
     return " OR ".join(f"({c})" for det in chosen for c in det.store_filter(intel, numeric))
 
 
+def connection_keys(numeric: bool) -> list[str]:
+    """The columns that name a connection's records: input, client, server address and port."""
+    keys = ["source", "server_port"]
+    return keys + (
+        ["client_ip4", "client_ip6", "server_ip4", "server_ip6"] if numeric else ["client_ip", "server_ip"]
+    )
+
+
 def _query(files: str, columns: list[str], keep: str, where: str | None, numeric: bool) -> str:
     """The candidate rows, with every other record of their connections (client, server
     address and port, input): a detector counts the bytes of all of them, as it does live."""
-    keys = ["source", "server_port"]
-    keys += (
-        ["client_ip4", "client_ip6", "server_ip4", "server_ip6"] if numeric else ["client_ip", "server_ip"]
-    )
+    keys = connection_keys(numeric)
     same = " AND ".join(f"f.{k} IS NOT DISTINCT FROM c.{k}" for k in keys)
     return f"""
         WITH f AS (
@@ -104,13 +116,21 @@ def detect_stored(
             if batch.num_rows:
                 flows = pa.Table.from_batches([batch])
                 if numeric:
-                    flows = _with_address_text(flows)
+                    flows = with_address_text(flows)
                 for name, part in _by_source(flows, source):
-                    found_here = sessions_in(part)
-                    started = _started(part, found_here)
-                    ctx = ScanContext(name, part, found_here, intel, home, started, names)
+                    ctx = input_context(name, part, intel, home, names)
                     found.update({(name, conn): s for conn, s in ctx.sessions.items()})
                     yield from run_detectors(ctx, chosen)
+
+
+def input_context(
+    name: str, flows: pa.Table, intel: IndicatorSet, home: HomeNetworks, standing: NameStanding
+) -> ScanContext:
+    """What the detectors are given for one input's candidate rows (FLOW_SCHEMA columns):
+    its sessions rebuilt from the `mining` column and when its cut connections began. A
+    cluster engine (store/spark.py) builds the same on its executors."""
+    found = sessions_in(flows)
+    return ScanContext(name, flows, found, intel, home, _started(flows, found), standing)
 
 
 def _started(flows: pa.Table, sessions: dict[int, MiningSession]) -> dict[int, tuple[datetime, int]]:
@@ -133,8 +153,10 @@ def _started(flows: pa.Table, sessions: dict[int, MiningSession]) -> dict[int, t
 
 
 def _by_source(flows: pa.Table, default: str) -> Iterator[tuple[str, pa.Table]]:
-    """The rows of each input: connection ids count per input, never across."""
-    names = pc.unique(flows["source"]).to_pylist()
+    """The rows of each input, inputs by name: connection ids count per input, never
+    across. (Fusion keeps the first of equal reasons: inputs in a fixed order give the same
+    findings whatever order the files were read in, here and on a cluster engine.)"""
+    names = sorted(pc.unique(flows["source"]).to_pylist(), key=lambda n: n or default)
     if len(names) == 1:
         yield names[0] or default, flows
         return
@@ -146,7 +168,7 @@ def _by_source(flows: pa.Table, default: str) -> Iterator[tuple[str, pa.Table]]:
 NUMERIC = {"client_ip4", "server_ip4", "client_ip6", "server_ip6"}
 
 
-def _with_address_text(flows: pa.Table) -> pa.Table:
+def with_address_text(flows: pa.Table) -> pa.Table:
     """The text addresses detectors read, rebuilt for the candidate rows only."""
     for side in ("client", "server"):
         text = pc.coalesce(ipv4_text(flows[f"{side}_ip4"]), flows[f"{side}_ip6"])

@@ -59,15 +59,17 @@ SELECT DISTINCT ON (host, activity, first_seen, last_seen, hash(json))
   evidence, logins, notes, sources, timeline
 FROM {source}
 """
+# Ties (equal weight and time) go to the larger hash of the window's JSON: the same
+# episode whatever order the rows come in (DuckDB's threads, a Spark group).
 _GROUPS = """
 SELECT host, activity, count(*) AS n, sum(windows)::BIGINT AS windows, sum(bytes)::BIGINT AS bytes,
   min(first_seen) AS first_seen, max(last_seen) AS last_seen, max(confidence) AS confidence,
-  arg_max(h, (weight, last_seen)) AS lead_h,
-  arg_max(protocol, (weight, last_seen)) FILTER (WHERE protocol IS NOT NULL) AS protocol,
-  arg_max(agent, (weight, last_seen)) FILTER (WHERE agent IS NOT NULL) AS agent,
-  arg_max(attribution, last_seen) FILTER (WHERE attribution IS NOT NULL) AS attribution,
-  arg_max(hashrate_unit, last_seen) FILTER (WHERE hashrate_unit IS NOT NULL) AS unit,
-  arg_max(grid, last_seen) FILTER (WHERE grid IS NOT NULL) AS grid,
+  arg_max(h, (weight, last_seen, h)) AS lead_h,
+  arg_max(protocol, (weight, last_seen, h)) FILTER (WHERE protocol IS NOT NULL) AS protocol,
+  arg_max(agent, (weight, last_seen, h)) FILTER (WHERE agent IS NOT NULL) AS agent,
+  arg_max(attribution, (last_seen, h)) FILTER (WHERE attribution IS NOT NULL) AS attribution,
+  arg_max(hashrate_unit, (last_seen, h)) FILTER (WHERE hashrate_unit IS NOT NULL) AS unit,
+  arg_max(grid, (last_seen, h)) FILTER (WHERE grid IS NOT NULL) AS grid,
   sum(submitted)::BIGINT AS submitted, sum(accepted)::BIGINT AS accepted, sum(rejected)::BIGINT AS rejected,
   max(reported_hs) AS reported,
   list_distinct(flatten(list(exposures))) AS exposures,
@@ -78,8 +80,9 @@ SELECT host, activity, count(*) AS n, sum(windows)::BIGINT AS windows, sum(bytes
   list_distinct(flatten(list(DISTINCT timeline))) AS timeline
 FROM w GROUP BY host, activity HAVING count(*) > 1
 """
+# DISTINCT: a window stored twice (two runs over the same flows) is one episode.
 _SINGLES = """
-SELECT json FROM {source}
+SELECT DISTINCT json FROM {source}
 WHERE (host, activity) IN (SELECT (host, activity) FROM w GROUP BY ALL HAVING count(*) = 1)
 """
 # The lead windows' JSON, by the hash the groups chose (a window stored twice is there twice).
