@@ -92,6 +92,7 @@ def test_a_killed_collector_loses_only_what_it_had_not_flushed(tmp_path: Path) -
     # The next start says what the killed run left unfinished, once.
     again = _start(store, _port(), "routers_a", "--duration", "1")
     _, err = again.communicate(timeout=60)
+    err = " ".join(err.split())  # one line, however the console would wrap it
     assert again.returncode == 0, err
     assert "writer routers_a" in err and "ended without stopping" in err, err
     assert f"{state['flows']:,} flows in files" in err, err

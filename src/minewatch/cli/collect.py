@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["FollowOption", "follow_store", "register"]
 
 EXIT_USAGE = 2
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 FLUSH = Opt("--flush", SECONDS, 5.0, "Seconds between writes of the flows received (what kill -9 may lose).")
 
 
