@@ -12,8 +12,9 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from minewatch.detect.mining_column import session_from_row, session_row
-from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind
+from minewatch.model.findings import Evidence
 from minewatch.model.schema import MINING_TYPE
+from minewatch.model.windows import evidence_from_row
 from minewatch.protocols.base import MiningSession
 
 __all__ = ["EVIDENCE_ROW_SCHEMA", "evidence_from_rows", "evidence_rows"]
@@ -100,27 +101,7 @@ def evidence_from_rows(rows: pa.Table) -> tuple[list[Evidence], dict[SessionKey,
     evidence, sessions = [], {}
     for r in rows.to_pylist():
         conn = _unsigned(r["conn_id"])
-        peer = None if r["peer_ip"] is None else Endpoint(r["peer_ip"], r["peer_port"], r["peer_name"])
-        evidence.append(
-            Evidence(
-                host=r["host"],
-                activity=Activity(r["activity"]),
-                kind=EvidenceKind(r["kind"]),
-                strength=r["strength"],
-                detail=r["detail"],
-                first_seen=r["first_seen"],
-                last_seen=r["last_seen"],
-                peer=peer,
-                protocol=r["protocol"],
-                coin=r["coin"],
-                algorithm=r["algorithm"],
-                conn_id=conn,
-                source=r["source"],
-                flow_id=_unsigned(r["flow_id"]),
-                bytes=r["bytes"],
-                count=r["count"],
-            )
-        )
+        evidence.append(evidence_from_row(r, conn, _unsigned(r["flow_id"])))
         if r["session"] is not None and conn is not None:
             sessions[(r["source"], conn)] = session_from_row(conn, r["session"])
     return evidence, sessions

@@ -33,17 +33,15 @@ from minewatch.estimate.measure import with_power
 from minewatch.estimate.power import DEFAULT_GRID, GridFactor
 from minewatch.model.document import attribution_from_json
 from minewatch.model.findings import (
-    Activity,
     Endpoint,
     Evidence,
-    EvidenceKind,
     Exposure,
     Finding,
     Shares,
     combined_confidence,
     union_pools,
 )
-from minewatch.model.windows import windows_table
+from minewatch.model.windows import evidence_from_row, windows_table
 
 __all__ = ["MAX_EVIDENCE", "consolidate", "episodes_of"]
 
@@ -131,7 +129,7 @@ def episodes_of(db: duckdb.DuckDBPyConnection, source: str) -> Iterator[Finding]
     evidence: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
     for batch in _batches(db, with_w + _EVIDENCE):
         for row in batch:
-            evidence[(row["host"], row["activity"])].append(_evidence(row))
+            evidence[(row["host"], row["activity"])].append(evidence_from_row(row))
     groups = db.sql(with_w + _GROUPS).to_arrow_table()
     db.register("leads", groups.select(["host", "activity", "lead_h"]))
     leads = {
@@ -146,26 +144,6 @@ def episodes_of(db: duckdb.DuckDBPyConnection, source: str) -> Iterator[Finding]
 def _batches(db: duckdb.DuckDBPyConnection, sql: str) -> Iterator[list[dict[str, Any]]]:
     for batch in db.sql(sql).to_arrow_reader(10_000):
         yield pa.Table.from_batches([batch]).to_pylist()
-
-
-def _evidence(row: dict[str, Any]) -> Evidence:
-    peer = None if row["peer_ip"] is None else Endpoint(row["peer_ip"], row["peer_port"], row["peer_name"])
-    return Evidence(
-        host=row["host"],
-        activity=Activity(row["activity"]),
-        kind=EvidenceKind(row["kind"]),
-        strength=row["strength"],
-        detail=row["detail"],
-        first_seen=row["first_seen"],
-        last_seen=row["last_seen"],
-        peer=peer,
-        protocol=row["protocol"],
-        coin=row["coin"],
-        algorithm=row["algorithm"],
-        source=row["source"],
-        bytes=int(row["bytes"]),
-        count=int(row["count"]),
-    )
 
 
 def _episode(row: dict[str, Any], lead_json: str, evidence: list[Evidence]) -> Finding:

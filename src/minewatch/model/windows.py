@@ -6,15 +6,16 @@ only one JSON per host is parsed. The store keeps findings in this shape."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 
 from minewatch.model.document import attribution_to_json
-from minewatch.model.findings import Finding
+from minewatch.model.findings import Activity, Endpoint, Evidence, EvidenceKind, Finding
 
-__all__ = ["WINDOW_SCHEMA", "WINDOW_VERSION", "windows_table"]
+__all__ = ["WINDOW_SCHEMA", "WINDOW_VERSION", "evidence_from_row", "windows_table"]
 
 # 1: host, activity, times, confidence, recorded, json; 2: bytes and the merge columns.
 WINDOW_VERSION = 2
@@ -154,3 +155,29 @@ def _row(f: Finding, recorded: datetime) -> dict[str, object]:
 def windows_table(findings: Sequence[Finding], recorded: datetime) -> pa.Table:
     """The findings as rows of WINDOW_SCHEMA, each recorded at `recorded`."""
     return pa.Table.from_pylist([_row(f, recorded) for f in findings], schema=WINDOW_SCHEMA)
+
+
+def evidence_from_row(
+    row: Mapping[str, Any], conn_id: int | None = None, flow_id: int | None = None
+) -> Evidence:
+    """A piece of evidence from its columns (a window's evidence struct, or an evidence row
+    that Spark's executors send back; the latter also know the connection)."""
+    peer = None if row["peer_ip"] is None else Endpoint(row["peer_ip"], row["peer_port"], row["peer_name"])
+    return Evidence(
+        host=row["host"],
+        activity=Activity(row["activity"]),
+        kind=EvidenceKind(row["kind"]),
+        strength=row["strength"],
+        detail=row["detail"],
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        peer=peer,
+        protocol=row["protocol"],
+        coin=row["coin"],
+        algorithm=row["algorithm"],
+        conn_id=conn_id,
+        flow_id=flow_id,
+        source=row["source"],
+        bytes=int(row["bytes"]),
+        count=int(row["count"]),
+    )
