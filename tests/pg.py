@@ -4,7 +4,6 @@ else one started here for this test process; each test gets a database of its ow
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -13,14 +12,9 @@ from collections.abc import Iterator
 import psycopg
 
 from tests.conftest import ROOT
+from tests.ports import free_port
 
 __all__ = ["fresh_database", "server_url"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def server_url() -> Iterator[str]:
@@ -31,7 +25,7 @@ def server_url() -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix="minewatch-pg-")
     script = str(ROOT / "scripts" / "postgres")
     url = subprocess.run(
-        [script, "start", folder, str(_free_port())], check=True, capture_output=True, text=True
+        [script, "start", folder, str(free_port())], check=True, capture_output=True, text=True
     ).stdout.strip()
     try:
         yield url

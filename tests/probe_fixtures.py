@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from corpus.pool import EventKind, Pool, PoolSettings
+from tests.ports import free_port
 
 __all__ = [
     "Listener",
@@ -31,12 +32,6 @@ __all__ = [
     "prosody",
     "self_signed",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def self_signed(folder: Path, name: str = "pool.test") -> tuple[Path, Path]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,14 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from tests.conftest import ROOT
+from tests.ports import free_port
 
 __all__ = ["master_url", "spark_session"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def master_url() -> Iterator[str]:
@@ -33,7 +27,7 @@ def master_url() -> Iterator[str]:
     script = str(ROOT / "scripts" / "spark")
     env = {**os.environ, "MINEWATCH_PYTHON": sys.executable}
     started = subprocess.run(
-        [script, "start", folder, str(_free_port())], capture_output=True, text=True, env=env, timeout=240
+        [script, "start", folder, str(free_port())], capture_output=True, text=True, env=env, timeout=240
     )
     try:
         assert started.returncode == 0, f"scripts/spark start failed: {started.stderr}"

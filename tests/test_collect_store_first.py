@@ -25,15 +25,10 @@ from minewatch.follow import Follower, FollowOptions
 from minewatch.intel.indicators import load_default
 from minewatch.scan import ScanOptions
 from minewatch.store import Store
+from tests.ports import free_port
 from tests.test_collect import POOL_PORT_CAPTURES, _v5, collect, export, mining_pools
 
 EXE = Path(sys.executable).parent / "minewatch"
-
-
-def _port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _start(store: Path, port: int, name: str, *more: str) -> subprocess.Popen[str]:
@@ -66,7 +61,7 @@ def _wait_for(condition: object, seconds: float) -> None:
 
 
 def test_a_killed_collector_loses_only_what_it_had_not_flushed(tmp_path: Path) -> None:
-    store, port = tmp_path / "store", _port()
+    store, port = tmp_path / "store", free_port(udp=True)
     proc = _start(store, port, "routers_a", "--flush", "4", "--duration", "60")
     journal = store / "writers" / "routers_a.json"
     try:
@@ -90,7 +85,7 @@ def test_a_killed_collector_loses_only_what_it_had_not_flushed(tmp_path: Path) -
     state = json.loads(journal.read_text())
     assert state["state"] == "running" and state["flows"] == _rows(store, "routers_a")
     # The next start says what the killed run left unfinished, once.
-    again = _start(store, _port(), "routers_a", "--duration", "1")
+    again = _start(store, free_port(udp=True), "routers_a", "--duration", "1")
     _, err = again.communicate(timeout=60)
     err = " ".join(err.split())  # one line, however the console would wrap it
     assert again.returncode == 0, err
@@ -98,13 +93,13 @@ def test_a_killed_collector_loses_only_what_it_had_not_flushed(tmp_path: Path) -
     assert f"{state['flows']:,} flows in files" in err, err
     lost = state["received"] - state["written"]
     assert lost > 0 and f"at least {lost:,} records were lost" in err, err
-    third = _start(store, _port(), "routers_a", "--duration", "1")
+    third = _start(store, free_port(udp=True), "routers_a", "--duration", "1")
     _, err = third.communicate(timeout=60)
     assert "ended without stopping" not in err, err
 
 
 def test_two_collectors_write_into_one_store(tmp_path: Path) -> None:
-    store, ports = tmp_path / "store", (_port(), _port())
+    store, ports = tmp_path / "store", (free_port(udp=True), free_port(udp=True))
     procs = [
         _start(store, port, name, "--duration", "30")
         for port, name in zip(ports, ("east", "west"), strict=True)

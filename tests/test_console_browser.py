@@ -7,7 +7,6 @@ links the tip; the dashboard and English pages render. Screenshots go to out/scr
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 
 from minewatch.cli.main import main
 from tests.conftest import REAL, ROOT, ZEEK
+from tests.ports import free_port
 from tests.test_attribute import SAMPLE
 
 SHOTS = ROOT / "out" / "screenshots"
@@ -29,12 +29,6 @@ UNITS = (
     "330000,浙江省,province,\n330100,杭州市,city,330000\n330106,西湖区,county,330100\n"
 )
 SCRIPT = "<script>alert('tip')</script>"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -59,7 +53,7 @@ def server(tmp_path: Path) -> Iterator[str]:
         text=True,
     ).stdout.strip()
     _meters(tmp_path, store)
-    port = _port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (tmp_path / "serve.log").open("wb")
     serve = subprocess.Popen(

@@ -5,7 +5,6 @@ a refusal that would only repeat is not retried; each batch ends with a report."
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from minewatch.cli.push import RetryPolicy, batch_id, push_batches
+from tests.ports import free_port
 
 FAST = RetryPolicy(tries=8, retry_for_s=20.0, timeout_s=5.0, first_wait_s=0.05, max_wait_s=0.5)
 ROWS = [{"host": f"10.5.0.{i}"} for i in range(1, 6)]
@@ -35,12 +35,6 @@ class Stub:
         n = len(body["findings"])
         ok = {"received": n, "cases_opened": n, "cases_updated": 0, "not_cases": 0, "stored": n}
         return code, ok | {"batch": body["batch"]} if code == 200 else {"detail": "no"}
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -95,7 +89,7 @@ def url(port: int) -> str:
     [([200], 1), ([503, 503, 200], 3), ([502, 429, 504, 200], 4), ([408, 200], 2)],
 )
 def test_later_answers_are_retried_with_the_same_batch_id(codes: list[int], tries: int) -> None:
-    stub, port = Stub(codes), _port()
+    stub, port = Stub(codes), free_port()
     with serving(stub, port):
         [report] = push_batches(url(port), "t", ROWS, 10, FAST)
     assert report.landed is not None and report.landed.stored == 5 and report.tries == tries
@@ -104,14 +98,14 @@ def test_later_answers_are_retried_with_the_same_batch_id(codes: list[int], trie
 
 @pytest.mark.parametrize("code", [400, 401, 413, 422, 500])
 def test_a_refusal_that_would_repeat_is_not_retried(code: int) -> None:
-    stub, port = Stub([code, 200]), _port()
+    stub, port = Stub([code, 200]), free_port()
     with serving(stub, port):
         [report] = push_batches(url(port), "t", ROWS, 10, FAST)
     assert (report.landed, report.tries, report.failure) == (None, 1, f"{code} no")
 
 
 def test_a_service_down_for_a_while_is_waited_for() -> None:
-    stub, port = Stub([200]), _port()
+    stub, port = Stub([200]), free_port()
     reports = []
     with serving(stub, port, after_s=1.0):
         t0 = time.monotonic()
@@ -125,7 +119,7 @@ def test_a_service_down_for_a_while_is_waited_for() -> None:
 def test_an_unreachable_service_fails_each_batch_in_bounded_time() -> None:
     policy = RetryPolicy(tries=3, retry_for_s=5.0, timeout_s=1.0, first_wait_s=0.05, max_wait_s=0.1)
     t0 = time.monotonic()
-    reports = push_batches(url(_port()), "t", ROWS, 2, policy)
+    reports = push_batches(url(free_port()), "t", ROWS, 2, policy)
     assert time.monotonic() - t0 < 5
     first, *rest = reports
     assert first.tries == 3 and first.failure is not None and first.failure.startswith("after 3 tries: ")
@@ -133,7 +127,7 @@ def test_an_unreachable_service_fails_each_batch_in_bounded_time() -> None:
 
 
 def test_a_service_that_stays_busy_is_given_up_on_after_its_tries() -> None:
-    stub, port = Stub([503]), _port()
+    stub, port = Stub([503]), free_port()
     policy = RetryPolicy(tries=4, retry_for_s=10.0, timeout_s=2.0, first_wait_s=0.05, max_wait_s=0.1)
     with serving(stub, port):
         reports = push_batches(url(port), "t", ROWS, 5, policy)
@@ -165,7 +159,7 @@ def test_minewatch_push_reports_each_batch(
     store = tmp_path / "store"
     Store(store).write_findings([_window("10.8.0.1", minute, 1_000) for minute in range(3)])
     (tmp_path / "token").write_text("mw_test\n")
-    stub, port = Stub(codes), _port()
+    stub, port = Stub(codes), free_port()
     with serving(stub, port):
         argv = ["push", "--store", str(store), "--to", f"http://127.0.0.1:{port}/"]
         argv += ["--token-file", str(tmp_path / "token"), "--batch-size", "2", "--tries", "2"]

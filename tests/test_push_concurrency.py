@@ -23,6 +23,7 @@ from minewatch.cases.db import connect, load_units
 from minewatch.cases.models import Case, CaseFinding, Status, Unit
 from minewatch.cli.push import BatchReport, RetryPolicy, push_batches
 from minewatch.web.auth import issue_token
+from tests.ports import free_port
 from tests.service_fixtures import UNITS, _now, placed
 
 SENSORS = 4
@@ -31,12 +32,6 @@ OWN = 150  # hosts only one sensor sees
 BATCH = 25
 COUNTIES = ("320213", "320214", "320102", None)
 POLICY = RetryPolicy(tries=40, retry_for_s=40.0, timeout_s=20.0, first_wait_s=0.1, max_wait_s=1.0)
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _tokens(tmp_path: Path, url: str) -> list[str]:
@@ -61,7 +56,7 @@ class Server:
     """`minewatch serve` on a port, started and killed at will."""
 
     def __init__(self, store: Path, url: str) -> None:
-        self.port, self.store, self.url = _port(), store, url
+        self.port, self.store, self.url = free_port(), store, url
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

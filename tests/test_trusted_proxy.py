@@ -16,18 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
+
 LIMIT = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
 def _serve(store: Path, *extra: str) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "minewatch.cli", "serve", "--store", str(store), "--port", str(port)]
     proc = subprocess.Popen([*cmd, "--tips-per-10min", str(LIMIT), *extra], stderr=subprocess.PIPE)
     try:
