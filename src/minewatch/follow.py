@@ -6,9 +6,11 @@ and writes them, as the in-line collector would have.
 
 What has been read is kept in the store (`DIR/follow/<name>/date=D.done`, one file path
 per line, appended after the findings are written), so a follower restarted, or killed,
-goes on where it stopped: a window whose findings were written is not read twice, one
-whose findings were not is read again. The first pass lists every partition (a follower
-started late, or down for long, catches up, `max_files` a window, oldest first); later
+goes on where it stopped: a window whose files were marked is not read twice, one whose
+files were not is read again (if its findings were written just before a kill, they are
+stored twice, and every episode counts a window stored twice once). The first pass lists
+every partition (a follower started late, or down for long, catches up, `max_files` a
+window, oldest first); later
 passes list only hour partitions changed within `horizon` (a file renamed into a folder
 changes the folder), and hold only their days' lists, so a store of months costs no more
 to follow than one of a day.
