@@ -10,10 +10,9 @@ goes on where it stopped: a window whose files were marked is not read twice, on
 files were not is read again (if its findings were written just before a kill, they are
 stored twice, and every episode counts a window stored twice once). The first pass lists
 every partition (a follower started late, or down for long, catches up, `max_files` a
-window, oldest first); later
-passes list only hour partitions changed within `horizon` (a file renamed into a folder
-changes the folder), and hold only their days' lists, so a store of months costs no more
-to follow than one of a day.
+window, oldest first); later passes list only hour partitions changed within `horizon`
+(a file renamed into a folder changes the folder), and hold only their days' lists, so a
+store of months costs no more to follow than one of a day.
 """
 
 from __future__ import annotations
