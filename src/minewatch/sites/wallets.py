@@ -62,7 +62,9 @@ def _eip55(text: str) -> bool:
     if body.lower() == body or body.upper() == body:
         return False
     digest = _keccak256(body.lower().encode()).hex()
-    return all(c.isdigit() or c.isupper() == (int(h, 16) >= 8) for c, h in zip(body, digest, strict=True))
+    return all(
+        c.isdigit() or c.isupper() == (int(h, 16) >= 8) for c, h in zip(body, digest[:40], strict=True)
+    )
 
 
 def _monero_decode(text: str) -> bytes | None:
