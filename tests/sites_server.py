@@ -3,8 +3,10 @@ fetcher's bounds are tested on (redirects, robots.txt, oversized and slow pages)
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,6 +63,43 @@ def serve(pages: dict[str, str]) -> Iterator[str]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@contextmanager
+def forward_proxy() -> Iterator[tuple[str, list[str]]]:
+    """A plain-HTTP forward proxy on 127.0.0.1 that relays GETs of absolute URLs (loopback
+    targets only, as the tests use it); yields its URL and the list of URLs it relayed."""
+    seen: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(self.path)
+            parts = urllib.parse.urlsplit(self.path)
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=5)
+            conn.request("GET", parts.path or "/")
+            resp = conn.getresponse()
+            body = resp.read()
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() in ("content-type", "location"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            conn.close()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
     finally:
         server.shutdown()
         server.server_close()

@@ -13,7 +13,7 @@ from minewatch.probe.policy import Policy
 from minewatch.sites import Failure, Fetcher, FetchLimits, Page, SiteClass, classify_html
 from minewatch.sites.wallets import find_addresses, valid
 from tests import sites_pages
-from tests.sites_server import serve
+from tests.sites_server import forward_proxy, serve
 
 PAGES = {p.name: p.html for p in sites_pages.tuning()}
 
@@ -58,6 +58,14 @@ def test_oversized_page_is_cut(base: str) -> None:
 def test_slow_page_times_out(base: str) -> None:
     failure = _fetcher(timeout_s=0.8).fetch(base + "/slow")
     assert isinstance(failure, Failure) and failure.kind == "timeout"
+
+
+def test_fetch_through_proxy(base: str) -> None:
+    with forward_proxy() as (proxy, seen):
+        fetcher = Fetcher(policy=Policy(allow_private=True), proxy=proxy)
+        page = fetcher.fetch(base + "/otc-en-1.html")
+    assert isinstance(page, Page) and classify_html(page.text).cls is SiteClass.OTC
+    assert seen == [base + "/robots.txt", base + "/otc-en-1.html"]
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/", "http://10.0.0.1/", "http://169.254.169.254/"])
