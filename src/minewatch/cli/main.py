@@ -43,6 +43,7 @@ from minewatch.cli.probe import (
 )
 from minewatch.cli.probe import register as register_probe
 from minewatch.cli.service import register as register_service
+from minewatch.cli.sites import register as register_sites
 from minewatch.detect.context import DEFAULT_HOME_NETWORKS, HomeNetworks
 from minewatch.errors import EXIT_OK, CaptureReadError, MinewatchError, OptionError, UsageError, exit_code
 from minewatch.estimate import DEFAULT_GRID, EstimateOptions, GridFactor
@@ -588,6 +589,7 @@ register_collect(app)
 register_service(app)
 register_meters(app)
 register_probe(app)
+register_sites(app)
 
 
 def main(argv: list[str] | None = None) -> int:
