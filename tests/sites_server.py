@@ -104,3 +104,44 @@ def forward_proxy() -> Iterator[tuple[str, list[str]]]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@contextmanager
+def virtual_hosts(sites: dict[str, dict[str, str]]) -> Iterator[str]:
+    """A loopback HTTP forward proxy that is also the origin of the sites it knows:
+    `sites[name][path]` is the page (a dict the test may change while it runs; a name
+    with no entry answers the way a proxy does for a name that does not resolve, 502).
+    Yields the proxy URL. With it, tests fetch real names (`exchange.example`) without
+    touching DNS or any address beyond 127.0.0.1."""
+
+    class Proxy(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            parts = urllib.parse.urlsplit(self.path)
+            pages = sites.get(parts.hostname or "")
+            if pages is None:
+                status, body = 502, b"cannot resolve"
+            elif parts.path == "/robots.txt":
+                status, body = 404, b""
+            elif parts.path in pages:
+                status, body = 200, pages[parts.path].encode()
+            else:
+                status, body = 404, b"not found"
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -2,8 +2,10 @@
 per-element timeouts, a hosts file, Suricata IP-reputation files and a STIX 2.1 bundle.
 
 A case in `blocked` or `verifying` contributes its pools (names and addresses) and, for a
-pool server, the host itself; each entry expires at the case's deadline, or `ttl` from
-now. A closed case contributes nothing: writing the lists again withdraws its entries."""
+pool server, the host itself; a site or app case its domain names (RPZ, hosts, STIX),
+URLs and package file hashes (STIX), never the address it is hosted on. Each entry
+expires at the case's deadline, or `ttl` from now. A closed case contributes nothing:
+writing the lists again withdraws its entries."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from sqlalchemy.orm import Session
 
 from minewatch.cases.models import Case, Status
 from minewatch.model.findings import Finding
+from minewatch.model.subject import SUBJECT_KINDS
+from minewatch.sites.finding import SiteFinding
 
 __all__ = ["BlockEntry", "block_entries", "write_exports"]
 
@@ -35,10 +39,11 @@ SURICATA_CATEGORY = 1
 
 @dataclass(frozen=True)
 class BlockEntry:
-    kind: str  # "ip" or "name"
+    kind: str  # "ip", "name", "url" or "file-sha256" (an app's package file)
     value: str
     case_id: int
     expires: datetime
+    reason: str = "Cryptocurrency mining"
 
 
 def _aware(t: datetime) -> datetime:
@@ -52,22 +57,47 @@ def block_entries(session: Session, now: datetime, ttl: timedelta = timedelta(da
         expires = _aware(case.deadline) if case.deadline is not None else now + ttl
         if expires <= now:
             expires = now + ttl  # an overdue case stays blocked until someone acts on it
-        values: set[tuple[str, str]] = set()
-        if case.activity == "pool-server":
-            values.add(("ip", case.host))
-        for link in case.findings:
-            for pool in Finding.from_json(json.loads(link.finding)).pools:
-                # A pool known only by name (a lookup with no answer) has no address to block.
-                if _is_address(pool.ip):
-                    values.add(("ip", pool.ip))
-                if pool.name:
-                    values.add(("name", pool.name.rstrip(".").lower()))
+        if case.activity in SUBJECT_KINDS:
+            values, reason = _subject_values(case)
+        else:
+            values, reason = _mining_values(case), "Cryptocurrency mining"
         for kind, value in values:
-            entry = BlockEntry(kind, value, case.id, expires)
+            entry = BlockEntry(kind, value, case.id, expires, reason)
             old = found.get((kind, value))
             if old is None or old.expires < expires:
                 found[(kind, value)] = entry
     return sorted(found.values(), key=lambda e: (e.kind, e.value))
+
+
+def _mining_values(case: Case) -> set[tuple[str, str]]:
+    """A mining case's pools (names and addresses) and, for a pool server, the host."""
+    values: set[tuple[str, str]] = set()
+    if case.activity == "pool-server":
+        values.add(("ip", case.host))
+    for link in case.findings:
+        for pool in Finding.from_json(json.loads(link.finding)).pools:
+            # A pool known only by name (a lookup with no answer) has no address to block.
+            if _is_address(pool.ip):
+                values.add(("ip", pool.ip))
+            if pool.name:
+                values.add(("name", pool.name.rstrip(".").lower()))
+    return values
+
+
+def _subject_values(case: Case) -> tuple[set[tuple[str, str]], str]:
+    """A site or app case's names, URLs and package files. Never the hosting address: one
+    address serves many sites (shared hosting, CDNs), so blocking it would take others."""
+    values: set[tuple[str, str]] = set()
+    classes: list[str] = []
+    for link in case.findings:
+        f = SiteFinding.from_json(json.loads(link.finding), where=f"case {case.id}")
+        classes.append(f.cls.value)
+        values.update(("name", n) for n in f.names)
+        values.update(("url", u) for u in (f.target, f.url, f.download_url) if u)
+        if f.file_sha256:
+            values.add(("file-sha256", f.file_sha256))
+    what = classes[-1] if classes else "?"
+    return values, f"Virtual-currency {case.activity} ({what})"
 
 
 def _rpz(entries: Iterable[BlockEntry], now: datetime) -> str:
@@ -84,6 +114,8 @@ def _rpz(entries: Iterable[BlockEntry], now: datetime) -> str:
     for e in entries:
         if e.kind == "name":
             owners = [e.value, f"*.{e.value}"]
+        elif e.kind != "ip":
+            continue  # URLs and files: STIX only
         else:
             addr = ipaddress.ip_address(e.value)
             if addr.version == 4:
@@ -127,7 +159,7 @@ def _nftables(entries: Iterable[BlockEntry], now: datetime) -> str:
 
 
 def _hosts(entries: Iterable[BlockEntry]) -> str:
-    lines = ["# minewatch: names of the pools of the cases under block"]
+    lines = ["# minewatch: names of the pools, sites and apps of the cases under block"]
     lines += [f"0.0.0.0 {e.value}" for e in entries if e.kind == "name"]
     return "\n".join(lines) + "\n"
 
@@ -137,13 +169,17 @@ def _stix(entries: Iterable[BlockEntry], now: datetime) -> str:
     objects: list[object] = [identity]
     for e in entries:
         if e.kind == "name":
-            pattern = f"[domain-name:value = '{e.value}']"
+            pattern = f"[domain-name:value = '{_stix_quoted(e.value)}']"
+        elif e.kind == "url":
+            pattern = f"[url:value = '{_stix_quoted(e.value)}']"
+        elif e.kind == "file-sha256":
+            pattern = f"[file:hashes.'SHA-256' = '{e.value}']"
         else:
             kind = "ipv4-addr" if ipaddress.ip_address(e.value).version == 4 else "ipv6-addr"
             pattern = f"[{kind}:value = '{e.value}']"
         objects.append(
             stix2.Indicator(
-                name=f"Cryptocurrency mining: {e.value} (case {e.case_id})",
+                name=f"{e.reason}: {e.value} (case {e.case_id})",
                 indicator_types=["malicious-activity"],
                 pattern=pattern,
                 pattern_type="stix",
@@ -153,6 +189,11 @@ def _stix(entries: Iterable[BlockEntry], now: datetime) -> str:
             )
         )
     return str(stix2.Bundle(objects=objects, allow_custom=False).serialize(pretty=True))
+
+
+def _stix_quoted(text: str) -> str:
+    """A string inside a STIX pattern's quotes: backslash and quote escaped."""
+    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def _is_address(text: str) -> bool:

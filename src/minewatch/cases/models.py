@@ -89,12 +89,14 @@ class Unit(Base):
 _OPEN = text("status != 'closed'")
 ONE_OPEN_CASE = "ux_cases_one_open"
 ONE_FINDING_KEY = "ux_case_findings_key"
+HOST_LENGTH = 255
 
 
 class Case(Base):
     __tablename__ = "cases"
     id: Mapped[int] = mapped_column(primary_key=True)
-    host: Mapped[str] = mapped_column(String(64))
+    # A host's address, or for a site or app case its domain (up to 253) or package name.
+    host: Mapped[str] = mapped_column(String(HOST_LENGTH))
     activity: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     unit: Mapped[Unit] = relationship()

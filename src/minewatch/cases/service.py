@@ -21,6 +21,7 @@ from minewatch.cases.workflow import TRANSITIONS, close, delegate, merge, move, 
 from minewatch.errors import NotFound, UsageError, WorkflowError
 from minewatch.estimate.episodes import consolidate
 from minewatch.model.findings import Finding
+from minewatch.model.subject import SUBJECT_KINDS, SubjectKind
 from minewatch.web.schemas import CaseDetail, CaseSummary, EventOut, TipOut
 
 __all__ = [
@@ -102,6 +103,8 @@ def apply(
     if act.action in STEPS:
         move(session, case, STEPS[act.action], actor, now, deadline=act.deadline, detail=act.note)
         return STEPS[act.action].value
+    if act.action == "check" and case.activity == SubjectKind.SITE.value:
+        return _recheck_site(session, case, actor, now, quiet)
     if act.action == "check":
         closed = verify(session, case, now, quiet, actor=actor)
         return "closed: stopped" if closed else f"not yet: the host must be quiet for {quiet}"
@@ -121,6 +124,22 @@ def apply(
         merge(session, case, into, actor, now)
         return f"merged into case {into.id}"
     raise NotFound(f"action {act.action}", "unknown")
+
+
+def _recheck_site(session: Session, case: Case, actor: str, now: datetime, quiet: timedelta) -> str:
+    """A site is checked by fetching it again (public addresses only, the fetch's bounds;
+    `MINEWATCH_SITES_PROXY` names a proxy outside our own blocking, or the re-check would
+    see our RPZ's answer and call every blocked site gone)."""
+    import os
+
+    from minewatch.cases.subjects import recheck
+    from minewatch.sites.fetch import Fetcher
+
+    proxy = os.environ.get("MINEWATCH_SITES_PROXY") or None
+    done = recheck(session, case, Fetcher(proxy=proxy), now, quiet, actor)
+    if done.closed:
+        return "closed: stopped"
+    return f"re-checked: {done.outcome.value}"
 
 
 def _close(session: Session, case: Case, act: CaseAction, actor: str, now: datetime) -> str:
@@ -260,20 +279,40 @@ def tip_out(tip: Tip) -> TipOut:
     )
 
 
+def _subject_evidence(case: Case) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """A site or app case's evidence: the signals of its latest check, each with the data
+    row it came from; and that check as its latest finding."""
+    from minewatch.sites.finding import SiteFinding
+
+    if not case.findings:
+        return [], None
+    latest = SiteFinding.from_json(json.loads(case.findings[-1].finding), where=f"case {case.id}")
+    evidence = [
+        {"kind": s.kind, "detail": f"{s.matched} ({s.source})", "strength": s.weight, "count": 1}
+        for s in latest.signals
+    ]
+    return evidence, latest.to_json()
+
+
 def case_detail(case: Case) -> CaseDetail:
     """The case with its host's episode (all its findings merged: evidence with counts,
     strongest first, and the estimate from all its shares), its trail and its tips."""
-    findings = [Finding.from_json(json.loads(link.finding)) for link in case.findings]
-    # One case is one host and activity: its findings merge into one episode.
-    episode = consolidate(findings)[0] if findings else None
-    return CaseDetail(
-        **case_summary(case, len(findings)).model_dump(),
-        attribution=_attribution(case),
-        evidence=[
+    if case.activity in SUBJECT_KINDS:
+        evidence, latest = _subject_evidence(case)
+    else:
+        findings = [Finding.from_json(json.loads(link.finding)) for link in case.findings]
+        # One case is one host and activity: its findings merge into one episode.
+        episode = consolidate(findings)[0] if findings else None
+        evidence = [
             {"kind": e.kind.value, "detail": e.detail, "strength": e.strength, "count": e.count}
             for e in (episode.evidence if episode else ())
-        ],
-        latest_finding=episode.to_json() if episode else None,
+        ]
+        latest = episode.to_json() if episode else None
+    return CaseDetail(
+        **case_summary(case, len(case.findings)).model_dump(),
+        attribution=_attribution(case),
+        evidence=evidence,
+        latest_finding=latest,
         events=[
             EventOut(at=_utc(e.at), actor=e.actor, action=e.action, detail=e.detail) for e in case.events
         ],

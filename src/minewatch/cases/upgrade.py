@@ -1,7 +1,8 @@
 """Bringing a database made by an older minewatch up to the tables of this one, at connect.
 `create_all` makes missing tables but never touches an existing one, so what later
-versions added to existing tables is added here: the finding key column, and the unique
-indexes (one open case per host and activity; one stored finding per key).
+versions added to existing tables is added here: the finding key column, the unique
+indexes (one open case per host and activity; one stored finding per key), and a host
+column wide enough for a site's domain name (PostgreSQL; SQLite does not enforce lengths).
 
 A database from before the one-open-case index may hold duplicate open cases (pushes that
 raced). The index cannot be made over them, and refusing to start would leave the operator
@@ -20,7 +21,7 @@ from sqlalchemy import Connection, Engine, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from minewatch.cases.models import ONE_FINDING_KEY, ONE_OPEN_CASE, Base, Case, Status
+from minewatch.cases.models import HOST_LENGTH, ONE_FINDING_KEY, ONE_OPEN_CASE, Base, Case, Status
 from minewatch.cases.workflow import merge
 
 __all__ = ["upgrade"]
@@ -39,6 +40,9 @@ def upgrade(engine: Engine) -> None:
     with engine.connect() as connection, _exclusive(connection):
         if "finding_key" not in {c["name"] for c in inspect(connection).get_columns("case_findings")}:
             connection.exec_driver_sql("ALTER TABLE case_findings ADD COLUMN finding_key VARCHAR(64)")
+        if _host_length(connection) < HOST_LENGTH and connection.dialect.name == "postgresql":
+            # SQLite does not enforce a VARCHAR's length; PostgreSQL does.
+            connection.exec_driver_sql(f"ALTER TABLE cases ALTER COLUMN host TYPE VARCHAR({HOST_LENGTH})")
         with Session(bind=connection) as session:  # in the connection's transaction
             merged = merge_duplicate_open_cases(session, datetime.now(UTC))
         if merged:
@@ -53,7 +57,16 @@ def upgrade(engine: Engine) -> None:
 def _current(engine: Engine) -> bool:
     names = {i["name"] for i in inspect(engine).get_indexes("cases")}
     names |= {i["name"] for i in inspect(engine).get_indexes("case_findings")}
-    return {ONE_OPEN_CASE, ONE_FINDING_KEY} <= names
+    wide = engine.dialect.name != "postgresql" or _host_length(engine) >= HOST_LENGTH
+    return {ONE_OPEN_CASE, ONE_FINDING_KEY} <= names and wide
+
+
+def _host_length(bind: Engine | Connection) -> int:
+    """The length of `cases.host` (64 before site and app cases; unbounded counts as wide)."""
+    for column in inspect(bind).get_columns("cases"):
+        if column["name"] == "host":
+            return getattr(column["type"], "length", None) or HOST_LENGTH
+    return HOST_LENGTH
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from minewatch.cases.models import Case, CaseEvent, CaseFinding, Status, Unit, V
 from minewatch.errors import WorkflowError
 from minewatch.model.document import attribution_to_json, rfc3339
 from minewatch.model.findings import Finding
+from minewatch.model.subject import SubjectKind
 
 __all__ = [
     "TRANSITIONS",
@@ -202,6 +203,8 @@ def verify(session: Session, case: Case, now: datetime, quiet: timedelta, actor:
     since verification began and since it was last seen. Returns whether it closed."""
     if case.status != Status.VERIFYING.value or case.verifying_since is None:
         return False
+    if case.activity == SubjectKind.SITE.value:
+        return False  # a site is settled by a re-check of it (cases/subjects.py), not by quiet
     quiet_since = max(_aware(case.verifying_since), _aware(case.last_seen))
     if now - quiet_since < quiet:
         return False

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from minewatch.cli.options import DbOption, SinceOption, StoreOption, connect_db
-from minewatch.errors import NotFound
+from minewatch.errors import NotFound, OptionError
 from minewatch.model.findings import Finding
 from minewatch.options import DEADLINE, QUIET, Opt, choice, whole
 
@@ -186,6 +186,48 @@ def register(app: typer.Typer, attributed_findings: Findings) -> None:
             escalated, closed = tick(session, datetime.now(UTC), quiet)
             session.commit()
         err.print(f"minewatch: {escalated} escalated, {closed} closed as stopped", markup=False)
+
+    @cases_app.command("recheck")
+    def cases_recheck(
+        store: StoreOption,
+        db: DbOption = None,
+        quiet: Annotated[timedelta, QUIET.flag()] = QUIET.default,
+        every_open: Annotated[
+            bool, typer.Option("--open", help="Re-check every open site case, not only those in verifying.")
+        ] = False,
+        proxy: Annotated[
+            str | None,
+            typer.Option("--proxy", help="Fetch through this http:// proxy, outside your own blocking."),
+        ] = None,
+        allow_private: Annotated[
+            bool, typer.Option("--allow-private", help="Also fetch private, loopback and reserved addresses.")
+        ] = False,
+        limit: Annotated[int, LIMIT.flag()] = LIMIT.default,
+    ) -> None:
+        """Fetch the sites of site cases again (run it from cron beside tick): in verification,
+        a site gone (no such name, nothing listening, 404/410/451) or changed (now
+        unrelated) for --quiet closes as stopped; one still serving goes back to
+        rectification. Fetch from outside your own blocking (--proxy), or every blocked
+        site looks gone."""
+        from sqlalchemy.orm import Session
+
+        from minewatch.cases.models import Status
+        from minewatch.cases.subjects import recheck_all
+        from minewatch.probe.policy import Policy
+        from minewatch.sites.fetch import Fetcher
+
+        if proxy is not None and not proxy.startswith("http://"):
+            raise OptionError("--proxy", proxy, "an http:// proxy URL such as http://127.0.0.1:3128")
+        statuses = [s.value for s in Status if s != Status.CLOSED] if every_open else [Status.VERIFYING.value]
+        fetcher = Fetcher(policy=Policy(allow_private=allow_private), proxy=proxy)
+        with Session(connect_db(store, db)) as session:
+            done = recheck_all(session, fetcher, datetime.now(UTC), quiet, statuses, limit)
+            session.commit()
+        for r in done:
+            closed_now = "closed" if r.closed else ""
+            print(f"case {r.case_id}\t{r.subject}\t{r.outcome.value}\t{closed_now}\t{r.detail}")
+        closed = sum(r.closed for r in done)
+        err.print(f"minewatch: {len(done)} site cases re-checked, {closed} closed as stopped", markup=False)
 
     @cases_app.command("export")
     def cases_export(

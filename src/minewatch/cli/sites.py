@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,12 +12,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from minewatch.cli.options import DbOption, connect_db
 from minewatch.errors import OptionError
 from minewatch.probe.policy import Policy
 from minewatch.sites.check import CheckResult, check
 from minewatch.sites.fetch import Failure, Fetcher, FetchLimits
+from minewatch.sites.finding import site_finding
 
 __all__ = ["register", "targets_of"]
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def targets_of(values: list[str]) -> list[str]:
@@ -46,20 +51,60 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--allow-private", help="Also fetch private, loopback and reserved addresses.")
         ] = False,
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds for each site, all hops.")] = 10.0,
+        open_cases: Annotated[
+            bool,
+            typer.Option(
+                "--cases", help="Open a case for each site of a class other than unrelated (needs --store)."
+            ),
+        ] = False,
+        store: Annotated[
+            Path | None, typer.Option("--store", help="The store whose cases and inventory --cases uses.")
+        ] = None,
+        db: DbOption = None,
     ) -> None:
         """Fetch each site (2 MiB, --timeout, 5 redirects, robots.txt) and classify it:
-        exchange, otc, pool, cloud-mining, web-miner, wallet, promotion or unrelated."""
+        exchange, otc, pool, cloud-mining, web-miner, wallet, promotion or unrelated.
+        With --cases, each one that is not unrelated opens a case (or joins its open one) at
+        the unit of its hosting address in the inventory, else of its ICP filing's
+        province, else of its hosting address, else the root unit."""
+        if open_cases and store is None:
+            raise OptionError("--cases", "without --store", "--store DIR: the store whose cases to open")
         if timeout <= 0:
             raise OptionError("--timeout", str(timeout), "seconds, more than 0")
         if proxy is not None and not proxy.startswith("http://"):
             raise OptionError("--proxy", proxy, "an http:// proxy URL such as http://127.0.0.1:3128")
         fetcher = Fetcher(FetchLimits(timeout_s=timeout), Policy(allow_private=allow_private), proxy)
         results = [check(t, fetcher) for t in targets_of(targets)]
+        if open_cases and store is not None:
+            _open_cases(results, store, db)
         if json_lines:
             for r in results:
                 sys.stdout.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
         else:
             _table(results)
+
+
+def _open_cases(results: list[CheckResult], store: Path, db: str | None) -> None:
+    from sqlalchemy.orm import Session
+
+    from minewatch.attribute.attributor import Attributor
+    from minewatch.cases.db import root_unit
+    from minewatch.cases.subjects import open_from_site_findings
+    from minewatch.store import Store
+
+    now = datetime.now(UTC)
+    found = [f for f in (site_finding(r, now) for r in results) if f is not None]
+    attributor = Attributor.from_dir(Store(store).attribution_dir)
+    with Session(connect_db(store, db, create=True)) as session:
+        touched = open_from_site_findings(session, found, now, root_unit(session), attributor or None)
+        session.commit()
+        opened = sum(1 for c in touched if len(c.events) == 1)
+        ids = ", ".join(str(c.id) for c in touched)
+    err.print(
+        f"minewatch: {len(found)} sites checked: {opened} cases opened, {len(touched) - opened} updated"
+        + (f" (cases {ids})" if ids else ""),
+        markup=False,
+    )
 
 
 def _table(results: list[CheckResult]) -> None:

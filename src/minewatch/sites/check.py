@@ -20,7 +20,8 @@ class CheckResult:
         hops = [{"status": r.status, "from": r.source, "to": r.target} for r in self.fetched.redirects]
         out: dict[str, object] = {"target": self.target, "url": self.fetched.url, "redirects": hops}
         if isinstance(self.fetched, Failure):
-            out["error"] = {"kind": self.fetched.kind, "reason": self.fetched.reason}
+            failed = self.fetched
+            out["error"] = {"kind": failed.kind, "reason": failed.reason, "gone": failed.gone}
         else:
             out["address"] = self.fetched.address
             out["status"] = self.fetched.status

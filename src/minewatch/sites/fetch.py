@@ -23,6 +23,9 @@ __all__ = ["AGENT", "Failure", "FetchLimits", "Fetcher", "Page", "Redirect"]
 AGENT = "minewatch-sites/0.1"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ROBOTS_CAP = 512 * 1024  # RFC 9309 asks crawlers to read at least 500 KiB of robots.txt
+_GONE_STATUS = frozenset({404, 410, 451})
+# getaddrinfo's "no such name" (NXDOMAIN) and "no address of that kind": the name is gone.
+_NO_NAME = frozenset(e for e in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if e is not None)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ class Failure:
     kind: str
     reason: str
     redirects: tuple[Redirect, ...] = ()
+    # The site is not there: its name does not resolve, nothing listens, or the server says
+    # the page is not found, gone or withdrawn for legal reasons (404, 410, 451). A timeout
+    # or a proxy's error is not "gone": it says nothing about the site.
+    gone: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,9 +83,9 @@ class _Response:
 class _Stop(Exception):
     """Internal: ends a fetch with its Failure."""
 
-    def __init__(self, kind: str, reason: str) -> None:
+    def __init__(self, kind: str, reason: str, gone: bool = False) -> None:
         super().__init__(reason)
-        self.kind, self.reason = kind, reason
+        self.kind, self.reason, self.gone = kind, reason, gone
 
 
 @dataclass
@@ -109,7 +116,7 @@ class Fetcher:
                     raise _Stop("redirects", f"more than {self.limits.max_redirects} redirects")
                 current = target
         except _Stop as stop:
-            return Failure(current, stop.kind, stop.reason, tuple(hops))
+            return Failure(current, stop.kind, stop.reason, tuple(hops), stop.gone)
 
     def _check_robots(self, url: str, deadline: float) -> None:
         parts = urllib.parse.urlsplit(url)
@@ -137,7 +144,8 @@ class Fetcher:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _Stop("error", f"not an http(s) URL: {url}")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = self._resolve(parts.hostname, port)
+        # Through a proxy the proxy resolves (and the user chose it): no address of ours.
+        address = "" if self.proxy else self._resolve(parts.hostname, port)
         conn = self._connection(parts.scheme, parts.hostname, address, port, _remaining(deadline))
         target = url if self.proxy and parts.scheme == "http" else (parts.path or "/")
         if not (self.proxy and parts.scheme == "http") and parts.query:
@@ -149,6 +157,8 @@ class Fetcher:
             return _Response(resp.status, resp.headers, body, truncated, address)
         except TimeoutError:
             raise _Stop("timeout", f"no complete answer within {self.limits.timeout_s:g} s") from None
+        except ConnectionRefusedError as exc:
+            raise _Stop("error", f"{type(exc).__name__}: {exc}", gone=not self.proxy) from None
         except (OSError, http.client.HTTPException) as exc:
             raise _Stop("error", f"{type(exc).__name__}: {exc}") from None
         finally:
@@ -158,7 +168,8 @@ class Fetcher:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
-            raise _Stop("error", f"cannot resolve {host}: {exc}") from None
+            missing = isinstance(exc, socket.gaierror) and exc.errno in _NO_NAME
+            raise _Stop("error", f"cannot resolve {host}: {exc}", gone=missing) from None
         # Every address of the name must pass: a name with one private answer is refused.
         addresses = [str(info[4][0]) for info in infos]
         for addr in addresses:
@@ -233,7 +244,7 @@ def _read_capped(
 
 def _page(url: str, resp: _Response, hops: tuple[Redirect, ...]) -> Page | Failure:
     if resp.status >= 400:
-        return Failure(url, "error", f"HTTP {resp.status}", hops)
+        return Failure(url, "error", f"HTTP {resp.status}", hops, resp.status in _GONE_STATUS)
     ctype = resp.headers.get("Content-Type", "")
     charset = resp.headers.get_content_charset() or "utf-8"
     try:

@@ -34,6 +34,7 @@ from minewatch.cases.workflow import WorkflowError
 from minewatch.estimate.episodes import consolidate
 from minewatch.model.document import attribution_from_json
 from minewatch.model.findings import Finding
+from minewatch.model.subject import SUBJECT_KINDS
 from minewatch.web.schemas import ActionIn, FindingsPush, PushResult
 from minewatch.web.scope import Denied, NotFound, may, subtree, subtree_or_all, visible_case, visible_tip
 
@@ -128,6 +129,7 @@ def scoped_findings(session: Session, user: User, since: datetime | None = None)
         .join(Case, CaseFinding.case_id == Case.id)
         .where(
             Case.unit_id.in_(units),
+            Case.activity.not_in(SUBJECT_KINDS),  # sites and apps are not mining figures
             or_(
                 Case.verdict.is_(None),
                 Case.verdict.not_in([Verdict.DUPLICATE.value, Verdict.FALSE_POSITIVE.value]),
