@@ -195,6 +195,8 @@ def _old_database(url: str) -> None:
         c.exec_driver_sql(f"DROP INDEX {ONE_OPEN_CASE}")
         c.exec_driver_sql("DROP INDEX ux_case_findings_key")
         c.exec_driver_sql("ALTER TABLE case_findings DROP COLUMN finding_key")
+        if c.dialect.name == "postgresql":  # cases.host was 64 wide before site cases
+            c.exec_driver_sql("ALTER TABLE cases ALTER COLUMN host TYPE VARCHAR(64)")
     with Session(engine) as session:
         unit = Unit(code="320000", name="江苏省", level="province")
         times = {"opened_at": T0, "updated_at": T0, "first_seen": T0, "last_seen": T0, "severity": "high"}
@@ -210,6 +212,8 @@ def test_an_older_database_is_upgraded_and_its_duplicates_merged(db_url: str) ->
     try:
         assert ONE_OPEN_CASE in {i["name"] for i in inspect(engine).get_indexes("cases")}
         assert "finding_key" in {c["name"] for c in inspect(engine).get_columns("case_findings")}
+        [host] = [c for c in inspect(engine).get_columns("cases") if c["name"] == "host"]
+        assert getattr(host["type"], "length", None) in (None, 255)  # room for a site's name
         with Session(engine) as session:
             cases = {c.id: c for c in session.scalars(select(Case).order_by(Case.id))}
             assert [(c.status, c.verdict, c.merged_into) for c in cases.values()] == [
