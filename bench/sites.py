@@ -23,7 +23,7 @@ from tests.sites_pages import held_out, tuning
 from tests.sites_server import serve
 
 from minewatch.probe.policy import Policy
-from minewatch.sites import Fetcher, FetchLimits, SiteClass
+from minewatch.sites import Failure, Fetcher, FetchLimits, SiteClass
 from minewatch.sites.check import check
 
 CLASSES = [c.value for c in SiteClass]
@@ -64,8 +64,12 @@ def run(pages: Sequence[Labelled], timeout_s: float = 5) -> list[Outcome]:
     out = []
     with serve({p.name: p.html for p in pages}) as base:
         for p in pages:
-            v = check(base + p.name, fetcher).verdict
+            result = check(base + p.name, fetcher)
+            v = result.verdict
             top = sorted(v.decided_by, key=lambda s: -s.weight)[:4] if v else []
+            said = ", ".join(f"{s.kind}:{s.matched}" for s in top)
+            if isinstance(result.fetched, Failure):  # counted as unrelated, and said so
+                said = f"FETCH FAILED {result.fetched.kind}: {result.fetched.reason}"
             out.append(
                 Outcome(
                     p.name,
@@ -73,7 +77,7 @@ def run(pages: Sequence[Labelled], timeout_s: float = 5) -> list[Outcome]:
                     v.cls.value if v else "unrelated",
                     getattr(p, "kind", p.expected),
                     getattr(p, "lang", ""),
-                    ", ".join(f"{s.kind}:{s.matched}" for s in top),
+                    said,
                 )
             )
     return out

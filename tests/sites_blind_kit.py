@@ -14,7 +14,7 @@ import html
 import json
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import base58
@@ -264,6 +264,75 @@ def _footer(rng: random.Random, lang: str, d: Draft) -> str:
     return f"<div class='links'>{links}</div>\n<div class='social'>{social}</div>\n{line}</p>"
 
 
+_SITEMAP_EN = (
+    "About us",
+    "Blog",
+    "Careers",
+    "Press",
+    "Help Center",
+    "System status",
+    "Affiliates",
+    "API",
+    "Security",
+    "Legal",
+    "Accessibility",
+    "Community",
+    "Events",
+    "Brand assets",
+    "Bug bounty",
+    "Partners",
+    "Investors",
+)
+_SITEMAP_ZH = (
+    "关于我们",
+    "新闻动态",
+    "人才招聘",
+    "媒体报道",
+    "帮助中心",
+    "系统状态",
+    "合作伙伴",
+    "开放平台",
+    "安全中心",
+    "法律声明",
+    "无障碍",
+    "社区",
+    "活动",
+    "品牌资源",
+    "漏洞奖励",
+    "投资者关系",
+)
+
+
+def _sitemap(rng: random.Random, lang: str) -> str:
+    """A mega-footer of links, as large sites carry on every page."""
+    pool = _SITEMAP_ZH if lang == "zh" else _SITEMAP_EN
+    cols = "".join(
+        "<ul>"
+        + "".join(f'<li><a href="/s/{i}">{t}</a></li>' for i, t in enumerate(some(rng, pool, 6)))
+        + "</ul>"
+        for _ in range(4)
+    )
+    return f'<div class="sitemap">{cols}</div>'
+
+
+def _bundle(rng: random.Random) -> str:
+    """An inline minified script of no meaning (bundlers inline tens of kilobytes)."""
+    names = ["e", "t", "n", "r", "o", "i", "a", "s", "u", "c", "l", "f"]
+    parts = []
+    for _ in range(rng.randrange(200, 900)):
+        a, b, c = pick(rng, names), pick(rng, names), pick(rng, names)
+        parts.append(
+            rng.choice(
+                (
+                    f"function {a}{rng.randrange(99)}({b},{c}){{return {b}&&{c}.apply(this,arguments)}}",
+                    f"var {a}{b}=Object.assign({{}},{c},{{k{rng.randrange(999)}:!0}});",
+                    f"{a}.prototype.{b}{rng.randrange(99)}=function(){{return this.{c}}};",
+                )
+            )
+        )
+    return "<script>!function(){" + "".join(parts) + "}();</script>"
+
+
 def _cookie(rng: random.Random, lang: str) -> str:
     if rng.random() < 0.45:
         return ""
@@ -286,6 +355,10 @@ def render(rng: random.Random, lang: str, d: Draft) -> str:
             f'\n<section class="terms"><h3>{"服务条款" if lang == "zh" else "Terms"}</h3>{notice}</section>'
         )
 
+    if rng.random() < 0.35:
+        footer = _sitemap(rng, lang) + footer
+    if rng.random() < 0.25:
+        d = replace(d, scripts=(_bundle(rng), *d.scripts))
     libs = "\n".join(_fill(rng, t, host) for t in some(rng, _LIBS, rng.randrange(1, 4)))
     scripts = "\n".join(d.scripts)
     code = "zh-CN" if lang == "zh" else "en"
