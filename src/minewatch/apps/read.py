@@ -26,6 +26,9 @@ T = TypeVar("T")
 
 _DEX = re.compile(r"^classes\d*\.dex$")
 _NATIVE = re.compile(r"^lib/([^/]+)/([^/]+\.so)$")
+# The signal words are English and Chinese: other translations of the same strings only
+# cost time (an app ships 80 locales).
+_LOCALES = ("en", "zh")
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,13 @@ def _ui_strings(apk: Any, limits: Limits, notes: list[str]) -> tuple[str, ...]:
         if resources is None:
             return []
         found = resources.get_resolved_strings()
-        return [str(v) for locales in found.values() for table in locales.values() for v in table.values()]
+        return [
+            str(v)
+            for locales in found.values()
+            for locale, table in locales.items()
+            if locale == "DEFAULT" or locale.startswith(_LOCALES)
+            for v in table.values()
+        ]
 
     return _distinct(_guard(strings, [], "string resources", notes), limits.strings, limits.string_chars)
 
