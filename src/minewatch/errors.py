@@ -9,6 +9,8 @@
     │   ├── UnitsError                                 the unit tree's CSV
     │   ├── MeterFileError                             a meter series file as a whole
     │   ├── RegistryError                              the meter registry
+    │   ├── ApkError                                   an APK that cannot be read (not a zip,
+    │   │                                              not an APK, past a size bound)
     │   └── FindingFormatError                         a finding's JSON that does not read as
     │                                                  one (the field named)
     ├── UsageError                            2        the caller asked for something impossible
@@ -44,6 +46,7 @@ __all__ = [
     "EXIT_CODES",
     "EXIT_OK",
     "AccountError",
+    "ApkError",
     "CaptureReadError",
     "Denied",
     "FindingFormatError",
@@ -109,6 +112,11 @@ class MeterFileError(InputError):
 
 class RegistryError(InputError):
     """A registry row that cannot be used, with file and row."""
+
+
+class ApkError(InputError):
+    """An APK (`apps check`) that cannot be read: `source` is the file, `reason` says what
+    bound or structure failed (not a zip, no manifest, an entry that inflates too far)."""
 
 
 class FindingFormatError(InputError):

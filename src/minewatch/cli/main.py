@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
+from minewatch.cli.apps import register as register_apps
 from minewatch.cli.cases import register as register_cases
 from minewatch.cli.collect import FollowOption, follow_store
 from minewatch.cli.collect import register as register_collect
@@ -590,6 +591,7 @@ register_service(app)
 register_meters(app)
 register_probe(app)
 register_sites(app)
+register_apps(app)
 
 
 def main(argv: list[str] | None = None) -> int:

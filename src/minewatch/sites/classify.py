@@ -12,7 +12,7 @@ from minewatch.sites.rules import Rules, rules
 from minewatch.sites.signals import Signal, extract
 from minewatch.sites.text import PageText, parse_html
 
-__all__ = ["MIN_SCORE", "Verdict", "classify", "classify_html"]
+__all__ = ["MIN_SCORE", "Verdict", "classify", "classify_html", "decide"]
 
 # Tuned on the tuning pages only (bench/sites.py --set tuning): a class needs this much
 # weight, about two distinct strong terms, before the page is called anything but unrelated.
@@ -54,7 +54,11 @@ def _scores(signals: tuple[Signal, ...]) -> dict[SiteClass, float]:
 
 def classify(page: PageText, rule_set: Rules | None = None) -> Verdict:
     """The verdict on one parsed page, with the signals that decided it."""
-    signals = extract(page, rule_set or rules())
+    return decide(extract(page, rule_set or rules()))
+
+
+def decide(signals: tuple[Signal, ...]) -> Verdict:
+    """The verdict on `signals` from any source (a page, an app), by the same bar."""
     scores = _scores(signals)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     best, top = ranked[0] if ranked else (SiteClass.UNRELATED, 0.0)
