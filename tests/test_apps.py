@@ -289,3 +289,48 @@ def test_cli_batch_goes_on_past_a_bad_file(
     assert f"minewatch: {bad}: not a zip" in err
     assert main(["apps", "check", str(built["wallet-en"])]) == 0
     assert "wallet" in capsys.readouterr().out
+
+
+@needs_tools
+def test_app_cases_carry_the_package_file_to_the_stix_list(
+    built: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`apps check --cases`: a miner app opens a case on its package at the given place;
+    blocked, the STIX list names its file by SHA-256 and its download name; a platform's
+    name (an app store) is never put in the name lists; the unrelated app opens nothing."""
+    import stix2
+
+    from minewatch.apps.finding import file_sha256
+
+    store = tmp_path / "store"
+    units = tmp_path / "units.csv"
+    units.write_text("code,name,level,parent_code\n330000,浙江省,province,\n330100,杭州市,city,330000\n")
+    assert main(["cases", "units", str(units), "--store", str(store)]) == 0
+    miner, news = built["miner-lib-en"], built["news-en"]
+    offered = ["--url", "https://dl.battery-saver.example/app.apk"]
+    argv = ["apps", "check", str(miner), "--cases", "--store", str(store), "--place", "330100", *offered]
+    assert main(argv) == 0
+    assert "1 apps checked: 1 cases opened" in capsys.readouterr().err
+    assert main(["apps", "check", str(news), "--cases", "--store", str(store)]) == 0
+    assert "0 cases opened, 0 updated" in capsys.readouterr().err
+    store_url = ["--url", "https://play.google.com/store/apps/details?id=x"]
+    assert main(["apps", "check", str(miner), "--cases", "--store", str(store), *store_url]) == 0
+    assert "0 cases opened, 1 updated" in capsys.readouterr().err
+    for step in ("triage", "notify"):
+        assert main(["cases", "step", "1", step, "--store", str(store), "--actor", "a"]) == 0
+    rectify = ["cases", "step", "1", "rectify", "--deadline", "3d", "--store", str(store), "--actor", "a"]
+    assert main(rectify) == 0
+    assert main(["cases", "step", "1", "block", "--store", str(store), "--actor", "a"]) == 0
+    assert main(["cases", "list", "--store", str(store)]) == 0
+    listed = capsys.readouterr().out
+    assert "杭州市" in listed and "app" in listed  # the developer's place, as given
+    out = tmp_path / "out"
+    assert main(["cases", "export", "--store", str(store), "--out", str(out)]) == 0
+    bundle = stix2.parse((out / "minewatch-stix.json").read_text(), allow_custom=False)
+    patterns = {o.pattern for o in bundle.objects if o.type == "indicator"}
+    assert f"[file:hashes.'SHA-256' = '{file_sha256(miner)}']" in patterns
+    assert "[domain-name:value = 'dl.battery-saver.example']" in patterns
+    assert "play.google.com" not in (out / "minewatch.rpz").read_text()
+    assert "0.0.0.0 play.google.com" not in (out / "hosts").read_text()
+    assert any("play.google.com" in p for p in patterns)  # its URL, in STIX only
+    assert main(["apps", "check", str(miner), "--cases"]) == 2  # --cases needs --store

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import dns.name
@@ -26,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minewatch.cases.models import Case, Status
+from minewatch.detect.standing import NameStanding
 from minewatch.model.findings import Finding
 from minewatch.model.subject import SUBJECT_KINDS
 from minewatch.sites.finding import SiteFinding
@@ -92,12 +94,19 @@ def _subject_values(case: Case) -> tuple[set[tuple[str, str]], str]:
     for link in case.findings:
         f = SiteFinding.from_json(json.loads(link.finding), where=f"case {case.id}")
         classes.append(f.cls.value)
-        values.update(("name", n) for n in f.names)
+        # A platform's name (an app store, a social network) is never blocked whole for
+        # one page or app on it: its URL (STIX) is what can be acted on.
+        values.update(("name", n) for n in f.names if not _standing().known(n))
         values.update(("url", u) for u in (f.target, f.url, f.download_url) if u)
         if f.file_sha256:
             values.add(("file-sha256", f.file_sha256))
     what = classes[-1] if classes else "?"
     return values, f"Virtual-currency {case.activity} ({what})"
+
+
+@cache
+def _standing() -> NameStanding:
+    return NameStanding()
 
 
 def _rpz(entries: Iterable[BlockEntry], now: datetime) -> str:

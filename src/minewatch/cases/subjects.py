@@ -4,8 +4,9 @@ package), one open case per subject and kind, in the same workflow as mining cas
 
 Its unit is, in order: the unit of the hosting address when that address is in the user's
 own inventory (they run it, they can act on it); else the registrant's province when the
-page shows an ICP filing; else the unit of the hosting address by the other attribution
-sources; else the root unit. What settles a site case is a re-check (`recheck`), not quiet
+page shows an ICP filing; else the registrant's place when the user gave it; else the
+unit of the hosting address by the other attribution sources; else the root unit.
+What settles a site case is a re-check (`recheck`), not quiet
 traffic: it closes as stopped when the site is gone or no longer serves what it was found
 serving, and goes back to rectification when it still does."""
 
@@ -72,6 +73,10 @@ def place_of(session: Session, f: SiteFinding, attributor: Attributor | None, de
         unit = unit_for_code(session, f.icp.province_code)
         if unit is not None:
             return Placed(unit, f"registrant's province by ICP filing {f.icp.number}", hosted)
+    if f.place_code is not None:
+        unit = unit_for_code(session, f.place_code)
+        if unit is not None:
+            return Placed(unit, f"registrant's place {f.place_code}, as given", hosted)
     if hosted is not None:
         unit = unit_for_code(session, hosted.region_code)
         if unit is not None:

@@ -17,9 +17,9 @@ from minewatch.errors import OptionError
 from minewatch.probe.policy import Policy
 from minewatch.sites.check import CheckResult, check
 from minewatch.sites.fetch import Failure, Fetcher, FetchLimits
-from minewatch.sites.finding import site_finding
+from minewatch.sites.finding import SiteFinding, site_finding
 
-__all__ = ["register", "targets_of"]
+__all__ = ["open_subject_cases", "register", "targets_of"]
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -76,7 +76,9 @@ def register(app: typer.Typer) -> None:
         fetcher = Fetcher(FetchLimits(timeout_s=timeout), Policy(allow_private=allow_private), proxy)
         results = [check(t, fetcher) for t in targets_of(targets)]
         if open_cases and store is not None:
-            _open_cases(results, store, db)
+            now = datetime.now(UTC)
+            found = [f for f in (site_finding(r, now) for r in results) if f is not None]
+            open_subject_cases(found, store, db)
         if json_lines:
             for r in results:
                 sys.stdout.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
@@ -84,7 +86,9 @@ def register(app: typer.Typer) -> None:
             _table(results)
 
 
-def _open_cases(results: list[CheckResult], store: Path, db: str | None) -> None:
+def open_subject_cases(found: list[SiteFinding], store: Path, db: str | None, what: str = "sites") -> None:
+    """Open (or join) a case for each finding of a class other than unrelated, placed by
+    the store's inventory (`minewatch.cases.subjects`)."""
     from sqlalchemy.orm import Session
 
     from minewatch.attribute.attributor import Attributor
@@ -92,16 +96,15 @@ def _open_cases(results: list[CheckResult], store: Path, db: str | None) -> None
     from minewatch.cases.subjects import open_from_site_findings
     from minewatch.store import Store
 
-    now = datetime.now(UTC)
-    found = [f for f in (site_finding(r, now) for r in results) if f is not None]
     attributor = Attributor.from_dir(Store(store).attribution_dir)
     with Session(connect_db(store, db, create=True)) as session:
+        now = datetime.now(UTC)
         touched = open_from_site_findings(session, found, now, root_unit(session), attributor or None)
         session.commit()
         opened = sum(1 for c in touched if len(c.events) == 1)
         ids = ", ".join(str(c.id) for c in touched)
     err.print(
-        f"minewatch: {len(found)} sites checked: {opened} cases opened, {len(touched) - opened} updated"
+        f"minewatch: {len(found)} {what} checked: {opened} cases opened, {len(touched) - opened} updated"
         + (f" (cases {ids})" if ids else ""),
         markup=False,
     )

@@ -63,6 +63,7 @@ class SiteFinding:
     file_sha256: str | None = None  # apps: the package file
     cert_sha256: str | None = None  # apps: the signing certificate
     download_url: str | None = None  # apps: where it is offered, if known
+    place_code: str | None = None  # the registrant's place as the user knows it (division code)
 
     def __post_init__(self) -> None:
         # What the case keeps as its subject: a DNS name's length at most, printable.
@@ -97,6 +98,7 @@ class SiteFinding:
             "file_sha256": self.file_sha256,
             "cert_sha256": self.cert_sha256,
             "download_url": self.download_url,
+            "place_code": self.place_code,
         }
 
     @classmethod
@@ -122,6 +124,7 @@ class SiteFinding:
                 file_sha256=d.get("file_sha256"),
                 cert_sha256=d.get("cert_sha256"),
                 download_url=d.get("download_url"),
+                place_code=d.get("place_code"),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(where, f"not a site or app finding: {e}") from None
