@@ -66,12 +66,14 @@ class FlowSource:
 
 
 # A name as the flows give it: lower case, no trailing dot, no port; NULL when it is an
-# address literal or a single label (not a site anyone can fetch by name).
+# address literal, a single label, or a service name (a label starting with "_", as DNS-SD
+# and SRV lookups use: RFC 6763, RFC 2782): not a site anyone can fetch by name.
 _CLEAN = (
     "CREATE OR REPLACE MACRO clean_name(n) AS ("
     " WITH c AS (SELECT regexp_replace(rtrim(lower(trim(n)), '.'), ':[0-9]+$', '') AS v)"
     " SELECT CASE WHEN v IS NULL OR NOT contains(v, '.') OR regexp_full_match(v, '[0-9.]+')"
-    " OR contains(v, ':') OR contains(v, ' ') OR length(v) > 253 THEN NULL ELSE v END FROM c)"
+    " OR contains(v, ':') OR contains(v, ' ') OR starts_with(v, '_') OR contains(v, '._')"
+    " OR length(v) > 253 THEN NULL ELSE v END FROM c)"
 )
 # IPv4 text as an integer (NULL for anything else), for range joins with the inventory.
 _IP4 = (
