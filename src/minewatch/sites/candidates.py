@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +57,7 @@ __all__ = [
     "SectorHosts",
     "SiteCandidate",
     "UnitHosts",
+    "candidate_url",
     "check_candidates",
     "find_candidates",
 ]
@@ -381,8 +383,18 @@ class CandidateCheck:
         return self.candidate.to_json() | {"check": self.result.to_json()}
 
 
+def candidate_url(c: SiteCandidate) -> str:
+    """Where to fetch a candidate: https, unless it was only ever seen over plain HTTP."""
+    plain = "http" in c.seen_as and "sni" not in c.seen_as
+    return f"http://{c.name}/" if plain else f"https://{c.name}/"
+
+
 def check_candidates(
-    candidates: tuple[SiteCandidate, ...], fetcher: Fetcher, top: int
+    candidates: tuple[SiteCandidate, ...],
+    fetcher: Fetcher,
+    top: int,
+    url: Callable[[SiteCandidate], str] = candidate_url,
 ) -> list[CandidateCheck]:
-    """`sites check` of the first `top` candidates (one bounded fetch each)."""
-    return [CandidateCheck(c, check(c.name, fetcher)) for c in candidates[:top]]
+    """`sites check` of the first `top` candidates (one bounded fetch each, as `fetcher`
+    bounds it); the result's target is the URL fetched."""
+    return [CandidateCheck(c, check(url(c), fetcher)) for c in candidates[:top]]
