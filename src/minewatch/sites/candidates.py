@@ -305,17 +305,20 @@ def _ranked(db: duckdb.DuckDBPyConnection, options: CandidateOptions) -> list[Si
 def _ours(db: duckdb.DuckDBPyConnection, limit: int) -> list[HostedSite]:
     """Addresses inside the inventory that served names: connections to them and DNS
     answers that gave them."""
+    if not db.execute("SELECT count(*) FROM inventory_blocks").fetchone()[0]:  # type: ignore[index]
+        return []
     rows = db.execute(
         "WITH served AS ("
         "SELECT server_ip AS addr, name, client_ip, first_seen, last_seen, bytes, 0 AS lookup "
         "FROM name_obs WHERE how <> 1 "
         "UNION ALL SELECT unnest(answers) AS addr, name, client_ip, first_seen, last_seen, 0, 1 "
         "FROM name_obs WHERE how = 1 AND answers IS NOT NULL), "
-        "inside AS (SELECT *, ip4(addr) AS n FROM served WHERE ip4(addr) IS NOT NULL "
-        "AND name NOT IN (SELECT name FROM ignored)), "
-        "matched AS (SELECT i.addr, arg_max(b.block_id, b.plen) AS block_id "
-        "FROM (SELECT DISTINCT addr, n FROM inside) i JOIN inventory_blocks b ON i.n BETWEEN b.lo AND b.hi "
-        "GROUP BY i.addr), "
+        # Each distinct address is matched once; only the rows of matched ones go on.
+        "matched AS (SELECT a.addr, arg_max(b.block_id, b.plen) AS block_id "
+        "FROM (SELECT addr, ip4(addr) AS n FROM (SELECT DISTINCT addr FROM served)) a "
+        "JOIN inventory_blocks b ON a.n BETWEEN b.lo AND b.hi GROUP BY a.addr), "
+        "inside AS (SELECT s.* FROM served s JOIN matched USING (addr) "
+        "WHERE s.name NOT IN (SELECT name FROM ignored)), "
         "by_name AS (SELECT addr, name, count(DISTINCT client_ip) AS h FROM inside GROUP BY addr, name) "
         "SELECT i.addr, (SELECT list(name ORDER BY h DESC, name) FROM by_name x WHERE x.addr = i.addr), "
         "count(DISTINCT i.client_ip) AS hosts, count(*) FILTER (WHERE lookup = 0) AS flows, "
