@@ -185,3 +185,19 @@ def test_report_computes_traces_when_none_were_stored(tmp_path: Path) -> None:
     assert doc["trading_traces"]["hosts"] == 1 and doc["trading_traces"]["exchange_finding_hosts"] == 0
     assert "交易痕迹" in (out / "bulletin.html").read_text()
     assert not (root / "traces").exists()  # the report reads; only `traces` writes
+
+
+def test_summary_by_region_counts_exchange_findings_by_their_own_place() -> None:
+    from minewatch.attribute.inventory import Inventory
+    from minewatch.model.findings import Activity, Finding
+    from minewatch.report.trading import summarise
+    from tests.test_site_candidates import INVENTORY_CSV
+
+    inventory = Inventory.load(INVENTORY_CSV)
+    rows = [tls(HOST, "203.0.113.5", "www.binance.com"), tls(OTHER, "203.0.113.5", "www.binance.com")]
+    traces = compute_traces(FlowSource(table=table(rows)), SITES)
+    place = inventory.attribute("10.1.0.6")
+    untraced = Finding("10.1.0.6", Activity.EXCHANGE, 0.8, START, START, (), attribution=place)
+    s = summarise(traces, [untraced], inventory.attribute, region="江苏")
+    assert (s.hosts, s.exchange_finding_hosts, s.exchange_findings_traced) == (1, 1, 0)  # OTHER is in 浙江
+    assert s.top_hosts[0].owner == "示例市第一中学" and s.by_sector == (("education", 1),)

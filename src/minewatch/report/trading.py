@@ -134,9 +134,12 @@ def summarise(
     sectors: dict[str, int] = defaultdict(int)
     for h in hosts:
         sectors[h.sector] += 1
-    exchange = {f.host for f in episodes if f.activity == Activity.EXCHANGE}
-    if region:
-        exchange = {f.host for f in episodes if f.activity == Activity.EXCHANGE and f.host in owners}
+    exchange = {
+        f.host
+        for f in episodes
+        if f.activity == Activity.EXCHANGE
+        and (not region or (f.attribution and any(region in p for p in f.attribution.region)))
+    }
     return TradingSummary(
         hosts=len(per_host),
         sites=len(per_site),
