@@ -45,6 +45,7 @@ from minewatch.cli.probe import (
 from minewatch.cli.probe import register as register_probe
 from minewatch.cli.service import register as register_service
 from minewatch.cli.sites import register as register_sites
+from minewatch.cli.traces import register as register_traces
 from minewatch.detect.context import DEFAULT_HOME_NETWORKS, HomeNetworks
 from minewatch.errors import EXIT_OK, CaptureReadError, MinewatchError, OptionError, UsageError, exit_code
 from minewatch.estimate import DEFAULT_GRID, EstimateOptions, GridFactor
@@ -480,9 +481,12 @@ def report(
     meters = MeterStore(store).assessments() if (store / "meters").is_dir() else []
     if region:
         meters = [m for m in meters if any(region in p for p in m.get("region") or [])]
-    whole = {**bulletin.to_json(), "meters": meters}
+    from minewatch.cli.traces import trading_summary
+
+    trading = trading_summary(store, rows, start, end, region, zone)
+    whole = {**bulletin.to_json(), "meters": meters, "trading_traces": trading.to_json()}
     (out / "bulletin.json").write_text(json.dumps(whole, ensure_ascii=False, indent=1) + "\n")
-    (out / "bulletin.html").write_text(render_html(bulletin, lang, meters), encoding="utf-8")
+    (out / "bulletin.html").write_text(render_html(bulletin, lang, meters, trading), encoding="utf-8")
     with (out / "bulletin.csv").open("w", newline="", encoding="utf-8") as f:
         write_csv(rows, region, f)
     from minewatch.report.pdf import PdfError, print_pdf
@@ -592,6 +596,7 @@ register_meters(app)
 register_probe(app)
 register_sites(app)
 register_apps(app)
+register_traces(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,9 @@ def register(app: typer.Typer) -> None:
     """Add `sites check` to `app`."""
     sites_app = typer.Typer(no_args_is_help=True, help="Websites around mining and trading.")
     app.add_typer(sites_app, name="sites")
+    from minewatch.cli.candidates import register as register_candidates
+
+    register_candidates(sites_app)
 
     @sites_app.command("check")
     def check_sites(

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from minewatch.model.document import parse_time
 from minewatch.report.bulletin import Bulletin, Count
 from minewatch.report.citymap import city_map_svg
+from minewatch.report.trading import TradingSummary, trading_section
 
 __all__ = ["LABELS", "SECTOR_NAMES", "bars_svg", "curve_svg", "human_number", "meters_section", "render_html"]
 
@@ -266,7 +267,12 @@ def _versus(now: float | None, before: float | None, t: dict[str, str]) -> str:
     return f"{t['before']}: {human_number(before)} ({(now - before) / before:+.0%})"
 
 
-def render_html(b: Bulletin, lang: str = "en", meters: list[dict[str, Any]] | None = None) -> str:
+def render_html(
+    b: Bulletin,
+    lang: str = "en",
+    meters: list[dict[str, Any]] | None = None,
+    trading: TradingSummary | None = None,
+) -> str:
     t = LABELS[lang]
     unknown = t["unknown"]
     share = f"{b.compromised / b.mining_hosts:.0%}" if b.mining_hosts else "–"
@@ -333,6 +339,7 @@ def render_html(b: Bulletin, lang: str = "en", meters: list[dict[str, Any]] | No
         f"<th>{escape(t['measured'])}</th><th>H/s</th><th>{escape(t['interval'])}</th></tr>{algo_rows}</table>",
         *(f"<h2>{escape(title)}</h2>{body}" for title, body in sections),
         meters_section(meters or [], lang),
+        trading_section(trading, lang),  # its own section: never part of the mining figures
         f"<h2>{escape(t['method'])}</h2><ul class=notes>",
         *(f"<li>{escape(n)}</li>" for n in b.notes),
         "</ul></body></html>",
