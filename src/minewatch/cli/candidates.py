@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,9 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from minewatch.cli.options import AllowNamesOption, SinceOption, UntilOption, name_standing
+from minewatch.cli.options import AllowNamesOption, DbOption, SinceOption, UntilOption, name_standing
+from minewatch.cli.sites import open_subject_cases
 from minewatch.errors import OptionError
 from minewatch.options import Opt, whole
+from minewatch.sites.finding import site_finding
 
 if TYPE_CHECKING:
     from minewatch.attribute.inventory import Inventory
@@ -58,6 +61,11 @@ def register(sites_app: typer.Typer) -> None:
             bool, typer.Option("--allow-private", help="Also fetch private, loopback and reserved addresses.")
         ] = False,
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds for each site, all hops.")] = 10.0,
+        open_cases: Annotated[
+            bool,
+            typer.Option("--cases", help="With --check and --store: open a case for each site found."),
+        ] = False,
+        db: DbOption = None,
     ) -> None:
         """Names hosts looked up or connected to (DNS, SNI, HTTP Host) or that --names lists:
         new names first, then by visiting hosts weighted by sector; and the addresses in the
@@ -66,6 +74,8 @@ def register(sites_app: typer.Typer) -> None:
         from minewatch.cli.main import EXIT_INPUT, _report_inputs
         from minewatch.sites.candidates import SEEN_FILE, CandidateOptions, find_candidates
 
+        if open_cases and (not check or store is None):
+            raise OptionError("--cases", "without --check and --store", "--check --store DIR")
         if check and (timeout <= 0 or (proxy is not None and not proxy.startswith("http://"))):
             raise OptionError("--proxy/--timeout", f"{proxy} {timeout}", "an http:// proxy, seconds above 0")
         source, reports = read_flows("sites candidates", inputs, store, since, until)
@@ -81,6 +91,10 @@ def register(sites_app: typer.Typer) -> None:
         run = find_candidates(source, options)
         checks = _checks(run, check_top, proxy, allow_private, timeout) if check else []
         _report_inputs(reports)
+        if open_cases and store is not None:
+            now = datetime.now(UTC)
+            found = [f for f in (site_finding(c.result, now) for c in checks) if f is not None]
+            open_subject_cases(found, store, db)
         if json_out:
             doc = run.to_json()
             if checks:

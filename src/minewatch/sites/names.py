@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from minewatch.attribute.inventory import Inventory
 from minewatch.datafiles import table_rows
+from minewatch.model.schema import FLOW_SCHEMA
 from minewatch.store import active_in
 
 __all__ = [
@@ -59,8 +60,9 @@ class FlowSource:
         if self.table is not None:
             db.register("input_flows", self.table)
             return "input_flows"
-        if not self.files:
-            return "(SELECT NULL::VARCHAR AS client_ip WHERE false)"
+        if not self.files:  # a store with no flows yet: no rows, every column
+            db.register("input_flows", FLOW_SCHEMA.empty_table())
+            return "input_flows"
         listed = ", ".join(f"'{p}'" for p in self.files)
         return f"read_parquet([{listed}], union_by_name = true)"
 
