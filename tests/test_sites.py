@@ -106,6 +106,21 @@ def test_wallet_checksums(fmt: str, address: str) -> None:
         ("<p>An exchange rate table for travellers.</p>", SiteClass.UNRELATED),
         ("<script src='https://coinhive.com/lib/coinhive.min.js'></script><p>blog</p>", SiteClass.WEB_MINER),
         ("<p>下载APP</p><a href='x.apk'>apk</a>", SiteClass.UNRELATED),  # app links alone: neutral
+        ("<p>FPPS模式 PPLNS结算</p>", SiteClass.POOL),  # English terms right against Han characters
+        ("<p>Maker fees 0.02%, taker fees 0.05%</p>", SiteClass.EXCHANGE),  # plurals count
+        # a bank: deposit/withdraw under the bar on their own, so the store badges add nothing
+        (
+            "<p>Deposit and withdraw at any branch.</p><a href='https://apps.apple.com/a'>iOS</a>"
+            "<a href='https://play.google.com/store/apps/b'>Android</a>",
+            SiteClass.UNRELATED,
+        ),
+        # a security report's indicators are not a pool's set-up help
+        (
+            "<p>A cryptojacking campaign.</p><h2>IOCs</h2><pre>stratum+tcp://pool.example.net:3333 "
+            "hxxps://cdn[.]example/m.js</pre>",
+            SiteClass.UNRELATED,
+        ),
+        ("<script src='/js/deepMiner.min.js'></script><p>blog</p>", SiteClass.WEB_MINER),  # self-hosted
     ],
 )
 def test_classify_table(html: str, expected: SiteClass) -> None:

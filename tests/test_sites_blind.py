@@ -1,6 +1,7 @@
 """The blind page corpus (tests/sites_blind.py) keeps its promises, and bench/sites.py runs
 it through the loopback server and the real fetcher. Accuracy is not asserted: only floors
-the unchanged classifier holds on every blind page today (and one known miss, as xfail)."""
+the classifier holds on every blind page (no bank called an exchange since app links count
+only for a class over the bar on its own evidence)."""
 
 from __future__ import annotations
 
@@ -109,9 +110,6 @@ def test_no_unrelated_page_is_called_web_miner_wallet_or_promotion(pages: list[B
     assert not {"web-miner", "wallet", "promotion"} & set(called)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="known miss: deposit/withdraw wording plus app links make a bank an exchange"
-)
 def test_no_bank_is_called_an_exchange(pages: list[BlindPage]) -> None:
     banks = [p for p in pages if p.kind == "unrelated/bank"]
     assert "exchange" not in {o.got for o in _outcomes(banks)}

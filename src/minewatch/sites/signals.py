@@ -51,7 +51,11 @@ def _keywords(page: PageText, rules: Rules) -> Iterator[Signal]:
 
 
 def _word(phrase: str, text: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text) is not None
+    # Latin-script boundaries only: on Chinese pages English terms sit right against Han
+    # characters ("FPPS模式", "IOC见下文"), which \w would count as part of the word.
+    # A plain English plural counts as the term ("maker fees", "mortgages", "IOCs").
+    plural = "s?" if phrase[-1:].isalpha() and phrase[-1:] != "s" else ""
+    return re.search(rf"(?<![A-Za-z0-9_-]){re.escape(phrase)}{plural}(?![A-Za-z0-9_-])", text) is not None
 
 
 def _patterns(page: PageText, rules: Rules) -> Iterator[Signal]:
