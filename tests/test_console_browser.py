@@ -7,6 +7,7 @@ links the tip; the dashboard and English pages render. Screenshots go to out/scr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -61,6 +62,8 @@ def server(tmp_path: Path) -> Iterator[str]:
         + ["--quiet", "0"],
         stdout=log,
         stderr=subprocess.STDOUT,
+        # The site case's page is on loopback: its re-check may fetch it.
+        env={**os.environ, "MINEWATCH_SITES_ALLOW_PRIVATE": "1"},
     )
     try:
         deadline = time.monotonic() + 30
@@ -229,3 +232,44 @@ def test_a_county_analyst_works_a_case_to_its_close(server: str) -> None:
         browser.close()
     assert errors == [] and dialogs == [], (errors, dialogs)
     assert all((SHOTS / f"console-{n}.png").stat().st_size > 10_000 for n in ("queue", "case-closed"))
+
+
+def test_a_county_analyst_settles_a_site_case(server: str, tmp_path: Path) -> None:
+    """A site hosted in the county's address space (the sample inventory puts 127.0.0.0/8 in
+    梁溪区): `sites check --cases` opens its case there; the analyst sees what the site is
+    and why, blocks it, and after the operator takes it down the check button closes it."""
+    import random
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from minewatch.report.pdf import find_chromium
+    from tests.sites_pages import page as site_page
+    from tests.sites_server import serve
+
+    store = tmp_path / "store"
+    html = site_page("otc", "zh", 0, random.Random(3)).html
+    with serve({"/": html}) as site:
+        args = ["sites", "check", site + "/", "--allow-private", "--cases", "--store", str(store)]
+        assert main(args) == 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server + "/login")
+        page.fill("input[name=name]", "lx")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.locator("table.queue tbody tr").filter(has_text="site").first.locator("a").first.click()
+        expect(page.locator("#site")).to_contain_text("otc")
+        expect(page.locator("#site")).to_contain_text("127.0.0.1")
+        expect(page.locator("ul.evidence")).to_contain_text("keyword")
+        for action in ("triage", "notify", "rectify", "block", "verify"):
+            page.click(f"button[value={action}]")
+        page.screenshot(path=str(SHOTS / "console-site-case.png"), full_page=True)
+        page.click("button[value=check]")  # the page server is gone: nothing listens
+        expect(page.locator("#status")).to_have_text("已结案")
+        expect(page.locator("ol.timeline")).to_contain_text("gone")
+        browser.close()
+    assert errors == []

@@ -127,16 +127,21 @@ def apply(
 
 
 def _recheck_site(session: Session, case: Case, actor: str, now: datetime, quiet: timedelta) -> str:
-    """A site is checked by fetching it again (public addresses only, the fetch's bounds;
-    `MINEWATCH_SITES_PROXY` names a proxy outside our own blocking, or the re-check would
-    see our RPZ's answer and call every blocked site gone)."""
+    """A site is checked by fetching it again, under the fetch's bounds. The service's
+    environment says how: `MINEWATCH_SITES_PROXY` names a proxy outside our own blocking
+    (or the re-check would see our RPZ's answer and call every blocked site gone);
+    `MINEWATCH_SITES_ALLOW_PRIVATE=1` lets it fetch private addresses (sites in the user's
+    own networks), which are refused otherwise."""
     import os
 
     from minewatch.cases.subjects import recheck
+    from minewatch.probe.policy import Policy
     from minewatch.sites.fetch import Fetcher
 
     proxy = os.environ.get("MINEWATCH_SITES_PROXY") or None
-    done = recheck(session, case, Fetcher(proxy=proxy), now, quiet, actor)
+    private = os.environ.get("MINEWATCH_SITES_ALLOW_PRIVATE") == "1"
+    fetcher = Fetcher(policy=Policy(allow_private=private), proxy=proxy)
+    done = recheck(session, case, fetcher, now, quiet, actor)
     if done.closed:
         return "closed: stopped"
     return f"re-checked: {done.outcome.value}"
