@@ -1,0 +1,362 @@
+//! Paired flows written as the store's flow files, from Rust: the same files
+//! src/minewatch/store (`Store.write_flows`, `layout.write_atomically`) writes from Python,
+//! for the store-first collector, which never hands a record to Python.
+//!
+//! Mirrors store/layout.py exactly: one file per UTC hour the flows start in (hours in
+//! the order they first occur, rows in their order), at
+//! `flows/date=YYYY-MM-DD/hour=HH/part-<tag>-<16 hex>.parquet`, written as
+//! `.part-….parquet.tmp`, synced, renamed, and the folder synced; LZ4_RAW pages, list parts named `element`, the schema
+//! version under `minewatch.schema_version` in the Parquet and Arrow metadata. The
+//! columns are the stored schema Python hands over (STORED_FLOW_SCHEMA): what a flow
+//! export fills is filled, the rest is null, as `sources/flowexport.to_record_schema`,
+//! `collect._as_stored` and `store.with_address_numbers` make it.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::hash::BuildHasher;
+use std::io;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arrow_array::builder::StringBuilder;
+use arrow_array::{
+    new_null_array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    UInt16Array, UInt32Array, UInt64Array, UInt8Array,
+};
+use arrow_schema::{ArrowError, Schema, SchemaRef};
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::pairing::Flow;
+
+/// The Parquet (and Arrow) metadata key of a file's schema version (store/layout.py).
+pub const VERSION_KEY: &str = "minewatch.schema_version";
+/// What a flow export's flows end with (sources/flowexport.py END_REASON).
+const END_REASON: &str = "export";
+const HOUR_US: i64 = 3_600_000_000;
+
+/// What every file of one writer shares.
+pub struct FlowFiles {
+    pub root: PathBuf,
+    /// The writer's name in file names (a collector's tag).
+    pub tag: String,
+    /// The stored schema, with the version in its metadata.
+    schema: SchemaRef,
+    version: u32,
+    /// `source` of every row (the collector's `netflow://host:port`).
+    pub source: String,
+}
+
+impl FlowFiles {
+    /// Files of `schema` (STORED_FLOW_SCHEMA) at `version`; an error if the schema has a
+    /// column this writer cannot fill and may not leave null, or one of another type.
+    pub fn new(
+        root: PathBuf,
+        tag: String,
+        schema: &Schema,
+        version: u32,
+        source: String,
+    ) -> Result<Self, ArrowError> {
+        let mut metadata = schema.metadata().clone();
+        metadata.insert(VERSION_KEY.to_string(), version.to_string());
+        let schema = Arc::new(schema.clone().with_metadata(metadata));
+        let files = FlowFiles {
+            root,
+            tag,
+            schema,
+            version,
+            source,
+        };
+        files.batch(&[(0, &example())])?;
+        Ok(files)
+    }
+
+    /// The rows of `flows` (ids from `first_id` on) by the UTC hour they start in: hours
+    /// in the order they first occur, rows in their order (as Python's `pc.unique` and
+    /// `filter` leave them).
+    pub fn by_hour<'a>(
+        flows: &'a [Flow<IpAddr>],
+        first_id: u64,
+    ) -> Vec<(i64, Vec<(u64, &'a Flow<IpAddr>)>)> {
+        let mut hours: Vec<(i64, Vec<(u64, &Flow<IpAddr>)>)> = Vec::new();
+        let mut at: HashMap<i64, usize> = HashMap::new();
+        for (i, f) in flows.iter().enumerate() {
+            // Truncating, as Arrow's integer `divide` does.
+            let hour = f.first_us / HOUR_US;
+            let slot = *at.entry(hour).or_insert_with(|| {
+                hours.push((hour, Vec::new()));
+                hours.len() - 1
+            });
+            hours[slot].1.push((first_id + i as u64, f));
+        }
+        hours
+    }
+
+    /// One Arrow batch of the stored schema.
+    pub fn batch(&self, rows: &[(u64, &Flow<IpAddr>)]) -> Result<RecordBatch, ArrowError> {
+        let columns = self
+            .schema
+            .fields()
+            .iter()
+            .map(|field| {
+                column(field.name(), rows, &self.source)
+                    .unwrap_or_else(|| new_null_array(field.data_type(), rows.len()))
+            })
+            .collect();
+        RecordBatch::try_new(self.schema.clone(), columns)
+    }
+
+    /// Write `flows` (ids from `first_id` on): one file per hour; the files written.
+    pub fn write(&self, flows: &[Flow<IpAddr>], first_id: u64) -> io::Result<Vec<PathBuf>> {
+        let mut written = Vec::new();
+        for (hour, rows) in Self::by_hour(flows, first_id) {
+            let batch = self.batch(&rows).map_err(io::Error::other)?;
+            written.push(self.write_atomically(&batch, &flow_folder(&self.root, hour))?);
+        }
+        Ok(written)
+    }
+
+    /// `batch` as a new Parquet file in `folder` (made if missing), under a temporary name
+    /// first; the final path (store/layout.py `write_atomically`).
+    pub fn write_atomically(&self, batch: &RecordBatch, folder: &Path) -> io::Result<PathBuf> {
+        std::fs::create_dir_all(folder)?;
+        let name = format!("part-{}-{:016x}.parquet", self.tag, unique());
+        let temporary = folder.join(format!(".{name}.tmp"));
+        let result = self.encode(batch, &temporary);
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(e);
+        }
+        let last = folder.join(name);
+        std::fs::rename(&temporary, &last)?;
+        sync_folder(folder);
+        Ok(last)
+    }
+
+    fn encode(&self, batch: &RecordBatch, path: &Path) -> io::Result<()> {
+        let props = WriterProperties::builder()
+            // lz4: reading back is what detection waits on (store/__init__.py); pyarrow's
+            // "lz4" is LZ4_RAW (the Hadoop-framed LZ4 is deprecated).
+            .set_compression(Compression::LZ4_RAW)
+            // Lists as the Parquet spec names their parts (`element`), as pyarrow writes.
+            .set_coerce_types(true)
+            // pyarrow's defaults: statistics per column chunk, no page index.
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                VERSION_KEY.to_string(),
+                self.version.to_string(),
+            )]))
+            .build();
+        let file = File::create(path)?;
+        let options = ArrowWriterOptions::new()
+            .with_properties(props)
+            .with_schema_root("schema".to_string());
+        let mut writer = ArrowWriter::try_new_with_options(file, self.schema.clone(), options)
+            .map_err(io::Error::other)?;
+        writer.write(batch).map_err(io::Error::other)?;
+        let file = writer.into_inner().map_err(io::Error::other)?;
+        // On disk before it has its name: a power cut leaves no torn file.
+        file.sync_all()
+    }
+}
+
+/// The column of the stored schema called `name`, for these rows; None for a column a
+/// flow export leaves null.
+fn column(name: &str, rows: &[(u64, &Flow<IpAddr>)], source: &str) -> Option<ArrayRef> {
+    let n = rows.len();
+    macro_rules! of {
+        ($array:ty, $value:expr) => {
+            Arc::new(rows.iter().map($value).collect::<$array>()) as ArrayRef
+        };
+    }
+    Some(match name {
+        "flow_id" | "conn_id" => of!(UInt64Array, |(id, _)| Some(*id)),
+        "first_seen" => Arc::new(
+            rows.iter()
+                .map(|(_, f)| Some(f.first_us))
+                .collect::<TimestampMicrosecondArray>()
+                .with_timezone("UTC"),
+        ),
+        "last_seen" => Arc::new(
+            rows.iter()
+                .map(|(_, f)| Some(f.last_us))
+                .collect::<TimestampMicrosecondArray>()
+                .with_timezone("UTC"),
+        ),
+        "ip_proto" => of!(UInt8Array, |(_, f)| Some(f.proto)),
+        "client_ip" => text(rows.iter().map(|(_, f)| Some(f.client))),
+        "server_ip" => text(rows.iter().map(|(_, f)| Some(f.server))),
+        "client_port" => of!(UInt16Array, |(_, f)| Some(f.client_port)),
+        "server_port" => of!(UInt16Array, |(_, f)| Some(f.server_port)),
+        "c2s_packets" => of!(UInt64Array, |(_, f)| Some(f.c2s_packets)),
+        "s2c_packets" => of!(UInt64Array, |(_, f)| Some(f.s2c_packets)),
+        "c2s_bytes" => of!(UInt64Array, |(_, f)| Some(f.c2s_bytes)),
+        "s2c_bytes" => of!(UInt64Array, |(_, f)| Some(f.s2c_bytes)),
+        "tcp_flags" => of!(UInt8Array, |(_, f)| Some(f.tcp_flags)),
+        "sampling_rate" => of!(Float64Array, |(_, f)| Some(f.sampling_rate)),
+        "end_reason" => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(END_REASON, n))),
+        "source" => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(source, n))),
+        // The store's second form of each address: IPv4 as a number, IPv6 as text.
+        "client_ip4" => of!(UInt32Array, |(_, f)| ipv4(f.client)),
+        "server_ip4" => of!(UInt32Array, |(_, f)| ipv4(f.server)),
+        "client_ip6" => text(rows.iter().map(|(_, f)| ipv6(f.client))),
+        "server_ip6" => text(rows.iter().map(|(_, f)| ipv6(f.server))),
+        _ => return None,
+    })
+}
+
+fn ipv4(a: IpAddr) -> Option<u32> {
+    match a {
+        IpAddr::V4(v4) => Some(u32::from(v4)),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn ipv6(a: IpAddr) -> Option<IpAddr> {
+    matches!(a, IpAddr::V6(_)).then_some(a)
+}
+
+/// Addresses as text, written straight into the column's buffer (no string per row).
+fn text(addresses: impl Iterator<Item = Option<IpAddr>>) -> ArrayRef {
+    let mut b = StringBuilder::new();
+    for a in addresses {
+        match a {
+            Some(a) => {
+                let _ = write!(b, "{a}");
+                b.append_value("");
+            }
+            None => b.append_null(),
+        }
+    }
+    Arc::new(b.finish())
+}
+
+/// A flow for checking the schema at the start.
+fn example() -> Flow<IpAddr> {
+    let zero = IpAddr::from([0u8, 0, 0, 0]);
+    Flow {
+        exporter: zero,
+        first_us: 0,
+        last_us: 0,
+        proto: 0,
+        client: zero,
+        client_port: 0,
+        server: zero,
+        server_port: 0,
+        c2s_packets: 0,
+        s2c_packets: 0,
+        c2s_bytes: 0,
+        s2c_bytes: 0,
+        tcp_flags: 0,
+        sampling_rate: 1.0,
+    }
+}
+
+/// The partition of flows that start in this hour since 1970 (UTC).
+pub fn flow_folder(root: &Path, hour: i64) -> PathBuf {
+    let (year, month, day) = civil_from_days((hour * 3600).div_euclid(86_400));
+    let h = (hour * 3600).rem_euclid(86_400) / 3600;
+    root.join("flows")
+        .join(format!("date={year:04}-{month:02}-{day:02}"))
+        .join(format!("hour={h:02}"))
+}
+
+/// Year, month, day of a day since 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// 64 bits no other file name of this or another writer has (Python takes 64 bits of a
+/// uuid4): the process's random hasher keys over the clock and a counter.
+fn unique() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    RandomState::new().hash_one((nanos, COUNTER.fetch_add(1, Ordering::Relaxed), std::process::id()))
+}
+
+/// The rename itself on disk (where the platform can open a folder).
+fn sync_folder(folder: &Path) {
+    if let Ok(f) = File::open(folder) {
+        let _ = f.sync_all();
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use arrow_schema::{DataType, Field, TimeUnit};
+
+    /// The columns of STORED_FLOW_SCHEMA this writer fills, and two it leaves null.
+    pub(crate) fn stored_schema() -> Schema {
+        let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        let mut fields = vec![
+            Field::new("flow_id", DataType::UInt64, false),
+            Field::new("conn_id", DataType::UInt64, false),
+            Field::new("first_seen", ts.clone(), false),
+            Field::new("last_seen", ts, false),
+            Field::new("ip_proto", DataType::UInt8, false),
+            Field::new("client_ip", DataType::Utf8, false),
+            Field::new("client_port", DataType::UInt16, false),
+            Field::new("server_ip", DataType::Utf8, false),
+            Field::new("server_port", DataType::UInt16, false),
+            Field::new("vlan", DataType::UInt16, true),
+        ];
+        for name in ["c2s_packets", "s2c_packets", "c2s_bytes", "s2c_bytes"] {
+            fields.push(Field::new(name, DataType::UInt64, false));
+        }
+        fields.extend([
+            Field::new("tcp_flags", DataType::UInt8, false),
+            Field::new("end_reason", DataType::Utf8, false),
+            Field::new("sni", DataType::Utf8, true),
+            Field::new("sampling_rate", DataType::Float64, true),
+            Field::new("source", DataType::Utf8, true),
+            Field::new("client_ip4", DataType::UInt32, true),
+            Field::new("server_ip4", DataType::UInt32, true),
+            Field::new("client_ip6", DataType::Utf8, true),
+            Field::new("server_ip6", DataType::Utf8, true),
+        ]);
+        Schema::new(fields)
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_416), (2025, 11, 24));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn folders_by_hour() {
+        let hour = 1_764_007_200 / 3600 + 5; // 2025-11-24T18:00Z + 5 h
+        let f = flow_folder(Path::new("/s"), hour);
+        assert_eq!(f, PathBuf::from("/s/flows/date=2025-11-24/hour=23"));
+        let f = flow_folder(Path::new("/s"), hour + 1);
+        assert_eq!(f, PathBuf::from("/s/flows/date=2025-11-25/hour=00"));
+    }
+
+    #[test]
+    fn names_do_not_repeat() {
+        let names: std::collections::HashSet<u64> = (0..1000).map(|_| unique()).collect();
+        assert_eq!(names.len(), 1000);
+    }
+}
