@@ -192,7 +192,7 @@ impl ExportBuilder {
 /// files of datagrams), or numeric records for the store-first collector, which pairs
 /// and stores them without ever making text of an address it does not write.
 enum Sink {
-    Arrow(ExportBuilder),
+    Arrow(Box<ExportBuilder>),
     Numeric(Vec<Rec<IpAddr>>),
 }
 
@@ -508,7 +508,7 @@ impl Decoder {
         Decoder {
             parser,
             exporters: HashMap::new(),
-            sink: Sink::Arrow(ExportBuilder::default()),
+            sink: Sink::Arrow(Box::default()),
             counters: DecoderCounters::default(),
             log: VecDeque::new(),
         }

@@ -492,9 +492,15 @@ impl NumericPairer {
 
     /// Pair the held records and `fresh` (which is consumed) into `out`.
     pub fn push(&mut self, mut fresh: Vec<Rec<IpAddr>>, out: &mut Vec<Flow<IpAddr>>) {
+        out.reserve(fresh.len() + self.held.len());
         let split = self.held.len();
-        let mut records = std::mem::take(&mut self.held);
-        records.append(&mut fresh);
+        let records = if split == 0 {
+            fresh
+        } else {
+            let mut records = std::mem::take(&mut self.held);
+            records.append(&mut fresh);
+            records
+        };
         let keep = pair_into(&records, split, self.max_held, out);
         self.held = keep.into_iter().map(|i| records[i]).collect();
     }

@@ -462,13 +462,13 @@ impl StoreCollector {
         let ip: std::net::IpAddr = host.parse().map_err(|_| {
             pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}"))
         })?;
-        let inner =
-            crate::storefirst::StoreCollector::bind(std::net::SocketAddr::new(ip, port), recv_buffer)
-                .map_err(|e| {
-                    pyo3::exceptions::PyOSError::new_err(format!(
-                        "cannot listen on {host}:{port}: {e}"
-                    ))
-                })?;
+        let inner = crate::storefirst::StoreCollector::bind(
+            std::net::SocketAddr::new(ip, port),
+            recv_buffer,
+        )
+        .map_err(|e| {
+            pyo3::exceptions::PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}"))
+        })?;
         Ok(StoreCollector { inner })
     }
 
