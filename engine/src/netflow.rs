@@ -535,6 +535,18 @@ impl Decoder {
         }
     }
 
+    /// Memory for the next numeric records (a batch's, taken and emptied): kept if larger
+    /// than what the decoder has, so batches reuse memory instead of faulting in fresh.
+    pub fn give_back(&mut self, mut memory: Vec<Rec<IpAddr>>) {
+        if let Sink::Numeric(v) = &mut self.sink {
+            if memory.capacity() > v.capacity() {
+                memory.clear();
+                memory.append(v);
+                *v = memory;
+            }
+        }
+    }
+
     /// The records decoded since the last call, as numbers (empty for an Arrow decoder).
     pub fn take_numeric(&mut self) -> Vec<Rec<IpAddr>> {
         match &mut self.sink {

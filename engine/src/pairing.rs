@@ -359,11 +359,13 @@ fn pair_into<A: Address, S: FlowSink<A>>(
     split: usize,
     max_held: usize,
     out: &mut S,
+    order: &mut Vec<(u64, usize)>,
 ) -> Vec<usize> {
     // Sort by connection (hashed key, then the key itself) and start: each run of one
     // key is one connection's records; its k-th record from each end pair up.
     let hasher = ahash::RandomState::with_seeds(1, 2, 3, 4);
-    let mut order: Vec<(u64, usize)> = Vec::with_capacity(records.len());
+    order.clear();
+    order.reserve(records.len());
     for (i, r) in records.iter().enumerate() {
         match r.reverse {
             Some((packets, bytes)) => {
@@ -456,7 +458,13 @@ impl Pairer {
             .chain(fresh.iter().copied())
             .collect();
         let mut out = PairedBuilder::default();
-        let keep = pair_into(&records, older.len(), self.max_held, &mut out);
+        let keep = pair_into(
+            &records,
+            older.len(),
+            self.max_held,
+            &mut out,
+            &mut Vec::new(),
+        );
         self.held = keep.into_iter().map(|i| records[i].owned()).collect();
         out.finish()
     }
@@ -476,6 +484,8 @@ impl Pairer {
 pub struct NumericPairer {
     held: Vec<Rec<IpAddr>>,
     max_held: usize,
+    /// Kept from one push to the next: fresh memory costs page faults at every batch.
+    order: Vec<(u64, usize)>,
 }
 
 impl NumericPairer {
@@ -483,6 +493,7 @@ impl NumericPairer {
         NumericPairer {
             held: Vec::new(),
             max_held,
+            order: Vec::new(),
         }
     }
 
@@ -490,8 +501,13 @@ impl NumericPairer {
         self.held.len()
     }
 
-    /// Pair the held records and `fresh` (which is consumed) into `out`.
-    pub fn push(&mut self, mut fresh: Vec<Rec<IpAddr>>, out: &mut Vec<Flow<IpAddr>>) {
+    /// Pair the held records and `fresh` into `out`; `fresh`'s memory back, empty, for
+    /// the next batch.
+    pub fn push(
+        &mut self,
+        mut fresh: Vec<Rec<IpAddr>>,
+        out: &mut Vec<Flow<IpAddr>>,
+    ) -> Vec<Rec<IpAddr>> {
         out.reserve(fresh.len() + self.held.len());
         let split = self.held.len();
         let records = if split == 0 {
@@ -501,8 +517,11 @@ impl NumericPairer {
             records.append(&mut fresh);
             records
         };
-        let keep = pair_into(&records, split, self.max_held, out);
+        let keep = pair_into(&records, split, self.max_held, out, &mut self.order);
         self.held = keep.into_iter().map(|i| records[i]).collect();
+        let mut records = records;
+        records.clear();
+        records
     }
 
     /// Everything still held, alone, into `out`.

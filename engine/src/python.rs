@@ -596,7 +596,7 @@ fn store_datagrams(
         let n = records.len();
         let mut pairer = crate::pairing::NumericPairer::new(max_held);
         let mut flows = Vec::new();
-        pairer.push(records, &mut flows);
+        let _ = pairer.push(records, &mut flows);
         pairer.flush(&mut flows);
         let written = files.write(&flows, 0)?;
         Ok((n, flows.len(), written.len()))

@@ -20,13 +20,13 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arrow_array::builder::StringBuilder;
+use arrow_array::builder::{StringBuilder, UInt32Builder};
 use arrow_array::{
     new_null_array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-    UInt16Array, UInt32Array, UInt64Array, UInt8Array,
+    UInt16Array, UInt64Array, UInt8Array,
 };
 use arrow_schema::{ArrowError, Schema, SchemaRef};
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
@@ -68,6 +68,9 @@ pub struct FlowFiles {
     version: u32,
     /// `source` of every row (the collector's `netflow://host:port`).
     pub source: String,
+    /// A column of nulls per field a flow export leaves empty, sliced for each batch: some
+    /// thirty columns, whose fresh zeroed buffers would cost more than the rest.
+    nulls: Mutex<Vec<Option<ArrayRef>>>,
 }
 
 impl FlowFiles {
@@ -83,12 +86,14 @@ impl FlowFiles {
         let mut metadata = schema.metadata().clone();
         metadata.insert(VERSION_KEY.to_string(), version.to_string());
         let schema = Arc::new(schema.clone().with_metadata(metadata));
+        let nulls = Mutex::new(vec![None; schema.fields().len()]);
         let files = FlowFiles {
             root,
             tag,
             schema,
             version,
             source,
+            nulls,
         };
         files.batch(&[(0, &example())])?;
         Ok(files)
@@ -114,13 +119,24 @@ impl FlowFiles {
 
     /// One Arrow batch of the stored schema.
     pub fn batch(&self, rows: &[(u64, &Flow<IpAddr>)]) -> Result<RecordBatch, ArrowError> {
+        let mut nulls = self.nulls.lock().unwrap_or_else(|e| e.into_inner());
+        let mut built = Columns::of(rows);
         let columns = self
             .schema
             .fields()
             .iter()
-            .map(|field| {
-                column(field.name(), rows, &self.source)
-                    .unwrap_or_else(|| new_null_array(field.data_type(), rows.len()))
+            .zip(nulls.iter_mut())
+            .map(|(field, held)| {
+                built
+                    .take(field.name(), rows.len(), &self.source)
+                    .unwrap_or_else(|| {
+                        let n = rows.len();
+                        if held.as_ref().is_none_or(|a| a.len() < n) {
+                            *held = Some(new_null_array(field.data_type(), n));
+                        }
+                        held.as_ref()
+                            .map_or_else(|| new_null_array(field.data_type(), n), |a| a.slice(0, n))
+                    })
             })
             .collect();
         RecordBatch::try_new(self.schema.clone(), columns)
@@ -189,87 +205,142 @@ impl FlowFiles {
     }
 }
 
-/// The column of the stored schema called `name`, for these rows; None for a column a
-/// flow export leaves null.
-fn column(name: &str, rows: &[(u64, &Flow<IpAddr>)], source: &str) -> Option<ArrayRef> {
-    let n = rows.len();
-    macro_rules! of {
-        ($array:ty, $value:expr) => {
-            Arc::new(rows.iter().map($value).collect::<$array>()) as ArrayRef
+/// The columns a flow export fills, built in one pass over the rows (a pass per column
+/// would read every flow twenty times).
+struct Columns {
+    ids: Vec<u64>,
+    first: Vec<i64>,
+    last: Vec<i64>,
+    proto: Vec<u8>,
+    flags: Vec<u8>,
+    client_port: Vec<u16>,
+    server_port: Vec<u16>,
+    counts: [Vec<u64>; 4],
+    rate: Vec<f64>,
+    client: StringBuilder,
+    server: StringBuilder,
+    client_ip4: UInt32Builder,
+    server_ip4: UInt32Builder,
+    client_ip6: StringBuilder,
+    server_ip6: StringBuilder,
+}
+
+impl Columns {
+    fn of(rows: &[(u64, &Flow<IpAddr>)]) -> Self {
+        let n = rows.len();
+        let mut c = Columns {
+            ids: Vec::with_capacity(n),
+            first: Vec::with_capacity(n),
+            last: Vec::with_capacity(n),
+            proto: Vec::with_capacity(n),
+            flags: Vec::with_capacity(n),
+            client_port: Vec::with_capacity(n),
+            server_port: Vec::with_capacity(n),
+            counts: std::array::from_fn(|_| Vec::with_capacity(n)),
+            rate: Vec::with_capacity(n),
+            client: StringBuilder::with_capacity(n, n * 14),
+            server: StringBuilder::with_capacity(n, n * 14),
+            client_ip4: UInt32Builder::with_capacity(n),
+            server_ip4: UInt32Builder::with_capacity(n),
+            client_ip6: StringBuilder::new(),
+            server_ip6: StringBuilder::new(),
         };
+        let mut dotted = [0u8; 15];
+        for &(id, f) in rows {
+            c.ids.push(id);
+            c.first.push(f.first_us);
+            c.last.push(f.last_us);
+            c.proto.push(f.proto);
+            c.flags.push(f.tcp_flags);
+            c.client_port.push(f.client_port);
+            c.server_port.push(f.server_port);
+            let counts = [f.c2s_packets, f.s2c_packets, f.c2s_bytes, f.s2c_bytes];
+            for (column, value) in c.counts.iter_mut().zip(counts) {
+                column.push(value);
+            }
+            c.rate.push(f.sampling_rate);
+            address(
+                f.client,
+                &mut c.client,
+                &mut c.client_ip4,
+                &mut c.client_ip6,
+                &mut dotted,
+            );
+            address(
+                f.server,
+                &mut c.server,
+                &mut c.server_ip4,
+                &mut c.server_ip6,
+                &mut dotted,
+            );
+        }
+        c
     }
-    Some(match name {
-        "flow_id" | "conn_id" => of!(UInt64Array, |(id, _)| Some(*id)),
-        "first_seen" => Arc::new(
-            rows.iter()
-                .map(|(_, f)| Some(f.first_us))
-                .collect::<TimestampMicrosecondArray>()
-                .with_timezone("UTC"),
-        ),
-        "last_seen" => Arc::new(
-            rows.iter()
-                .map(|(_, f)| Some(f.last_us))
-                .collect::<TimestampMicrosecondArray>()
-                .with_timezone("UTC"),
-        ),
-        "ip_proto" => of!(UInt8Array, |(_, f)| Some(f.proto)),
-        "client_ip" => text(rows.iter().map(|(_, f)| Some(f.client))),
-        "server_ip" => text(rows.iter().map(|(_, f)| Some(f.server))),
-        "client_port" => of!(UInt16Array, |(_, f)| Some(f.client_port)),
-        "server_port" => of!(UInt16Array, |(_, f)| Some(f.server_port)),
-        "c2s_packets" => of!(UInt64Array, |(_, f)| Some(f.c2s_packets)),
-        "s2c_packets" => of!(UInt64Array, |(_, f)| Some(f.s2c_packets)),
-        "c2s_bytes" => of!(UInt64Array, |(_, f)| Some(f.c2s_bytes)),
-        "s2c_bytes" => of!(UInt64Array, |(_, f)| Some(f.s2c_bytes)),
-        "tcp_flags" => of!(UInt8Array, |(_, f)| Some(f.tcp_flags)),
-        "sampling_rate" => of!(Float64Array, |(_, f)| Some(f.sampling_rate)),
-        "end_reason" => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-            END_REASON, n,
-        ))),
-        "source" => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-            source, n,
-        ))),
-        // The store's second form of each address: IPv4 as a number, IPv6 as text.
-        "client_ip4" => of!(UInt32Array, |(_, f)| ipv4(f.client)),
-        "server_ip4" => of!(UInt32Array, |(_, f)| ipv4(f.server)),
-        "client_ip6" => text(rows.iter().map(|(_, f)| ipv6(f.client))),
-        "server_ip6" => text(rows.iter().map(|(_, f)| ipv6(f.server))),
-        _ => return None,
-    })
-}
 
-fn ipv4(a: IpAddr) -> Option<u32> {
-    match a {
-        IpAddr::V4(v4) => Some(u32::from(v4)),
-        IpAddr::V6(_) => None,
+    /// The column of the stored schema called `name` (taken out), for these rows; None
+    /// for a column a flow export leaves null.
+    fn take(&mut self, name: &str, n: usize, source: &str) -> Option<ArrayRef> {
+        let utc = |v: &[i64]| {
+            Arc::new(TimestampMicrosecondArray::from(v.to_vec()).with_timezone("UTC")) as ArrayRef
+        };
+        let u64s = |v: &[u64]| Arc::new(UInt64Array::from(v.to_vec())) as ArrayRef;
+        Some(match name {
+            "flow_id" | "conn_id" => u64s(&self.ids),
+            "first_seen" => utc(&self.first),
+            "last_seen" => utc(&self.last),
+            "ip_proto" => Arc::new(UInt8Array::from(std::mem::take(&mut self.proto))),
+            "tcp_flags" => Arc::new(UInt8Array::from(std::mem::take(&mut self.flags))),
+            "client_ip" => Arc::new(self.client.finish()),
+            "server_ip" => Arc::new(self.server.finish()),
+            "client_port" => Arc::new(UInt16Array::from(std::mem::take(&mut self.client_port))),
+            "server_port" => Arc::new(UInt16Array::from(std::mem::take(&mut self.server_port))),
+            "c2s_packets" => u64s(&self.counts[0]),
+            "s2c_packets" => u64s(&self.counts[1]),
+            "c2s_bytes" => u64s(&self.counts[2]),
+            "s2c_bytes" => u64s(&self.counts[3]),
+            "sampling_rate" => Arc::new(Float64Array::from(std::mem::take(&mut self.rate))),
+            "end_reason" => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                END_REASON, n,
+            ))),
+            "source" => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                source, n,
+            ))),
+            // The store's second form of each address: IPv4 as a number, IPv6 as text.
+            "client_ip4" => Arc::new(self.client_ip4.finish()),
+            "server_ip4" => Arc::new(self.server_ip4.finish()),
+            "client_ip6" => Arc::new(self.client_ip6.finish()),
+            "server_ip6" => Arc::new(self.server_ip6.finish()),
+            _ => return None,
+        })
     }
 }
 
-fn ipv6(a: IpAddr) -> Option<IpAddr> {
-    matches!(a, IpAddr::V6(_)).then_some(a)
-}
-
-/// Addresses as text, written straight into the column's buffer (no string per row):
-/// IPv4 by table (std's formatter costs more than the rest of a row), IPv6 as std writes
+/// One address in its three columns: text, IPv4 as a number, IPv6 as text. IPv4 text is
+/// made by table (std's formatter costs more than the rest of a row), IPv6 as std writes
 /// it (RFC 5952, as the decoder's text path does).
-fn text(addresses: impl ExactSizeIterator<Item = Option<IpAddr>>) -> ArrayRef {
-    let mut b = StringBuilder::with_capacity(addresses.len(), addresses.len() * 14);
-    let mut dotted = [0u8; 15];
-    for a in addresses {
-        match a {
-            Some(IpAddr::V4(v4)) => {
-                let n = dotted_quad(v4.octets(), &mut dotted);
-                // Digits and dots only: always UTF-8.
-                b.append_value(std::str::from_utf8(&dotted[..n]).unwrap_or_default());
-            }
-            Some(a) => {
-                let _ = write!(b, "{a}");
-                b.append_value("");
-            }
-            None => b.append_null(),
+fn address(
+    a: IpAddr,
+    text: &mut StringBuilder,
+    ip4: &mut UInt32Builder,
+    ip6: &mut StringBuilder,
+    dotted: &mut [u8; 15],
+) {
+    match a {
+        IpAddr::V4(v4) => {
+            let n = dotted_quad(v4.octets(), dotted);
+            // Digits and dots only: always UTF-8.
+            text.append_value(std::str::from_utf8(&dotted[..n]).unwrap_or_default());
+            ip4.append_value(u32::from(v4));
+            ip6.append_null();
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(text, "{a}");
+            text.append_value("");
+            ip4.append_null();
+            let _ = write!(ip6, "{a}");
+            ip6.append_value("");
         }
     }
-    Arc::new(b.finish())
 }
 
 /// `octets` as dotted-quad text into `out`; its length.

@@ -115,6 +115,8 @@ impl StoreCollector {
             return Ok(());
         };
         let (tx, rx) = bounded::<Batch>(1);
+        // Emptied batches back to the receiver, to be filled again.
+        let (back, recycled) = bounded::<Vec<Rec<IpAddr>>>(2);
         let (shared, progress) = (Arc::clone(&self.shared), Arc::clone(&self.progress));
         let (max_records, max_pending, flush) = (
             settings.max_records.max(1),
@@ -129,13 +131,21 @@ impl StoreCollector {
         self.threads.push(
             std::thread::Builder::new()
                 .name("minewatch-receive".into())
-                .spawn(move || receive(socket, shared, progress, tx, limits))?,
+                .spawn(move || receive(socket, shared, progress, (tx, recycled), limits))?,
         );
         let progress = Arc::clone(&self.progress);
         self.threads.push(
             std::thread::Builder::new()
                 .name("minewatch-write".into())
-                .spawn(move || write(rx, settings.files, max_records, progress, on_flushed))?,
+                .spawn(move || {
+                    write(
+                        (rx, back),
+                        settings.files,
+                        max_records,
+                        progress,
+                        on_flushed,
+                    )
+                })?,
         );
         Ok(())
     }
@@ -177,7 +187,7 @@ fn receive(
     socket: UdpSocket,
     shared: Arc<Shared>,
     progress: Arc<Progress>,
-    tx: Sender<Batch>,
+    (tx, recycled): (Sender<Batch>, Receiver<Vec<Rec<IpAddr>>>),
     limits: Limits,
 ) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
@@ -219,11 +229,12 @@ fn receive(
         let due = pending >= limits.max_records || handed.elapsed() >= limits.flush;
         // Handed over only when the queue is empty: one batch waits at most.
         if due && tx.is_empty() {
-            let records = shared
-                .decoder
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take_numeric();
+            let mut dec = shared.decoder.lock().unwrap_or_else(|e| e.into_inner());
+            let records = dec.take_numeric();
+            if let Ok(memory) = recycled.try_recv() {
+                dec.give_back(memory);
+            }
+            drop(dec);
             handed = Instant::now();
             if !records.is_empty() || progress.held.load(Ordering::Relaxed) > 0 {
                 let _ = tx.send(Batch {
@@ -236,7 +247,7 @@ fn receive(
 }
 
 fn write(
-    rx: Receiver<Batch>,
+    (rx, back): (Receiver<Batch>, Sender<Vec<Rec<IpAddr>>>),
     files: FlowFiles,
     max_held: usize,
     progress: Arc<Progress>,
@@ -251,7 +262,7 @@ fn write(
             .fetch_add(batch.records.len() as u64, Ordering::Relaxed)
             + batch.records.len() as u64;
         flows.clear();
-        pairer.push(batch.records, &mut flows);
+        let _ = back.try_send(pairer.push(batch.records, &mut flows));
         if batch.last {
             pairer.flush(&mut flows);
         }
@@ -343,7 +354,7 @@ mod tests {
         }
         let mut pairer = NumericPairer::new(100);
         let mut flows = Vec::new();
-        pairer.push(dec.take_numeric(), &mut flows);
+        let _ = pairer.push(dec.take_numeric(), &mut flows);
         pairer.flush(&mut flows);
         assert_eq!(flows.len(), 3000);
         let written = files.write(&flows, 0).unwrap();
@@ -388,8 +399,10 @@ mod tests {
         let t = cpu();
         let mut flows = Vec::new();
         let mut pairer = NumericPairer::new(0);
+        let mut memory = Vec::new();
         for chunk in records.chunks(262_144) {
-            pairer.push(chunk.to_vec(), &mut flows);
+            memory.extend_from_slice(chunk);
+            memory = pairer.push(memory, &mut flows);
         }
         let pair = per(t);
         let t = cpu();
