@@ -22,7 +22,8 @@ from the engine's writing thread).
 Memory is bounded in records: at most 4 x `max_records` decoded and waiting (past that,
 datagrams are dropped and counted), `max_records` one-way records held for their other
 half, `max_records` flows not yet written; the evidence of one window is what remains,
-one piece per client, server and batch.
+one piece per client, server and batch. Store-first, the engine holds at most 4 x
+`max_records` decoded records, one batch waiting and one being written.
 """
 
 from __future__ import annotations
