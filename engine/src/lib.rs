@@ -15,6 +15,8 @@ pub mod p2p;
 pub mod pairing;
 pub mod reader;
 pub mod sampling;
+pub mod store;
+pub mod storefirst;
 pub mod stream;
 pub mod tls;
 

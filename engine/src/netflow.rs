@@ -24,6 +24,7 @@ use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
 use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
 use netflow_parser::{FieldValue, NetflowPacket, NetflowParser, V9Field};
 
+use crate::pairing::Rec;
 use crate::sampling::{scale, Learned, SamplerTable, SamplingField, SamplingFields};
 
 /// Exporters (address, version, domain) whose sequence and clock state is kept; beyond
@@ -184,6 +185,52 @@ impl ExportBuilder {
         ];
         self.rows = 0;
         RecordBatch::try_new(export_schema(), columns).expect("export columns match their schema")
+    }
+}
+
+/// Where decoded records go: Arrow columns with text addresses (the Python collector,
+/// files of datagrams), or numeric records for the store-first collector, which pairs
+/// and stores them without ever making text of an address it does not write.
+enum Sink {
+    Arrow(Box<ExportBuilder>),
+    Numeric(Vec<Rec<IpAddr>>),
+}
+
+impl Sink {
+    fn push(&mut self, from: IpAddr, exporter: &str, r: &ExportRecord) {
+        match self {
+            Sink::Arrow(b) => b.push(exporter, r),
+            Sink::Numeric(v) => {
+                let (Some(src), Some(dst)) = (r.src, r.dst) else {
+                    return;
+                };
+                // As the Arrow path and pairing::records_from_batch read it: a rate below
+                // 1 is 1, one that is not a number is 1.
+                let rate = r.sampling_rate.max(1.0);
+                v.push(Rec {
+                    exporter: from,
+                    first_us: r.first_ms.saturating_mul(1000),
+                    last_us: r.last_ms.max(r.first_ms).saturating_mul(1000),
+                    proto: r.proto,
+                    src,
+                    src_port: r.src_port,
+                    dst,
+                    dst_port: r.dst_port,
+                    packets: r.packets,
+                    bytes: r.bytes,
+                    tcp_flags: r.tcp_flags,
+                    reverse: r.rev_packets.zip(r.rev_bytes),
+                    sampling_rate: if rate.is_finite() { rate } else { 1.0 },
+                })
+            }
+        }
+    }
+
+    fn pending(&self) -> usize {
+        match self {
+            Sink::Arrow(b) => b.rows,
+            Sink::Numeric(v) => v.len(),
+        }
     }
 }
 
@@ -438,7 +485,7 @@ struct ExporterKey {
 pub struct Decoder {
     parser: AutoScopedParser,
     exporters: HashMap<ExporterKey, ExporterState>,
-    builder: ExportBuilder,
+    sink: Sink,
     pub counters: DecoderCounters,
     log: VecDeque<String>,
 }
@@ -461,7 +508,7 @@ impl Decoder {
         Decoder {
             parser,
             exporters: HashMap::new(),
-            builder: ExportBuilder::default(),
+            sink: Sink::Arrow(Box::default()),
             counters: DecoderCounters::default(),
             log: VecDeque::new(),
         }
@@ -469,12 +516,43 @@ impl Decoder {
 
     /// Records decoded and not yet taken.
     pub fn pending(&self) -> usize {
-        self.builder.rows
+        self.sink.pending()
     }
 
     /// The records decoded since the last call, as one Arrow batch.
     pub fn take(&mut self) -> RecordBatch {
-        self.builder.finish()
+        match &mut self.sink {
+            Sink::Arrow(b) => b.finish(),
+            Sink::Numeric(_) => ExportBuilder::default().finish(),
+        }
+    }
+
+    /// A decoder whose records are taken as numbers (`take_numeric`), not Arrow.
+    pub fn numeric() -> Self {
+        Decoder {
+            sink: Sink::Numeric(Vec::new()),
+            ..Self::new()
+        }
+    }
+
+    /// Memory for the next numeric records (a batch's, taken and emptied): kept if larger
+    /// than what the decoder has, so batches reuse memory instead of faulting in fresh.
+    pub fn give_back(&mut self, mut memory: Vec<Rec<IpAddr>>) {
+        if let Sink::Numeric(v) = &mut self.sink {
+            if memory.capacity() > v.capacity() {
+                memory.clear();
+                memory.append(v);
+                *v = memory;
+            }
+        }
+    }
+
+    /// The records decoded since the last call, as numbers (empty for an Arrow decoder).
+    pub fn take_numeric(&mut self) -> Vec<Rec<IpAddr>> {
+        match &mut self.sink {
+            Sink::Numeric(v) => std::mem::take(v),
+            Sink::Arrow(_) => Vec::new(),
+        }
     }
 
     /// Problems seen since the last call (malformed datagrams, sequence gaps), at most
@@ -639,7 +717,7 @@ impl Decoder {
                 rev_bytes: None,
                 sampling_rate: rate as f64,
             };
-            self.builder.push(&exporter, &rec);
+            self.sink.push(from.ip(), &exporter, &rec);
         }
         self.counted(key, now_ms, p.flowsets.len() as u64, 0);
     }
@@ -713,7 +791,7 @@ impl Decoder {
                         tally.malformed += u64::from(rate.malformed);
                         let mut rec = raw.finish(&uptime, unix_ms, &mut self.counters.untimed);
                         apply_rate(&mut rec, rate.value);
-                        self.builder.push(&exporter, &rec);
+                        self.sink.push(from.ip(), &exporter, &rec);
                         records += 1;
                     }
                 }
@@ -794,7 +872,7 @@ impl Decoder {
                         tally.malformed += u64::from(rate.malformed);
                         let mut rec = raw.finish(&uptime, export_ms, &mut self.counters.untimed);
                         apply_rate(&mut rec, rate.value);
-                        self.builder.push(&exporter, &rec);
+                        self.sink.push(from.ip(), &exporter, &rec);
                         records += 1;
                         data_records += 1;
                     }

@@ -447,6 +447,163 @@ impl Collector {
     }
 }
 
+/// The store-first collector (engine/src/storefirst.rs): bound here, receiving, pairing
+/// and writing the store's flow files on its own threads from `start` to `stop`.
+#[pyclass(module = "minewatch._engine")]
+pub struct StoreCollector {
+    inner: crate::storefirst::StoreCollector,
+}
+
+#[pymethods]
+impl StoreCollector {
+    #[new]
+    #[pyo3(signature = (host, port, recv_buffer=8388608))]
+    fn new(host: &str, port: u16, recv_buffer: usize) -> PyResult<Self> {
+        let ip: std::net::IpAddr = host.parse().map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}"))
+        })?;
+        let inner = crate::storefirst::StoreCollector::bind(
+            std::net::SocketAddr::new(ip, port),
+            recv_buffer,
+        )
+        .map_err(|e| {
+            pyo3::exceptions::PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}"))
+        })?;
+        Ok(StoreCollector { inner })
+    }
+
+    #[getter]
+    fn port(&self) -> u16 {
+        self.inner.local_addr().port()
+    }
+
+    /// Start: flows of `schema` (a pyarrow schema, the store's) at `version` into the
+    /// store at `root`, files named by `tag`, every row's source `source`; `on_flushed`
+    /// is called (from the writing thread) with (records taken, flows written) after each
+    /// flush.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (root, tag, schema, version, source, on_flushed, max_records, max_pending, flush_s))]
+    fn start(
+        &mut self,
+        root: PathBuf,
+        tag: String,
+        schema: &Bound<'_, PyAny>,
+        version: u32,
+        source: String,
+        on_flushed: Py<PyAny>,
+        max_records: usize,
+        max_pending: usize,
+        flush_s: f64,
+    ) -> PyResult<()> {
+        use arrow_pyarrow::FromPyArrow;
+        let schema = arrow_schema::Schema::from_pyarrow_bound(schema)?;
+        let files = crate::store::FlowFiles::new(root, tag, &schema, version, source)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        let settings = crate::storefirst::Settings {
+            files,
+            max_records,
+            max_pending,
+            flush: std::time::Duration::from_secs_f64(flush_s.clamp(0.01, 86_400.0)),
+        };
+        let report: crate::storefirst::OnFlushed = Box::new(move |taken, flows| {
+            Python::attach(|py| {
+                on_flushed
+                    .call1(py, (taken, flows))
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+        });
+        self.inner
+            .start(settings, report)
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the collector: {e}")))
+    }
+
+    /// Stop receiving, write what was received, and wait for that (without the GIL).
+    fn stop(&mut self, py: Python<'_>) {
+        let inner = &mut self.inner;
+        py.detach(|| inner.stop());
+    }
+
+    fn drain_log(&self) -> Vec<String> {
+        self.inner.decoder().drain_log()
+    }
+
+    fn exporters(&self) -> Vec<Exporter> {
+        exporters_of(&self.inner.decoder())
+    }
+
+    #[getter]
+    fn totals(&self) -> DecoderTotals {
+        DecoderTotals::from(&self.inner.decoder().counters)
+    }
+
+    /// (records taken, records held, flows paired, flows written, files written, flows
+    /// that could not be written)
+    #[getter]
+    fn progress(&self) -> (u64, usize, u64, u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let p = &self.inner.progress;
+        (
+            p.taken.load(Relaxed),
+            p.held.load(Relaxed),
+            p.flows.load(Relaxed),
+            p.written.load(Relaxed),
+            p.files.load(Relaxed),
+            p.unwritten.load(Relaxed),
+        )
+    }
+
+    /// The first error of writing or of `on_flushed`, if any.
+    #[getter]
+    fn error(&self) -> Option<String> {
+        self.inner
+            .progress
+            .error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// The store-first path without a socket, for tests and benchmarks: `datagrams` (each
+/// from 127.0.0.1:`port`) decoded, paired in one batch (and the records left alone then),
+/// written as the store's flow files. Returns (records, flows, files).
+#[allow(clippy::too_many_arguments)]
+#[pyfunction]
+#[pyo3(signature = (datagrams, root, tag, schema, version, source, port=9995, max_held=0))]
+fn store_datagrams(
+    py: Python<'_>,
+    datagrams: Vec<Vec<u8>>,
+    root: PathBuf,
+    tag: String,
+    schema: &Bound<'_, PyAny>,
+    version: u32,
+    source: String,
+    port: u16,
+    max_held: usize,
+) -> PyResult<(usize, usize, usize)> {
+    use arrow_pyarrow::FromPyArrow;
+    let schema = arrow_schema::Schema::from_pyarrow_bound(schema)?;
+    let files = crate::store::FlowFiles::new(root, tag, &schema, version, source)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let from = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    py.detach(|| {
+        let mut decoder = Decoder::numeric();
+        for d in &datagrams {
+            decoder.feed(from, d, 0);
+        }
+        let records = decoder.take_numeric();
+        let n = records.len();
+        let mut pairer = crate::pairing::NumericPairer::new(max_held);
+        let mut flows = Vec::new();
+        let _ = pairer.push(records, &mut flows);
+        pairer.flush(&mut flows);
+        let written = files.write(&flows, 0)?;
+        Ok((n, flows.len(), written.len()))
+    })
+    .map_err(|e: std::io::Error| pyo3::exceptions::PyOSError::new_err(e.to_string()))
+}
+
 #[pymodule]
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Options>()?;
@@ -455,10 +612,12 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FlowDecoder>()?;
     m.add_class::<Pairer>()?;
     m.add_class::<Collector>()?;
+    m.add_class::<StoreCollector>()?;
     m.add_class::<Exporter>()?;
     m.add_class::<DecoderTotals>()?;
     m.add_function(wrap_pyfunction!(schemas, m)?)?;
     m.add_function(wrap_pyfunction!(ipv4_numbers, m)?)?;
+    m.add_function(wrap_pyfunction!(store_datagrams, m)?)?;
     #[cfg(feature = "live")]
     m.add_function(wrap_pyfunction!(capture_live, m)?)?;
     m.add("CaptureError", m.py().get_type::<CaptureError>())?;

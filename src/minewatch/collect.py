@@ -13,10 +13,17 @@ window's evidence is fused into findings and written; store-first (`store_only`)
 detection is left to `minewatch detect --follow` (or a Spark job) over the closed files.
 Several collectors may write into one store: each names its files and journal by its tag.
 
+Store-first, no record reaches Python at all: the engine receives, decodes, pairs (on
+numeric addresses) and writes the same files on its own two threads
+(engine/src/storefirst.rs, store.rs); Python starts and stops it, notes its counters in
+the journal every poll, and updates the journal after each of its flushes (called back
+from the engine's writing thread).
+
 Memory is bounded in records: at most 4 x `max_records` decoded and waiting (past that,
 datagrams are dropped and counted), `max_records` one-way records held for their other
 half, `max_records` flows not yet written; the evidence of one window is what remains,
-one piece per client, server and batch.
+one piece per client, server and batch. Store-first, the engine holds at most 4 x
+`max_records` decoded records, one batch waiting and one being written.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE
 from minewatch.options import WINDOW
 from minewatch.scan import InputAnalysis, ScanOptions, fuse_results
 from minewatch.sources.flowexport import Pairer
-from minewatch.store import Store
+from minewatch.store import STORED_FLOW_SCHEMA, STORED_FLOW_VERSION, Store
 from minewatch.store.journal import Journal, RunRecord, unfinished_runs
 
 __all__ = ["CollectOptions", "CollectStatus", "Collector"]
@@ -121,9 +128,12 @@ class Collector:
     def __init__(self, store: Store, options: CollectOptions) -> None:
         self.store = store
         self.options = options
-        self.socket = _engine.Collector(
-            options.host, options.port, options.recv_buffer, max_pending=4 * options.max_records
-        )
+        if options.store_only:
+            self.socket = _engine.StoreCollector(options.host, options.port, options.recv_buffer)
+        else:
+            self.socket = _engine.Collector(
+                options.host, options.port, options.recv_buffer, max_pending=4 * options.max_records
+            )
         self.port: int = self.socket.port
         self.stop = threading.Event()
         self.flows = 0
@@ -212,6 +222,58 @@ class Collector:
 
     def run(
         self, duration_s: float | None = None, on_status: Callable[[CollectStatus], None] | None = None
+    ) -> None:
+        if self.options.store_only:
+            self._run_store_first(duration_s, on_status)
+        else:
+            self._run_in_line(duration_s, on_status)
+
+    def _run_store_first(
+        self, duration_s: float | None, on_status: Callable[[CollectStatus], None] | None
+    ) -> None:
+        """The engine does the work; this thread notes its counters every `poll_s`."""
+        options, deadline = self.options, None if duration_s is None else time.monotonic() + duration_s
+        source = f"netflow://{options.host}:{self.port}"
+        self.socket.start(
+            self.store.root,
+            self.store.tag,
+            STORED_FLOW_SCHEMA,
+            STORED_FLOW_VERSION,
+            source,
+            self.journal.flushed,
+            max_records=options.max_records,
+            max_pending=4 * options.max_records,
+            flush_s=options.flush_s,
+        )
+        try:
+            while not self.stop.is_set():
+                left = (
+                    options.poll_s if deadline is None else min(options.poll_s, deadline - time.monotonic())
+                )
+                if left <= 0:
+                    break
+                self.stop.wait(left)
+                self._noted()
+                if on_status is not None:
+                    on_status(self.status())
+        finally:
+            self.socket.stop()  # writes what was received; the journal is told by the engine
+            self._noted()
+            self.journal.stopped()
+            if on_status is not None:
+                on_status(self.status())
+        if self.socket.error is not None:
+            raise OSError(self.socket.error)
+
+    def _noted(self) -> None:
+        """The engine's counters here and in the journal; its log to ours."""
+        self.polled, _, self.flows, self.written_flows, _, _ = self.socket.progress
+        self.journal.noted(self.socket.totals.records)
+        for message in self.socket.drain_log():
+            log.warning("%s", message)
+
+    def _run_in_line(
+        self, duration_s: float | None, on_status: Callable[[CollectStatus], None] | None
     ) -> None:
         deadline = None if duration_s is None else time.monotonic() + duration_s
         self.analysis = self._window()
