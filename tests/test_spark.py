@@ -94,10 +94,23 @@ RANGES = [
 ]
 
 
+# The two plans of `candidates`: the candidate connections broadcast, or every row shipped
+# with its flag and the connections picked on the executors.
+PLANS = {"broadcast keys": on_spark.BROADCAST_KEYS, "rows flagged": -1}
+
+
+@pytest.mark.parametrize("plan", PLANS)
 @pytest.mark.parametrize(("store", "since", "until"), RANGES)
 def test_spark_finds_what_duckdb_finds(
-    spark: Any, stores: dict[str, Path], store: str, since: datetime | None, until: datetime | None
+    spark: Any,
+    stores: dict[str, Path],
+    store: str,
+    since: datetime | None,
+    until: datetime | None,
+    plan: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(on_spark, "BROADCAST_KEYS", PLANS[plan])
     root = stores[store]
     on_duckdb = Store(root)
     sessions: dict[tuple[str | None, int], Any] = {}
