@@ -94,6 +94,7 @@ _FOUND = "host string, activity string, json string"
 # Candidate connections up to this many go to every executor as a broadcast (about 60 bytes
 # each); beyond, the executors pick them out of their inputs' rows.
 BROADCAST_KEYS = 500_000
+ARROW_BATCH_ROWS = 1_000
 # Groups of one Python call (detection by input, fusion by host), as the shuffle partitions.
 BUCKETS = 64
 
@@ -114,6 +115,10 @@ def session(master: str | None = None, app: str = "minewatch") -> SparkSession:
         # The executors' Python is the driver's (the same install on every node).
         .config("spark.pyspark.python", sys.executable)
         .config("spark.sql.shuffle.partitions", str(BUCKETS))
+        # Measured (bench/RESULTS.md): Spark's Arrow writer takes super-linear time in the
+        # rows of a batch for the nested `mining` column, null or not; at Spark's default
+        # of 10,000 rows a batch it was 3 times slower than at 1,000.
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
     )
     if master.startswith("local") or "://127." in master or "://localhost" in master:
         # A cluster on this machine: everything on loopback, and the executors import
@@ -195,13 +200,11 @@ def _register_listed(spark: SparkSession, intel: IndicatorSet) -> None:
     listed.hint("broadcast").createOrReplaceTempView("listed_ips")
 
 
-@contextlib.contextmanager
-def candidates(flows: DataFrame, job: DetectJob, where: str | None = None) -> Iterator[DataFrame]:
+def candidates(flows: DataFrame, job: DetectJob, where: str | None = None) -> DataFrame:
     """The rows some chosen detector may act on, with every other record of their
     connections, in the columns the detectors read. When the candidate connections are
     more than BROADCAST_KEYS, every row instead, with a boolean column `keep` (the
-    candidate filter), for the executors to select (`_connections_of`). The candidate
-    connections are cached until the context ends."""
+    candidate filter), for the executors to select (`_connections_of`)."""
     spark = flows.sparkSession
     chosen = by_name(*job.detectors)
     columns = [*columns_read(chosen), "source"]
@@ -213,20 +216,20 @@ def candidates(flows: DataFrame, job: DetectJob, where: str | None = None) -> It
     flagged = spark.sql(f"SELECT *, coalesce({keep}, false) AS keep FROM minewatch_f")
     flagged.createOrReplaceTempView("minewatch_flagged")
     keys = connection_keys(job.numeric)
-    wanted = spark.sql(f"SELECT DISTINCT {', '.join(keys)} FROM minewatch_flagged WHERE keep").persist()
-    try:
-        if wanted.count() > BROADCAST_KEYS:
-            yield flagged
-            return
-        wanted.createOrReplaceTempView("minewatch_c")
-        same = " AND ".join(f"f.{k} <=> c.{k}" for k in keys)
-        # Only the candidate connections' records leave the scan, joined where they are read.
-        yield spark.sql(
-            f"SELECT /*+ BROADCAST(c) */ {', '.join(f'f.{c}' for c in columns)} "
-            f"FROM minewatch_flagged f LEFT SEMI JOIN minewatch_c c ON {same}"
-        )
-    finally:
-        wanted.unpersist()
+    # An estimate (HyperLogLog: one pass, no shuffle) is enough to choose the plan.
+    estimate = f"approx_count_distinct(xxhash64({', '.join(keys)}))"
+    many = spark.sql(f"SELECT {estimate} > {BROADCAST_KEYS} FROM minewatch_flagged WHERE keep").first()
+    if many is None or many[0]:
+        return flagged
+    spark.sql(f"SELECT DISTINCT {', '.join(keys)} FROM minewatch_flagged WHERE keep").createOrReplaceTempView(
+        "minewatch_c"
+    )
+    same = " AND ".join(f"f.{k} <=> c.{k}" for k in keys)
+    # Only the candidate connections' records leave the scan, joined where they are read.
+    return spark.sql(
+        f"SELECT /*+ BROADCAST(c) */ {', '.join(f'f.{c}' for c in columns)} "
+        f"FROM minewatch_flagged f LEFT SEMI JOIN minewatch_c c ON {same}"
+    )
 
 
 def _connections_of(flows: pa.Table, keys: Sequence[str]) -> pa.Table:
@@ -302,7 +305,8 @@ def findings_of(flows: DataFrame, job: DetectJob, where: str | None = None) -> l
 
     # A lambda, not functools.partial: PySpark reads the function's type hints, and
     # fails on a partial's.
-    with candidates(flows, job, where) as rows, _quiet():
+    rows = candidates(flows, job, where)
+    with _quiet():
         evidence = rows.groupBy(_bucket("source")).applyInArrow(
             lambda table: _detect_bucket(job, table), _spark_schema(EVIDENCE_ROW_SCHEMA)
         )
