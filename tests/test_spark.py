@@ -94,9 +94,10 @@ RANGES = [
 ]
 
 
-# The two plans of `candidates`: the candidate connections broadcast, or every row shipped
-# with its flag and the connections picked on the executors.
-PLANS = {"broadcast keys": on_spark.BROADCAST_KEYS, "rows flagged": -1}
+# The three plans of `candidates` (BROADCAST_KEYS, FLAGGED_SHARE): the candidate
+# connections broadcast; joined in a shuffle; every row shipped with its flag and the
+# connections picked on the executors.
+PLANS = {"broadcast keys": (500_000, 0.25), "shuffle join": (-1, 2.0), "rows flagged": (-1, 0.0)}
 
 
 @pytest.mark.parametrize("plan", PLANS)
@@ -110,7 +111,8 @@ def test_spark_finds_what_duckdb_finds(
     plan: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(on_spark, "BROADCAST_KEYS", PLANS[plan])
+    monkeypatch.setattr(on_spark, "BROADCAST_KEYS", PLANS[plan][0])
+    monkeypatch.setattr(on_spark, "FLAGGED_SHARE", PLANS[plan][1])
     root = stores[store]
     on_duckdb = Store(root)
     sessions: dict[tuple[str | None, int], Any] = {}

@@ -94,6 +94,10 @@ _FOUND = "host string, activity string, json string"
 # Candidate connections up to this many go to every executor as a broadcast (about 60 bytes
 # each); beyond, the executors pick them out of their inputs' rows.
 BROADCAST_KEYS = 500_000
+# Beyond them, when at least this share of the rows are candidates, every row goes to the
+# executors with its flag (one shuffle); below it, a shuffle join sends on only the
+# candidate connections' records (the rows shuffled twice, but Python sees few).
+FLAGGED_SHARE = 0.25
 ARROW_BATCH_ROWS = 1_000
 # Groups of one Python call (detection by input, fusion by host), as the shuffle partitions.
 BUCKETS = 64
@@ -203,8 +207,9 @@ def _register_listed(spark: SparkSession, intel: IndicatorSet) -> None:
 def candidates(flows: DataFrame, job: DetectJob, where: str | None = None) -> DataFrame:
     """The rows some chosen detector may act on, with every other record of their
     connections, in the columns the detectors read. When the candidate connections are
-    more than BROADCAST_KEYS, every row instead, with a boolean column `keep` (the
-    candidate filter), for the executors to select (`_connections_of`)."""
+    more than BROADCAST_KEYS and their rows at least FLAGGED_SHARE of all, every row
+    instead, with a boolean column `keep` (the candidate filter), for the executors to
+    select (`_connections_of`)."""
     spark = flows.sparkSession
     chosen = by_name(*job.detectors)
     columns = [*columns_read(chosen), "source"]
@@ -216,18 +221,21 @@ def candidates(flows: DataFrame, job: DetectJob, where: str | None = None) -> Da
     flagged = spark.sql(f"SELECT *, coalesce({keep}, false) AS keep FROM minewatch_f")
     flagged.createOrReplaceTempView("minewatch_flagged")
     keys = connection_keys(job.numeric)
-    # An estimate (HyperLogLog: one pass, no shuffle) is enough to choose the plan.
-    estimate = f"approx_count_distinct(xxhash64({', '.join(keys)}))"
-    many = spark.sql(f"SELECT {estimate} > {BROADCAST_KEYS} FROM minewatch_flagged WHERE keep").first()
-    if many is None or many[0]:
+    # Estimates (HyperLogLog: one pass, no shuffle) are enough to choose the plan.
+    estimate = f"approx_count_distinct(xxhash64({', '.join(keys)})) FILTER (WHERE keep)"
+    counted = spark.sql(f"SELECT {estimate}, count_if(keep), count(*) FROM minewatch_flagged").first()
+    conns, kept, rows = counted if counted is not None else (0, 0, 0)
+    if conns > BROADCAST_KEYS and kept >= rows * FLAGGED_SHARE:
         return flagged
     spark.sql(f"SELECT DISTINCT {', '.join(keys)} FROM minewatch_flagged WHERE keep").createOrReplaceTempView(
         "minewatch_c"
     )
     same = " AND ".join(f"f.{k} <=> c.{k}" for k in keys)
-    # Only the candidate connections' records leave the scan, joined where they are read.
+    # Few connections: only their records leave the scan, joined where they are read.
+    # Many, in a small share of the rows: a shuffle join, and only their records go on.
+    hint = "/*+ BROADCAST(c) */" if conns <= BROADCAST_KEYS else ""
     return spark.sql(
-        f"SELECT /*+ BROADCAST(c) */ {', '.join(f'f.{c}' for c in columns)} "
+        f"SELECT {hint} {', '.join(f'f.{c}' for c in columns)} "
         f"FROM minewatch_flagged f LEFT SEMI JOIN minewatch_c c ON {same}"
     )
 
