@@ -189,6 +189,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="Keep (or reuse) the store in this folder.")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="minewatch-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
     store = folder / "store"
     if not (store / "flows").is_dir():
         begin = time.perf_counter()
