@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -176,6 +177,7 @@ def _spark(store: Path, workers: int) -> tuple[float, float, int]:
         session.stop()
     finally:
         subprocess.run([script, "stop", folder], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
     return up, took, len(found)
 
 
