@@ -94,10 +94,25 @@ RANGES = [
 ]
 
 
+# The three plans of `candidates` (BROADCAST_KEYS, FLAGGED_SHARE): the candidate
+# connections broadcast; joined in a shuffle; every row shipped with its flag and the
+# connections picked on the executors.
+PLANS = {"broadcast keys": (500_000, 0.25), "shuffle join": (-1, 2.0), "rows flagged": (-1, 0.0)}
+
+
+@pytest.mark.parametrize("plan", PLANS)
 @pytest.mark.parametrize(("store", "since", "until"), RANGES)
 def test_spark_finds_what_duckdb_finds(
-    spark: Any, stores: dict[str, Path], store: str, since: datetime | None, until: datetime | None
+    spark: Any,
+    stores: dict[str, Path],
+    store: str,
+    since: datetime | None,
+    until: datetime | None,
+    plan: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(on_spark, "BROADCAST_KEYS", PLANS[plan][0])
+    monkeypatch.setattr(on_spark, "FLAGGED_SHARE", PLANS[plan][1])
     root = stores[store]
     on_duckdb = Store(root)
     sessions: dict[tuple[str | None, int], Any] = {}

@@ -31,6 +31,7 @@ from minewatch.protocols.base import MiningSession
 
 __all__ = [
     "NUMERIC",
+    "by_source",
     "candidate_filter",
     "connection_keys",
     "detect_stored",
@@ -117,7 +118,7 @@ def detect_stored(
                 flows = pa.Table.from_batches([batch])
                 if numeric:
                     flows = with_address_text(flows)
-                for name, part in _by_source(flows, source):
+                for name, part in by_source(flows, source):
                     ctx = input_context(name, part, intel, home, names)
                     found.update({(name, conn): s for conn, s in ctx.sessions.items()})
                     yield from run_detectors(ctx, chosen)
@@ -152,7 +153,7 @@ def _started(flows: pa.Table, sessions: dict[int, MiningSession]) -> dict[int, t
     return {r["conn_id"]: (r["first_seen_min"], r["c2s_bytes_sum"] + r["s2c_bytes_sum"]) for r in grouped}
 
 
-def _by_source(flows: pa.Table, default: str) -> Iterator[tuple[str, pa.Table]]:
+def by_source(flows: pa.Table, default: str) -> Iterator[tuple[str, pa.Table]]:
     """The rows of each input, inputs by name: connection ids count per input, never
     across. (Fusion keeps the first of equal reasons: inputs in a fixed order give the same
     findings whatever order the files were read in, here and on a cluster engine.)"""

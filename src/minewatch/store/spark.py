@@ -4,12 +4,22 @@
     flows  DIR/flows/date=/hour=/part-*.parquet (Spark's partition discovery, basePath)
       -> the rows some detector may act on (the registry's `store_filter` SQL, which Spark
          SQL runs as DuckDB does, `spark_sql`), with every other record of their connections
-      -> groupBy(source).applyInArrow: one input's rows as an Arrow table, the detectors run
-         on it as on DuckDB's batches; evidence rows out (detect/evidence_rows.py)
-      -> groupBy(host, activity).applyInArrow: `fuse` on one host's evidence. Fusion groups
-         evidence by host and activity and nothing else, so fusing each group apart on the
-         executors gives the findings the driver would; only those findings (one JSON each)
-         come back to the driver.
+         (`candidates`): when the candidate connections are few (a carrier's NetFlow), their
+         keys are broadcast to every executor and only their records leave the scan; when
+         they are many (every row of an nDPI-labelled store may be one), every row leaves
+         with its candidate flag and the executors keep each input's candidate connections
+         (`_connections_of`), so the records are shuffled once, not twice
+      -> groupBy(bucket of source).applyInArrow: a bucket's rows as an Arrow table, split
+         into its inputs, the detectors run on each as on DuckDB's batches; evidence rows out
+         (detect/evidence_rows.py)
+      -> groupBy(bucket of host).applyInArrow: `fuse` on the evidence of a bucket of hosts.
+         Fusion groups evidence by host and activity and nothing else, so fusing each bucket
+         apart on the executors gives the findings the driver would; only those findings
+         (one JSON each) come back to the driver.
+
+A bucket is pmod(hash(key), the shuffle partitions): one Python call per bucket, not per
+input or host (a call costs milliseconds; a store has thousands of hosts). A host may be
+seen by several inputs (routers), so fusion cannot run inside the detection groups.
 
 Episodes (`episodes`) group the stored window rows by host and activity in Spark and merge
 each group with `episodes_of`, the very query `Store.episodes` runs: the same figures, and
@@ -40,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from minewatch.detect.context import HomeNetworks
@@ -47,6 +58,7 @@ from minewatch.detect.registry import DETECTORS, by_name, columns_read, run_dete
 from minewatch.detect.standing import NameStanding
 from minewatch.detect.stored import (
     NUMERIC,
+    by_source,
     candidate_filter,
     connection_keys,
     input_context,
@@ -79,6 +91,16 @@ __all__ = [
 LOCAL = "local[2]"
 MISSING = "the Spark engine needs PySpark and Java 17: pip install 'minewatch[spark]'"
 _FOUND = "host string, activity string, json string"
+# Candidate connections up to this many go to every executor as a broadcast (about 60 bytes
+# each); beyond, the executors pick them out of their inputs' rows.
+BROADCAST_KEYS = 500_000
+# Beyond them, when at least this share of the rows are candidates, every row goes to the
+# executors with its flag (one shuffle); below it, a shuffle join sends on only the
+# candidate connections' records (the rows shuffled twice, but Python sees few).
+FLAGGED_SHARE = 0.25
+ARROW_BATCH_ROWS = 1_000
+# Groups of one Python call (detection by input, fusion by host), as the shuffle partitions.
+BUCKETS = 64
 
 
 def session(master: str | None = None, app: str = "minewatch") -> SparkSession:
@@ -96,7 +118,11 @@ def session(master: str | None = None, app: str = "minewatch") -> SparkSession:
         .config("spark.ui.enabled", "false")
         # The executors' Python is the driver's (the same install on every node).
         .config("spark.pyspark.python", sys.executable)
-        .config("spark.sql.shuffle.partitions", "64")
+        .config("spark.sql.shuffle.partitions", str(BUCKETS))
+        # Measured (bench/RESULTS.md): Spark's Arrow writer takes super-linear time in the
+        # rows of a batch for the nested `mining` column, null or not; at Spark's default
+        # of 10,000 rows a batch it was 3 times slower than at 1,000.
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
     )
     if master.startswith("local") or "://127." in master or "://localhost" in master:
         # A cluster on this machine: everything on loopback, and the executors import
@@ -172,12 +198,18 @@ class DetectJob:
 def _register_listed(spark: SparkSession, intel: IndicatorSet) -> None:
     ips = pa.array([ind.value for ind in intel if ind.kind == "ip"], pa.string())
     rows = list(zip(ips.to_pylist(), ipv4_numbers(ips).to_pylist(), strict=True))
-    spark.createDataFrame(rows, "ip string, ip4 bigint").createOrReplaceTempView("listed_ips")
+    listed = spark.createDataFrame(rows, "ip string, ip4 bigint")
+    # Broadcast: Spark does not know this list is small, and would otherwise shuffle every
+    # record twice to test `server_ip4 IN (SELECT ip4 FROM listed_ips)` and its IPv6 twin.
+    listed.hint("broadcast").createOrReplaceTempView("listed_ips")
 
 
 def candidates(flows: DataFrame, job: DetectJob, where: str | None = None) -> DataFrame:
     """The rows some chosen detector may act on, with every other record of their
-    connections (as detect/stored.py selects them), in the columns the detectors read."""
+    connections, in the columns the detectors read. When the candidate connections are
+    more than BROADCAST_KEYS and their rows at least FLAGGED_SHARE of all, every row
+    instead, with a boolean column `keep` (the candidate filter), for the executors to
+    select (`_connections_of`)."""
     spark = flows.sparkSession
     chosen = by_name(*job.detectors)
     columns = [*columns_read(chosen), "source"]
@@ -185,13 +217,46 @@ def candidates(flows: DataFrame, job: DetectJob, where: str | None = None) -> Da
         columns = [c for c in columns if c not in ("client_ip", "server_ip")] + sorted(NUMERIC)
     _register_listed(spark, job.intel)
     flows.where(spark_sql(where or "true")).select(*columns).createOrReplaceTempView("minewatch_f")
-    keys = connection_keys(job.numeric)
     keep = spark_sql(candidate_filter(job.intel, chosen, job.numeric) or "false")
-    same = " AND ".join(f"f.{k} <=> c.{k}" for k in keys)
-    return spark.sql(
-        f"SELECT f.* FROM minewatch_f f LEFT SEMI JOIN "
-        f"(SELECT DISTINCT {', '.join(keys)} FROM minewatch_f WHERE {keep}) c ON {same}"
+    flagged = spark.sql(f"SELECT *, coalesce({keep}, false) AS keep FROM minewatch_f")
+    flagged.createOrReplaceTempView("minewatch_flagged")
+    keys = connection_keys(job.numeric)
+    # Estimates (HyperLogLog: one pass, no shuffle) are enough to choose the plan.
+    estimate = f"approx_count_distinct(xxhash64({', '.join(keys)})) FILTER (WHERE keep)"
+    counted = spark.sql(f"SELECT {estimate}, count_if(keep), count(*) FROM minewatch_flagged").first()
+    conns, kept, rows = counted if counted is not None else (0, 0, 0)
+    if conns > BROADCAST_KEYS and kept >= rows * FLAGGED_SHARE:
+        return flagged
+    spark.sql(f"SELECT DISTINCT {', '.join(keys)} FROM minewatch_flagged WHERE keep").createOrReplaceTempView(
+        "minewatch_c"
     )
+    same = " AND ".join(f"f.{k} <=> c.{k}" for k in keys)
+    # Few connections: only their records leave the scan, joined where they are read.
+    # Many, in a small share of the rows: a shuffle join, and only their records go on.
+    hint = "/*+ BROADCAST(c) */" if conns <= BROADCAST_KEYS else ""
+    return spark.sql(
+        f"SELECT {hint} {', '.join(f'f.{c}' for c in columns)} "
+        f"FROM minewatch_flagged f LEFT SEMI JOIN minewatch_c c ON {same}"
+    )
+
+
+def _connections_of(flows: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """The records of one input's connections (`keys`, without `source`) that have a row
+    with `keep`, in their order, without the `keep` column: what detect/stored.py's
+    semi-join keeps (null matches null, as IS NOT DISTINCT FROM)."""
+    keep = flows["keep"]
+    flows = flows.drop_columns(["keep"])
+    if keep.null_count == 0 and pc.all(keep).as_py():
+        return flows
+    ids = {}
+    for k in keys:
+        zero = pa.scalar("" if pa.types.is_string(flows[k].type) else 0, flows[k].type)
+        ids[k], ids[f"{k} null"] = flows[k].fill_null(zero), flows[k].is_null()
+    table = pa.table(ids).append_column("row", pa.array(range(len(flows)), pa.int64()))
+    on = [k for k in table.column_names if k != "row"]
+    chosen = table.filter(keep).group_by(on, use_threads=False).aggregate([])
+    rows = table.join(chosen, on, join_type="left semi", use_threads=False)["row"]
+    return flows.take(pc.take(rows, pc.sort_indices(rows)))
 
 
 def _as_stored(table: pa.Table) -> pa.Table:
@@ -202,25 +267,32 @@ def _as_stored(table: pa.Table) -> pa.Table:
     return table.cast(pa.schema(fields))
 
 
-def _detect_group(job: DetectJob, table: pa.Table) -> pa.Table:
-    """Executor side: one input's candidate rows to its evidence rows."""
-    from minewatch.detect.evidence_rows import evidence_rows
+def _detect_bucket(job: DetectJob, table: pa.Table) -> pa.Table:
+    """Executor side: a bucket's rows to the evidence rows of its inputs, each input
+    detected apart (in the order of their names, as detect/stored.py does)."""
+    from minewatch.detect.evidence_rows import EVIDENCE_ROW_SCHEMA, evidence_rows
 
-    # In the order the scan wrote them, as DuckDB reads them back: detectors meet
-    # equal reasons in that order.
-    flows = _as_stored(table).sort_by([("flow_id", "ascending")])
-    if job.numeric:
-        flows = with_address_text(flows)
-    name = flows["source"][0].as_py() or job.default_source
-    ctx = input_context(name, flows, job.intel, job.home, job.standing)
-    return evidence_rows(run_detectors(ctx, by_name(*job.detectors)), ctx.sessions)
+    found = [EVIDENCE_ROW_SCHEMA.empty_table()]
+    for name, part in by_source(_as_stored(table), job.default_source):
+        flows = part
+        if "keep" in flows.column_names:
+            flows = _connections_of(flows, connection_keys(job.numeric)[1:])
+        # In the order the scan wrote them, as DuckDB reads them back: detectors meet
+        # equal reasons in that order.
+        flows = flows.sort_by([("flow_id", "ascending")])
+        if job.numeric:
+            flows = with_address_text(flows)
+        ctx = input_context(name, flows, job.intel, job.home, job.standing)
+        found.append(evidence_rows(run_detectors(ctx, by_name(*job.detectors)), ctx.sessions))
+    return pa.concat_tables(found)
 
 
-def _fuse_group(table: pa.Table) -> pa.Table:
-    """Executor side: one host's evidence of one activity to its finding."""
+def _fuse_bucket(table: pa.Table) -> pa.Table:
+    """Executor side: a bucket of hosts' evidence to their findings."""
     from minewatch.detect.evidence_rows import evidence_from_rows
     from minewatch.detect.fusion import fuse
 
+    # Each host's evidence in its inputs' order, and each input's in the order found.
     evidence, sessions = evidence_from_rows(table.sort_by([("source", "ascending"), ("seq", "ascending")]))
     found = fuse(evidence, sessions)
     texts = [json.dumps(f.to_json(), ensure_ascii=False) for f in found]
@@ -239,15 +311,22 @@ def findings_of(flows: DataFrame, job: DetectJob, where: str | None = None) -> l
     """The findings of detection over `flows` (store rows), most confident first."""
     from minewatch.detect.evidence_rows import EVIDENCE_ROW_SCHEMA
 
-    rows = candidates(flows, job, where)
     # A lambda, not functools.partial: PySpark reads the function's type hints, and
     # fails on a partial's.
+    rows = candidates(flows, job, where)
     with _quiet():
-        evidence = rows.groupBy("source").applyInArrow(
-            lambda table: _detect_group(job, table), _spark_schema(EVIDENCE_ROW_SCHEMA)
+        evidence = rows.groupBy(_bucket("source")).applyInArrow(
+            lambda table: _detect_bucket(job, table), _spark_schema(EVIDENCE_ROW_SCHEMA)
         )
-        found = evidence.groupBy("host", "activity").applyInArrow(_fuse_group, _FOUND)
-    return _findings([r["json"] for r in found.collect()])
+        found = evidence.groupBy(_bucket("host")).applyInArrow(_fuse_bucket, _FOUND)
+        texts = [r["json"] for r in found.collect()]
+    return _findings(texts)
+
+
+def _bucket(column: str) -> Any:
+    from pyspark.sql import functions as F
+
+    return F.expr(f"pmod(hash({column}), {BUCKETS})")
 
 
 def _findings(texts: Sequence[str]) -> list[Finding]:
