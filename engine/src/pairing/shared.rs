@@ -1,0 +1,396 @@
+//! Pairing itself, on records of either kind of address (text or numbers).
+
+use std::cmp::Ordering;
+use std::hash::Hash;
+use std::net::IpAddr;
+
+/// An address as pairing reads it: text (`&str`, from Arrow columns of the export schema)
+/// or a number (`IpAddr`, from the store-first collector's decoder). Both pair alike; the
+/// one place where the order of two addresses decides the outcome (a connection between
+/// equal ports whose two records start in the same microsecond) asks `text_le`, so that
+/// numbers give what text gives.
+pub trait Address: Copy + Ord + Hash {
+    /// Whether `self` sorts before or equal to `other` as text.
+    fn text_le(self, other: Self) -> bool;
+}
+
+impl Address for &str {
+    fn text_le(self, other: Self) -> bool {
+        self <= other
+    }
+}
+
+impl Address for IpAddr {
+    fn text_le(self, other: Self) -> bool {
+        // Rare (see the trait): the text is made only here.
+        self.to_string() <= other.to_string()
+    }
+}
+
+/// A record as pairing reads it: borrowed text (from a held record or an Arrow column) or
+/// numbers.
+#[derive(Clone, Copy, Debug)]
+pub struct Rec<A> {
+    pub exporter: A,
+    pub first_us: i64,
+    pub last_us: i64,
+    pub proto: u8,
+    pub src: A,
+    pub src_port: u16,
+    pub dst: A,
+    pub dst_port: u16,
+    pub packets: u64,
+    pub bytes: u64,
+    pub tcp_flags: u8,
+    pub reverse: Option<(u64, u64)>,
+    /// 1 in N packets sampled (counts already scaled); 1 unsampled.
+    pub sampling_rate: f64,
+}
+
+impl<A: Address> Rec<A> {
+    /// Sent by the lower endpoint (by address, then port)?
+    pub(super) fn from_lower(&self) -> bool {
+        (self.src, self.src_port) <= (self.dst, self.dst_port)
+    }
+
+    /// The connection's key, the same for both directions.
+    fn key(&self) -> (A, u8, A, u16, A, u16) {
+        if self.from_lower() {
+            (
+                self.exporter,
+                self.proto,
+                self.src,
+                self.src_port,
+                self.dst,
+                self.dst_port,
+            )
+        } else {
+            (
+                self.exporter,
+                self.proto,
+                self.dst,
+                self.dst_port,
+                self.src,
+                self.src_port,
+            )
+        }
+    }
+}
+
+/// One two-way flow: the client's record and the server's merged.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Flow<A> {
+    pub exporter: A,
+    pub first_us: i64,
+    pub last_us: i64,
+    pub proto: u8,
+    pub client: A,
+    pub client_port: u16,
+    pub server: A,
+    pub server_port: u16,
+    pub c2s_packets: u64,
+    pub s2c_packets: u64,
+    pub c2s_bytes: u64,
+    pub s2c_bytes: u64,
+    pub tcp_flags: u8,
+    pub sampling_rate: f64,
+}
+
+impl<A: Address> Flow<A> {
+    /// `out` is the record from client to server, `back` the one from server to client.
+    fn of(out: Option<&Rec<A>>, back: Option<&Rec<A>>) -> Self {
+        let any = out.or(back).expect("a flow has at least one record");
+        let (first, last) = match (out, back) {
+            (Some(a), Some(b)) => (a.first_us.min(b.first_us), a.last_us.max(b.last_us)),
+            _ => (any.first_us, any.last_us),
+        };
+        let (client, client_port, server, server_port) = match out {
+            Some(a) => (a.src, a.src_port, a.dst, a.dst_port),
+            None => (any.dst, any.dst_port, any.src, any.src_port),
+        };
+        // The two directions may come from samplers of different rates: the flow is as
+        // much an estimate as its coarser half.
+        let rate = |r: Option<&Rec<A>>| r.map_or(1.0, |r| r.sampling_rate);
+        Flow {
+            exporter: any.exporter,
+            first_us: first,
+            last_us: last.max(first),
+            proto: any.proto,
+            client,
+            client_port,
+            server,
+            server_port,
+            c2s_packets: out.map_or(0, |r| r.packets),
+            s2c_packets: back.map_or(0, |r| r.packets),
+            c2s_bytes: out.map_or(0, |r| r.bytes),
+            s2c_bytes: back.map_or(0, |r| r.bytes),
+            tcp_flags: out.map_or(0, |r| r.tcp_flags) | back.map_or(0, |r| r.tcp_flags),
+            sampling_rate: rate(out).max(rate(back)).max(1.0),
+        }
+    }
+}
+
+/// Where pairing puts its flows.
+pub trait FlowSink<A> {
+    fn flow(&mut self, flow: Flow<A>);
+}
+
+impl<A> FlowSink<A> for Vec<Flow<A>> {
+    fn flow(&mut self, flow: Flow<A>) {
+        self.push(flow)
+    }
+}
+
+/// Whether the lower endpoint (`a`, from the record sent by it) is the client.
+fn a_is_client<A: Address>(
+    a_port: u16,
+    b_port: u16,
+    from_a: Option<&Rec<A>>,
+    from_b: Option<&Rec<A>>,
+) -> bool {
+    let (ap, bp) = (a_port, b_port);
+    if (ap >= 32768) != (bp >= 32768) {
+        return ap >= 32768;
+    }
+    if (ap >= 1024) != (bp >= 1024) {
+        return ap >= 1024;
+    }
+    if let (Some(x), Some(y)) = (from_a, from_b) {
+        if x.first_us != y.first_us {
+            return x.first_us < y.first_us;
+        }
+    }
+    if ap != bp {
+        return ap > bp;
+    }
+    match (from_a, from_b) {
+        // Equal ports, equal starts: the end lower as text is the client.
+        (Some(x), Some(_)) => x.src.text_le(x.dst),
+        _ => from_a.is_some(),
+    }
+}
+
+/// Emit a connection: `from_a` sent by the lower endpoint, `from_b` by the higher.
+fn emit<A: Address, S: FlowSink<A>>(out: &mut S, from_a: Option<&Rec<A>>, from_b: Option<&Rec<A>>) {
+    let any = from_a.or(from_b).expect("a flow has at least one record");
+    let (a_port, b_port) = match from_a {
+        Some(r) => (r.src_port, r.dst_port),
+        None => (any.dst_port, any.src_port),
+    };
+    if a_is_client(a_port, b_port, from_a, from_b) {
+        out.flow(Flow::of(from_a, from_b));
+    } else {
+        out.flow(Flow::of(from_b, from_a));
+    }
+}
+
+pub(super) fn emit_alone<A: Address, S: FlowSink<A>>(out: &mut S, r: &Rec<A>) {
+    if r.from_lower() {
+        emit(out, Some(r), None);
+    } else {
+        emit(out, None, Some(r));
+    }
+}
+
+/// A one-way record as the sort sees it: everything the sort compares is in the entry
+/// (a comparison that read the record would cost a cache miss).
+#[derive(Clone, Copy)]
+struct Entry {
+    /// The connection's key, hashed.
+    hash: u64,
+    first_us: i64,
+    /// The record's place as if held records came before fresh ones: breaks ties, so
+    /// that equal records pair the same way whichever side keeps them where.
+    rank: u32,
+    index: u32,
+    from_lower: bool,
+}
+
+impl Entry {
+    fn order(&self, other: &Self) -> Ordering {
+        (self.hash, self.first_us, self.rank).cmp(&(other.hash, other.first_us, other.rank))
+    }
+}
+
+/// Memory pairing reuses from one batch to the next (fresh memory costs page faults).
+#[derive(Default)]
+pub(super) struct Scratch {
+    order: Vec<Entry>,
+    alone: Vec<bool>,
+    lower: Vec<u32>,
+    higher: Vec<u32>,
+}
+
+/// Pair `records` (the fresh ones first, below `fresh`, then those held from before) into
+/// `out`, biflow records as they are. Returns the indices of the fresh records left alone,
+/// to be held; when there are more than `max_held` of them, none is held and all go out
+/// alone.
+///
+/// One connection's records are those of one key; its k-th record from each end (by
+/// start) pair up. They are found by sorting entries by (hashed key, start): the sort
+/// compares numbers in the entries only, and keys are compared (reading the records) only
+/// where two entries share a hash, that is where pairing may happen.
+pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
+    records: &[Rec<A>],
+    fresh: usize,
+    max_held: usize,
+    out: &mut S,
+    scratch: &mut Scratch,
+) -> Vec<usize> {
+    let n = records.len();
+    assert!(n < u32::MAX as usize, "a batch of fewer than 2^32 records");
+    let held_before = n - fresh;
+    let hasher = ahash::RandomState::with_seeds(1, 2, 3, 4);
+    let order = &mut scratch.order;
+    order.clear();
+    order.reserve(n);
+    let alone = &mut scratch.alone;
+    alone.clear();
+    alone.resize(n, false);
+    for (i, r) in records.iter().enumerate() {
+        match r.reverse {
+            Some((packets, bytes)) => {
+                let back = Rec {
+                    packets,
+                    bytes,
+                    tcp_flags: 0,
+                    ..*r
+                };
+                out.flow(Flow::of(Some(r), Some(&back)));
+            }
+            None => order.push(Entry {
+                hash: hasher.hash_one(r.key()),
+                first_us: r.first_us,
+                rank: (if i < fresh {
+                    i + held_before
+                } else {
+                    i - fresh
+                }) as u32,
+                index: i as u32,
+                from_lower: r.from_lower(),
+            }),
+        }
+    }
+    order.sort_unstable_by(Entry::order);
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && order[end].hash == order[start].hash {
+            end += 1;
+        }
+        let run = &mut order[start..end];
+        if run.len() == 1 {
+            alone[run[0].index as usize] = true;
+        } else {
+            let key = |e: &Entry| records[e.index as usize].key();
+            let first = key(&run[0]);
+            if run.iter().any(|e| key(e) != first) {
+                // Two keys of one hash (rare): each key's records together, by start as
+                // before (a stable sort).
+                run.sort_by(|x, y| key(x).cmp(&key(y)));
+            }
+            let mut from = 0;
+            while from < run.len() {
+                let k = key(&run[from]);
+                let mut to = from + 1;
+                while to < run.len() && key(&run[to]) == k {
+                    to += 1;
+                }
+                connection(
+                    records,
+                    &run[from..to],
+                    (&mut scratch.lower, &mut scratch.higher),
+                    alone,
+                    out,
+                );
+                from = to;
+            }
+        }
+        start = end;
+    }
+    let fresh_alone = alone[..fresh].iter().filter(|&&a| a).count();
+    let hold = fresh_alone <= max_held;
+    let mut held = Vec::new();
+    for (i, _) in alone.iter().enumerate().filter(|(_, &a)| a) {
+        if hold && i < fresh {
+            held.push(i);
+        } else {
+            emit_alone(out, &records[i]);
+        }
+    }
+    held
+}
+
+/// One connection's records (sorted by start): the k-th from each end pair up, the rest
+/// are marked alone.
+fn connection<A: Address, S: FlowSink<A>>(
+    records: &[Rec<A>],
+    entries: &[Entry],
+    (lower, higher): (&mut Vec<u32>, &mut Vec<u32>),
+    alone: &mut [bool],
+    out: &mut S,
+) {
+    lower.clear();
+    higher.clear();
+    for e in entries {
+        if e.from_lower {
+            lower.push(e.index)
+        } else {
+            higher.push(e.index)
+        }
+    }
+    for (&a, &b) in lower.iter().zip(higher.iter()) {
+        emit(out, Some(&records[a as usize]), Some(&records[b as usize]));
+    }
+    let paired = lower.len().min(higher.len());
+    for &i in lower[paired..].iter().chain(&higher[paired..]) {
+        alone[i as usize] = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(src: &'static str, dst: &'static str, first: i64, packets: u64) -> Rec<&'static str> {
+        let (sport, dport) = if src < dst {
+            (40000, 3333)
+        } else {
+            (3333, 40000)
+        };
+        Rec {
+            exporter: "e",
+            first_us: first,
+            last_us: first + 10,
+            proto: 6,
+            src,
+            src_port: sport,
+            dst,
+            dst_port: dport,
+            packets,
+            bytes: packets,
+            tcp_flags: 0,
+            reverse: None,
+            sampling_rate: 1.0,
+        }
+    }
+
+    #[test]
+    fn ties_pair_held_first_then_in_arrival_order() {
+        // Three records from the client starting in the same microsecond (the last one
+        // held from before), two from the server: the held one and the first fresh one pair.
+        let (c, s) = ("10.0.0.1", "10.0.0.2");
+        let records = [
+            rec(c, s, 5, 1),
+            rec(s, c, 5, 10),
+            rec(c, s, 5, 2),
+            rec(s, c, 5, 20),
+            rec(c, s, 5, 3),
+        ];
+        let mut out: Vec<Flow<&str>> = Vec::new();
+        let held = pair_into(&records, 4, 10, &mut out, &mut Scratch::default());
+        let pairs: Vec<(u64, u64)> = out.iter().map(|f| (f.c2s_packets, f.s2c_packets)).collect();
+        assert_eq!(pairs, vec![(3, 10), (1, 20)]);
+        assert_eq!(held, vec![2]);
+    }
+}
