@@ -216,6 +216,8 @@ impl Entry {
 #[derive(Default)]
 pub(super) struct Scratch {
     order: Vec<Entry>,
+    sorted: Vec<Entry>,
+    counts: Vec<usize>,
     alone: Vec<bool>,
     lower: Vec<u32>,
     higher: Vec<u32>,
@@ -271,7 +273,7 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
             }),
         }
     }
-    order.sort_unstable_by(Entry::order);
+    let order = sort(order, &mut scratch.sorted, &mut scratch.counts);
     let mut start = 0;
     while start < order.len() {
         let mut end = start + 1;
@@ -319,6 +321,48 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
         }
     }
     held
+}
+
+/// `entries` in order (into `sorted`): first by the hash's top bits into buckets small
+/// enough for the cache, then each bucket by itself. A sort of the whole batch at once
+/// would go over memory larger than the cache at each of its levels.
+fn sort<'a>(
+    entries: &[Entry],
+    sorted: &'a mut Vec<Entry>,
+    counts: &mut Vec<usize>,
+) -> &'a mut [Entry] {
+    // About 128 entries a bucket.
+    let bits = (usize::BITS - (entries.len() / 128).leading_zeros()).clamp(1, 16);
+    let bucket = |e: &Entry| (e.hash >> (64 - bits)) as usize;
+    counts.clear();
+    counts.resize((1 << bits) + 1, 0);
+    for e in entries {
+        counts[bucket(e) + 1] += 1;
+    }
+    for b in 1..counts.len() {
+        counts[b] += counts[b - 1];
+    }
+    sorted.clear();
+    sorted.resize(
+        entries.len(),
+        Entry {
+            hash: 0,
+            first_us: 0,
+            rank: 0,
+            index: 0,
+            from_lower: false,
+        },
+    );
+    let mut next = counts.clone();
+    for e in entries {
+        let b = bucket(e);
+        sorted[next[b]] = *e;
+        next[b] += 1;
+    }
+    for b in 0..(1 << bits) {
+        sorted[counts[b]..counts[b + 1]].sort_unstable_by(Entry::order);
+    }
+    sorted
 }
 
 /// One connection's records (sorted by start): the k-th from each end pair up, the rest
