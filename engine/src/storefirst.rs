@@ -389,37 +389,45 @@ mod tests {
         }
         let _ = arrow.take();
         let decode_text = per(t);
-        let mut dec = Decoder::numeric();
-        let t = cpu();
-        for d in &grams {
-            dec.feed(from, d, 0);
-        }
-        let records = dec.take_numeric();
-        let decode = per(t);
-        // As the writing thread does: a batch at a time, its memory reused.
-        let (mut pair, mut build, mut encode) = (0.0, 0.0, 0.0);
-        let mut flows = Vec::new();
-        let mut pairer = NumericPairer::new(0);
-        let mut memory = Vec::new();
-        let folder = crate::store::flow_folder(&dir, 1);
-        for chunk in records.chunks(262_144) {
+        // The least of three rounds, stage by stage: other work on the machine only adds.
+        let mut least = [f64::MAX; 4];
+        for _ in 0..3 {
+            let mut dec = Decoder::numeric();
             let t = cpu();
-            memory.extend_from_slice(chunk);
-            flows.clear();
-            memory = pairer.push(memory, &mut flows);
-            pair += per(t);
-            let t = cpu();
-            let batches: Vec<_> = FlowFiles::by_hour(&flows, 0)
-                .into_iter()
-                .map(|(_, rows)| files.batch(&rows).unwrap())
-                .collect();
-            build += per(t);
-            let t = cpu();
-            for b in &batches {
-                files.write_atomically(b, &folder).unwrap();
+            for d in &grams {
+                dec.feed(from, d, 0);
             }
-            encode += per(t);
+            let records = dec.take_numeric();
+            let decode = per(t);
+            // As the writing thread does: a batch at a time, its memory reused.
+            let (mut pair, mut build, mut encode) = (0.0, 0.0, 0.0);
+            let mut flows = Vec::new();
+            let mut pairer = NumericPairer::new(0);
+            let mut memory = Vec::new();
+            let folder = crate::store::flow_folder(&dir, 1);
+            for chunk in records.chunks(262_144) {
+                let t = cpu();
+                memory.extend_from_slice(chunk);
+                flows.clear();
+                memory = pairer.push(memory, &mut flows);
+                pair += per(t);
+                let t = cpu();
+                let batches: Vec<_> = FlowFiles::by_hour(&flows, 0)
+                    .into_iter()
+                    .map(|(_, rows)| files.batch(&rows).unwrap())
+                    .collect();
+                build += per(t);
+                let t = cpu();
+                for b in &batches {
+                    files.write_atomically(b, &folder).unwrap();
+                }
+                encode += per(t);
+            }
+            for (l, v) in least.iter_mut().zip([decode, pair, build, encode]) {
+                *l = l.min(v);
+            }
         }
+        let [decode, pair, build, encode] = least;
         eprintln!(
             "CPU ns per record: decode {decode:.0} (to Arrow text: {decode_text:.0}), pair {pair:.0}, \
              build Arrow {build:.0}, Parquet encode+fsync {encode:.0}; total {:.0} \
