@@ -54,6 +54,17 @@ const PLAIN_COLUMNS: [&str; 8] = [
     "s2c_packets",
 ];
 
+/// Columns with min/max statistics: those readers filter on (time ranges, addresses,
+/// ports), so that whole files and row groups are skipped.
+const FILTERED: [&str; 6] = [
+    "first_seen",
+    "last_seen",
+    "client_ip4",
+    "server_ip4",
+    "client_port",
+    "server_port",
+];
+
 /// Flows with their ids, in the order they are written.
 pub type Rows<'a> = Vec<(u64, &'a Flow<IpAddr>)>;
 
@@ -188,6 +199,10 @@ impl FlowFiles {
     }
 
     fn encode(&self, batch: &RecordBatch, path: &Path) -> io::Result<()> {
+        self.encode_with(batch, path, self.properties().build())
+    }
+
+    pub(crate) fn properties(&self) -> parquet::file::properties::WriterPropertiesBuilder {
         let props = WriterProperties::builder()
             // lz4: reading back is what detection waits on (store/__init__.py); pyarrow's
             // "lz4" is LZ4_RAW (the Hadoop-framed LZ4 is deprecated).
@@ -195,8 +210,9 @@ impl FlowFiles {
             // Lists as the Parquet spec names their parts (`element`), as pyarrow writes.
             .set_coerce_types(true)
             .set_dictionary_enabled(false)
-            // pyarrow's defaults: statistics per column chunk, no page index.
-            .set_statistics_enabled(EnabledStatistics::Chunk)
+            // Statistics per column chunk (no page index) only on the columns readers
+            // filter on (FILTERED): the rest cost ~10% of encoding and skip nothing.
+            .set_statistics_enabled(EnabledStatistics::None)
             .set_key_value_metadata(Some(vec![KeyValue::new(
                 VERSION_KEY.to_string(),
                 self.version.to_string(),
@@ -204,12 +220,20 @@ impl FlowFiles {
         // Columns nearly unique per row gain nothing from a dictionary, which pyarrow
         // tries on every column and drops past 1 MB: encoding them plainly halves the cost
         // of encoding (the same values; only the encoding in the file differs).
-        let props = PLAIN_COLUMNS
-            .iter()
-            .fold(props, |p, name| {
-                p.set_column_dictionary_enabled(ColumnPath::from(*name), false)
-            })
-            .build();
+        let props = PLAIN_COLUMNS.iter().fold(props, |p, name| {
+            p.set_column_dictionary_enabled(ColumnPath::from(*name), false)
+        });
+        FILTERED.iter().fold(props, |p, name| {
+            p.set_column_statistics_enabled(ColumnPath::from(*name), EnabledStatistics::Chunk)
+        })
+    }
+
+    pub(crate) fn encode_with(
+        &self,
+        batch: &RecordBatch,
+        path: &Path,
+        props: WriterProperties,
+    ) -> io::Result<()> {
         let file = File::create(path)?;
         let options = ArrowWriterOptions::new()
             .with_properties(props)

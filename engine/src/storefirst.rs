@@ -303,12 +303,12 @@ fn write(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// NetFlow v5 datagrams of 30 one-way records each, as bench/flows.py makes them:
     /// 200,000 clients, 1,000,000 servers, ephemeral client ports.
-    fn v5_datagrams(records: usize) -> Vec<Vec<u8>> {
+    pub(crate) fn v5_datagrams(records: usize) -> Vec<Vec<u8>> {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = move || {
             state ^= state << 13;

@@ -49,13 +49,13 @@ pub struct Rec<A> {
 
 impl<A: Address> Rec<A> {
     /// Sent by the lower endpoint (by address, then port)?
-    pub(super) fn from_lower(&self) -> bool {
+    pub(super) fn sent_by_lower(&self) -> bool {
         (self.src, self.src_port) <= (self.dst, self.dst_port)
     }
 
     /// The connection's key, the same for both directions.
     fn key(&self) -> (A, u8, A, u16, A, u16) {
-        if self.from_lower() {
+        if self.sent_by_lower() {
             (
                 self.exporter,
                 self.proto,
@@ -185,7 +185,7 @@ fn emit<A: Address, S: FlowSink<A>>(out: &mut S, from_a: Option<&Rec<A>>, from_b
 }
 
 pub(super) fn emit_alone<A: Address, S: FlowSink<A>>(out: &mut S, r: &Rec<A>) {
-    if r.from_lower() {
+    if r.sent_by_lower() {
         emit(out, Some(r), None);
     } else {
         emit(out, None, Some(r));
@@ -269,7 +269,7 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
                     i - fresh
                 }) as u32,
                 index: i as u32,
-                from_lower: r.from_lower(),
+                from_lower: r.sent_by_lower(),
             }),
         }
     }
@@ -289,7 +289,7 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
             if run.iter().any(|e| key(e) != first) {
                 // Two keys of one hash (rare): each key's records together, by start as
                 // before (a stable sort).
-                run.sort_by(|x, y| key(x).cmp(&key(y)));
+                run.sort_by_key(key);
             }
             let mut from = 0;
             while from < run.len() {
