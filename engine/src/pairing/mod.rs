@@ -11,10 +11,11 @@
 //! for the next, where its other half may come; held once, it goes on alone. At most
 //! `max_held` records wait.
 //!
-//! `shared` pairs; `text` reads and writes Arrow batches of text addresses (Python's
+//! `records` holds records and flows and decides the client; `shared` pairs; `text` reads and writes Arrow batches of text addresses (Python's
 //! `Pairer`); `numeric` pairs the store-first collector's numeric records.
 
 mod numeric;
+mod records;
 mod shared;
 mod text;
 

@@ -1,5 +1,4 @@
-//! Pairing of text records: Arrow batches of the export schema from Python (`Pairer`),
-//! paired into Arrow batches of the two-way columns.
+//! Pairing of text records: Arrow batches of the export schema (Python's `Pairer`).
 
 use std::sync::Arc;
 
