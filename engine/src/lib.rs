@@ -2,6 +2,8 @@
 //! Arrow. No Python runs per packet; Python gets record batches.
 
 pub mod apps;
+#[cfg(test)]
+mod bench_parquet;
 pub mod bursts;
 pub mod collector;
 pub mod decode;

@@ -1,18 +1,5 @@
-//! One-way flow-export records paired into two-way flows.
-//!
-//! An exporter reports each direction of a connection as its own record. Records pair by
-//! reversed 5-tuple within one exporter, first with first (a connection re-exported every
-//! active timeout pairs record by record). Which end is the client is decided, in order,
-//! by: an ephemeral port (>= 32768) against a lower one; a port of 1024 or more against a
-//! system port; the earlier start; the higher port. RFC 5103 biflow records (reverse
-//! counts present) already carry both directions, the initiator as source.
-//!
-//! Records arrive over time (the collector), so a record left alone in one batch is held
-//! for the next, where its other half may come; held once, it goes on alone. At most
-//! `max_held` records wait.
+//! Pairing of text records: Arrow batches of the export schema (Python's `Pairer`).
 
-use std::hash::Hash;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -26,6 +13,8 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
+use super::shared::{emit_alone, pair_into, Flow, FlowSink, Rec, Scratch};
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct OneWay {
     pub exporter: String,
@@ -35,49 +24,6 @@ pub struct OneWay {
     pub src: String,
     pub src_port: u16,
     pub dst: String,
-    pub dst_port: u16,
-    pub packets: u64,
-    pub bytes: u64,
-    pub tcp_flags: u8,
-    pub reverse: Option<(u64, u64)>,
-    /// 1 in N packets sampled (counts already scaled); 1 unsampled.
-    pub sampling_rate: f64,
-}
-
-/// An address as pairing reads it: text (`&str`, from Arrow columns of the export schema)
-/// or a number (`IpAddr`, from the store-first collector's decoder). Both pair alike; the
-/// one place where the order of two addresses decides the outcome (a connection between
-/// equal ports whose two records start in the same microsecond) asks `text_le`, so that
-/// numbers give what text gives.
-pub trait Address: Copy + Ord + Hash {
-    /// Whether `self` sorts before or equal to `other` as text.
-    fn text_le(self, other: Self) -> bool;
-}
-
-impl Address for &str {
-    fn text_le(self, other: Self) -> bool {
-        self <= other
-    }
-}
-
-impl Address for IpAddr {
-    fn text_le(self, other: Self) -> bool {
-        // Rare (see the trait): the text is made only here.
-        self.to_string() <= other.to_string()
-    }
-}
-
-/// A record as pairing reads it: borrowed text (from a held record or an Arrow column) or
-/// numbers.
-#[derive(Clone, Copy, Debug)]
-pub struct Rec<A> {
-    pub exporter: A,
-    pub first_us: i64,
-    pub last_us: i64,
-    pub proto: u8,
-    pub src: A,
-    pub src_port: u16,
-    pub dst: A,
     pub dst_port: u16,
     pub packets: u64,
     pub bytes: u64,
@@ -122,100 +68,6 @@ impl<'a> Rec<&'a str> {
             reverse: self.reverse,
             sampling_rate: self.sampling_rate,
         }
-    }
-}
-
-impl<A: Address> Rec<A> {
-    /// Sent by the lower endpoint (by address, then port)?
-    fn from_lower(&self) -> bool {
-        (self.src, self.src_port) <= (self.dst, self.dst_port)
-    }
-
-    /// The connection's key, the same for both directions.
-    fn key(&self) -> (A, u8, A, u16, A, u16) {
-        if self.from_lower() {
-            (
-                self.exporter,
-                self.proto,
-                self.src,
-                self.src_port,
-                self.dst,
-                self.dst_port,
-            )
-        } else {
-            (
-                self.exporter,
-                self.proto,
-                self.dst,
-                self.dst_port,
-                self.src,
-                self.src_port,
-            )
-        }
-    }
-}
-
-/// One two-way flow: the client's record and the server's merged.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Flow<A> {
-    pub exporter: A,
-    pub first_us: i64,
-    pub last_us: i64,
-    pub proto: u8,
-    pub client: A,
-    pub client_port: u16,
-    pub server: A,
-    pub server_port: u16,
-    pub c2s_packets: u64,
-    pub s2c_packets: u64,
-    pub c2s_bytes: u64,
-    pub s2c_bytes: u64,
-    pub tcp_flags: u8,
-    pub sampling_rate: f64,
-}
-
-impl<A: Address> Flow<A> {
-    /// `out` is the record from client to server, `back` the one from server to client.
-    fn of(out: Option<&Rec<A>>, back: Option<&Rec<A>>) -> Self {
-        let any = out.or(back).expect("a flow has at least one record");
-        let (first, last) = match (out, back) {
-            (Some(a), Some(b)) => (a.first_us.min(b.first_us), a.last_us.max(b.last_us)),
-            _ => (any.first_us, any.last_us),
-        };
-        let (client, client_port, server, server_port) = match out {
-            Some(a) => (a.src, a.src_port, a.dst, a.dst_port),
-            None => (any.dst, any.dst_port, any.src, any.src_port),
-        };
-        // The two directions may come from samplers of different rates: the flow is as
-        // much an estimate as its coarser half.
-        let rate = |r: Option<&Rec<A>>| r.map_or(1.0, |r| r.sampling_rate);
-        Flow {
-            exporter: any.exporter,
-            first_us: first,
-            last_us: last.max(first),
-            proto: any.proto,
-            client,
-            client_port,
-            server,
-            server_port,
-            c2s_packets: out.map_or(0, |r| r.packets),
-            s2c_packets: back.map_or(0, |r| r.packets),
-            c2s_bytes: out.map_or(0, |r| r.bytes),
-            s2c_bytes: back.map_or(0, |r| r.bytes),
-            tcp_flags: out.map_or(0, |r| r.tcp_flags) | back.map_or(0, |r| r.tcp_flags),
-            sampling_rate: rate(out).max(rate(back)).max(1.0),
-        }
-    }
-}
-
-/// Where pairing puts its flows.
-pub trait FlowSink<A> {
-    fn flow(&mut self, flow: Flow<A>);
-}
-
-impl<A> FlowSink<A> for Vec<Flow<A>> {
-    fn flow(&mut self, flow: Flow<A>) {
-        self.push(flow)
     }
 }
 
@@ -300,136 +152,6 @@ impl PairedBuilder {
     }
 }
 
-/// Whether the lower endpoint (`a`, from the record sent by it) is the client.
-fn a_is_client<A: Address>(
-    a_port: u16,
-    b_port: u16,
-    from_a: Option<&Rec<A>>,
-    from_b: Option<&Rec<A>>,
-) -> bool {
-    let (ap, bp) = (a_port, b_port);
-    if (ap >= 32768) != (bp >= 32768) {
-        return ap >= 32768;
-    }
-    if (ap >= 1024) != (bp >= 1024) {
-        return ap >= 1024;
-    }
-    if let (Some(x), Some(y)) = (from_a, from_b) {
-        if x.first_us != y.first_us {
-            return x.first_us < y.first_us;
-        }
-    }
-    if ap != bp {
-        return ap > bp;
-    }
-    match (from_a, from_b) {
-        // Equal ports, equal starts: the end lower as text is the client.
-        (Some(x), Some(_)) => x.src.text_le(x.dst),
-        _ => from_a.is_some(),
-    }
-}
-
-/// Emit a connection: `from_a` sent by the lower endpoint, `from_b` by the higher.
-fn emit<A: Address, S: FlowSink<A>>(out: &mut S, from_a: Option<&Rec<A>>, from_b: Option<&Rec<A>>) {
-    let any = from_a.or(from_b).expect("a flow has at least one record");
-    let (a_port, b_port) = match from_a {
-        Some(r) => (r.src_port, r.dst_port),
-        None => (any.dst_port, any.src_port),
-    };
-    if a_is_client(a_port, b_port, from_a, from_b) {
-        out.flow(Flow::of(from_a, from_b));
-    } else {
-        out.flow(Flow::of(from_b, from_a));
-    }
-}
-
-fn emit_alone<A: Address, S: FlowSink<A>>(out: &mut S, r: &Rec<A>) {
-    if r.from_lower() {
-        emit(out, Some(r), None);
-    } else {
-        emit(out, None, Some(r));
-    }
-}
-
-/// Pair `records` (those held from before first: indices below `split`) into `out`,
-/// biflow records as they are. Returns the indices of the fresh records left alone, to be
-/// held; when there are more than `max_held` of them, none is held and all go out alone.
-fn pair_into<A: Address, S: FlowSink<A>>(
-    records: &[Rec<A>],
-    split: usize,
-    max_held: usize,
-    out: &mut S,
-    order: &mut Vec<(u64, usize)>,
-) -> Vec<usize> {
-    // Sort by connection (hashed key, then the key itself) and start: each run of one
-    // key is one connection's records; its k-th record from each end pair up.
-    let hasher = ahash::RandomState::with_seeds(1, 2, 3, 4);
-    order.clear();
-    order.reserve(records.len());
-    for (i, r) in records.iter().enumerate() {
-        match r.reverse {
-            Some((packets, bytes)) => {
-                let back = Rec {
-                    packets,
-                    bytes,
-                    tcp_flags: 0,
-                    ..*r
-                };
-                out.flow(Flow::of(Some(r), Some(&back)));
-            }
-            None => order.push((hasher.hash_one(r.key()), i)),
-        }
-    }
-    order.sort_unstable_by(|x, y| {
-        let (a, b) = (&records[x.1], &records[y.1]);
-        x.0.cmp(&y.0)
-            .then_with(|| a.key().cmp(&b.key()))
-            .then(a.first_us.cmp(&b.first_us))
-    });
-    let mut alone: Vec<usize> = Vec::new();
-    let (mut lower, mut higher) = (Vec::new(), Vec::new());
-    let mut start = 0;
-    while start < order.len() {
-        let key = records[order[start].1].key();
-        let mut end = start + 1;
-        while end < order.len()
-            && order[end].0 == order[start].0
-            && records[order[end].1].key() == key
-        {
-            end += 1;
-        }
-        lower.clear();
-        higher.clear();
-        for &(_, i) in &order[start..end] {
-            if records[i].from_lower() {
-                lower.push(i)
-            } else {
-                higher.push(i)
-            }
-        }
-        for k in 0..lower.len().max(higher.len()) {
-            match (lower.get(k), higher.get(k)) {
-                (Some(&a), Some(&b)) => emit(out, Some(&records[a]), Some(&records[b])),
-                (Some(&i), None) | (None, Some(&i)) => alone.push(i),
-                (None, None) => {}
-            }
-        }
-        start = end;
-    }
-    alone.sort_unstable();
-    let fresh_alone = alone.iter().filter(|&&i| i >= split).count();
-    let hold = fresh_alone <= max_held;
-    let mut held = Vec::new();
-    for i in alone {
-        if hold && i >= split {
-            held.push(i);
-        } else {
-            emit_alone(out, &records[i]);
-        }
-    }
-    held
-}
-
 /// Pairing of text records (Arrow batches of the export schema, from Python).
 pub struct Pairer {
     held: Vec<OneWay>,
@@ -451,19 +173,20 @@ impl Pairer {
     /// Pair the held records and these; what is left alone from these is held (up to
     /// `max_held`), the rest goes out.
     pub fn push(&mut self, fresh: &[Rec<&str>]) -> RecordBatch {
+        // Fresh first, then the held (the numeric pairer's order: both pair alike).
         let older = std::mem::take(&mut self.held);
-        let records: Vec<Rec<&str>> = older
+        let records: Vec<Rec<&str>> = fresh
             .iter()
-            .map(Rec::of)
-            .chain(fresh.iter().copied())
+            .copied()
+            .chain(older.iter().map(Rec::of))
             .collect();
         let mut out = PairedBuilder::default();
         let keep = pair_into(
             &records,
-            older.len(),
+            fresh.len(),
             self.max_held,
             &mut out,
-            &mut Vec::new(),
+            &mut Scratch::default(),
         );
         self.held = keep.into_iter().map(|i| records[i].owned()).collect();
         out.finish()
@@ -476,59 +199,6 @@ impl Pairer {
             emit_alone(&mut out, &Rec::of(&r));
         }
         out.finish()
-    }
-}
-
-/// Pairing of numeric records (the store-first collector): the same pairing as `Pairer`,
-/// without text.
-pub struct NumericPairer {
-    held: Vec<Rec<IpAddr>>,
-    max_held: usize,
-    /// Kept from one push to the next: fresh memory costs page faults at every batch.
-    order: Vec<(u64, usize)>,
-}
-
-impl NumericPairer {
-    pub fn new(max_held: usize) -> Self {
-        NumericPairer {
-            held: Vec::new(),
-            max_held,
-            order: Vec::new(),
-        }
-    }
-
-    pub fn held(&self) -> usize {
-        self.held.len()
-    }
-
-    /// Pair the held records and `fresh` into `out`; `fresh`'s memory back, empty, for
-    /// the next batch.
-    pub fn push(
-        &mut self,
-        mut fresh: Vec<Rec<IpAddr>>,
-        out: &mut Vec<Flow<IpAddr>>,
-    ) -> Vec<Rec<IpAddr>> {
-        out.reserve(fresh.len() + self.held.len());
-        let split = self.held.len();
-        let records = if split == 0 {
-            fresh
-        } else {
-            let mut records = std::mem::take(&mut self.held);
-            records.append(&mut fresh);
-            records
-        };
-        let keep = pair_into(&records, split, self.max_held, out, &mut self.order);
-        self.held = keep.into_iter().map(|i| records[i]).collect();
-        let mut records = records;
-        records.clear();
-        records
-    }
-
-    /// Everything still held, alone, into `out`.
-    pub fn flush(&mut self, out: &mut Vec<Flow<IpAddr>>) {
-        for r in std::mem::take(&mut self.held) {
-            emit_alone(out, &r);
-        }
     }
 }
 
