@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minewatch.attribute.attributor import Attributor
-from minewatch.cases.models import Case, CaseEvent, CaseFinding, Status, Unit, Verdict
-from minewatch.cases.workflow import unit_for_code
+from minewatch.cases.models import Case, CaseFinding, Status, Unit, Verdict
+from minewatch.cases.workflow import add_event, as_utc, open_case_of, reopen, unit_for_code
 from minewatch.model.attribution import Attribution
 from minewatch.model.document import attribution_to_json, rfc3339
 from minewatch.model.subject import SUBJECT_KINDS, SubjectKind
@@ -90,19 +90,13 @@ def _severity(f: SiteFinding) -> str:
     return "high" if f.confidence >= 0.8 else "medium" if f.confidence >= 0.5 else "low"
 
 
-def _event(session: Session, case: Case, now: datetime, actor: str, action: str, detail: str = "") -> None:
-    session.add(CaseEvent(case=case, at=now, actor=actor, action=action, detail=detail))
-    case.updated_at = now
-
-
-def _open_case(session: Session, kind: str, subject: str) -> Case | None:
-    query = select(Case).where(Case.host == subject, Case.activity == kind, Case.status != Status.CLOSED)
-    return session.scalar(query)
+def _stored(session: Session, key: str) -> bool:
+    return session.scalar(select(CaseFinding.id).where(CaseFinding.finding_key == key)) is not None
 
 
 def _attach(session: Session, case: Case, f: SiteFinding, key: str) -> None:
-    case.first_seen = min(_aware(case.first_seen), f.checked_at)
-    case.last_seen = max(_aware(case.last_seen), f.checked_at)
+    case.first_seen = min(as_utc(case.first_seen), f.checked_at)
+    case.last_seen = max(as_utc(case.last_seen), f.checked_at)
     session.add(
         CaseFinding(
             case=case,
@@ -112,12 +106,6 @@ def _attach(session: Session, case: Case, f: SiteFinding, key: str) -> None:
             finding_key=key,
         )
     )
-
-
-def _aware(t: datetime) -> datetime:
-    from datetime import UTC
-
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def open_from_site_findings(
@@ -136,9 +124,9 @@ def open_from_site_findings(
         if f.cls is SiteClass.UNRELATED:
             continue
         key = site_finding_key(f)
-        if session.scalar(select(CaseFinding.id).where(CaseFinding.finding_key == key)) is not None:
+        if _stored(session, key):
             continue
-        case = _open_case(session, f.kind.value, f.subject)
+        case = open_case_of(session, f.subject, f.kind.value)
         if case is None:
             placed = place_of(session, f, attributor, default_unit)
             a = placed.attribution
@@ -156,21 +144,16 @@ def open_from_site_findings(
             )
             session.add(case)
             detail = f"{f.kind.value} {f.subject}: {f.cls.value} ({f.confidence:.2f}), for {placed.unit.name}"
-            _event(session, case, now, actor, "opened", f"{detail}; {placed.basis}")
+            add_event(session, case, now, actor, "opened", f"{detail}; {placed.basis}")
         else:
-            _event(session, case, now, actor, "finding linked", f"{f.cls.value} at {rfc3339(f.checked_at)}")
+            linked = f"{f.cls.value} at {rfc3339(f.checked_at)}"
+            add_event(session, case, now, actor, "finding linked", linked)
             if case.status == Status.VERIFYING.value:
-                _back_to_rectification(session, case, now, actor, f"{f.subject} still serves {f.cls.value}")
+                reopen(session, case, now, actor, f"{f.subject} still serves {f.cls.value}")
         _attach(session, case, f, key)
         touched.append(case)
         session.flush()
     return touched
-
-
-def _back_to_rectification(session: Session, case: Case, now: datetime, actor: str, why: str) -> None:
-    case.status = Status.RECTIFICATION_ORDERED.value
-    case.verifying_since = None
-    _event(session, case, now, actor, "reopened", why)
 
 
 class RecheckOutcome(StrEnum):
@@ -218,19 +201,19 @@ def recheck(
         outcome = RecheckOutcome.SERVING
         detail = f"{target}: still {found.cls.value} ({found.confidence:.2f})"
     closed = False
-    _event(session, case, now, actor, "re-checked", f"{outcome.value}: {detail}")
+    add_event(session, case, now, actor, "re-checked", f"{outcome.value}: {detail}")
     if found is not None and found.cls is not SiteClass.UNRELATED:
         key = site_finding_key(found)
-        if session.scalar(select(CaseFinding.id).where(CaseFinding.finding_key == key)) is None:
+        if not _stored(session, key):
             _attach(session, case, found, key)
     if case.status == Status.VERIFYING.value and case.verifying_since is not None:
         if outcome is RecheckOutcome.SERVING:
-            _back_to_rectification(session, case, now, actor, detail)
+            reopen(session, case, now, actor, detail)
         elif outcome in (RecheckOutcome.GONE, RecheckOutcome.CHANGED):
-            since = _aware(case.verifying_since)
+            since = as_utc(case.verifying_since)
             if now - since >= quiet:
                 case.status, case.verdict = Status.CLOSED.value, Verdict.STOPPED.value
-                _event(session, case, now, actor, "closed", f"stopped: {outcome.value} ({detail})")
+                add_event(session, case, now, actor, "closed", f"stopped: {outcome.value} ({detail})")
                 closed = True
     session.flush()
     return Recheck(case.id, case.host, outcome, detail, closed)

@@ -21,6 +21,8 @@ from minewatch.model.subject import SubjectKind
 
 __all__ = [
     "TRANSITIONS",
+    "add_event",
+    "as_utc",
     "WorkflowError",
     "close",
     "delegate",
@@ -31,6 +33,7 @@ __all__ = [
     "open_case",
     "open_case_of",
     "open_from_findings",
+    "reopen",
     "tick",
     "unit_for_code",
     "verify",
@@ -48,7 +51,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 CASE_ACTIVITIES = ("mining", "web-miner", "pool-server")
 
 
-def _event(session: Session, case: Case, now: datetime, actor: str, action: str, detail: str = "") -> None:
+def add_event(session: Session, case: Case, now: datetime, actor: str, action: str, detail: str = "") -> None:
     session.add(CaseEvent(case=case, at=now, actor=actor, action=action, detail=detail))
     case.updated_at = now
 
@@ -123,7 +126,7 @@ def open_case(
         attribution=json.dumps(attribution_to_json(a), ensure_ascii=False) if a else None,
     )
     session.add(case)
-    _event(session, case, now, actor, "opened", f"{f.activity.value} by {f.host}, for {unit.name}")
+    add_event(session, case, now, actor, "opened", f"{f.activity.value} by {f.host}, for {unit.name}")
     _attach(session, case, f, key)
     return case
 
@@ -134,14 +137,12 @@ def join_case(
     """Add the finding to its host's open case; seen again during verification, the case
     goes back to rectification."""
     first, last = f.first_seen, f.last_seen
-    case.first_seen = min(_aware(case.first_seen), first)
-    case.last_seen = max(_aware(case.last_seen), last)
-    _event(session, case, now, actor, "finding linked", f"seen {rfc3339(first)} to {rfc3339(last)}")
+    case.first_seen = min(as_utc(case.first_seen), first)
+    case.last_seen = max(as_utc(case.last_seen), last)
+    add_event(session, case, now, actor, "finding linked", f"seen {rfc3339(first)} to {rfc3339(last)}")
     since = case.verifying_since
-    if case.status == Status.VERIFYING.value and since is not None and last > _aware(since):
-        case.status = Status.RECTIFICATION_ORDERED.value
-        case.verifying_since = None
-        _event(session, case, now, actor, "reopened", "mining seen again during verification")
+    if case.status == Status.VERIFYING.value and since is not None and last > as_utc(since):
+        reopen(session, case, now, actor, "mining seen again during verification")
     _attach(session, case, f, key)
 
 
@@ -157,7 +158,14 @@ def _attach(session: Session, case: Case, f: Finding, key: str | None) -> None:
     )
 
 
-def _aware(t: datetime) -> datetime:
+def reopen(session: Session, case: Case, now: datetime, actor: str, why: str) -> None:
+    """Back from verification to rectification: what was to stop goes on."""
+    case.status = Status.RECTIFICATION_ORDERED.value
+    case.verifying_since = None
+    add_event(session, case, now, actor, "reopened", why)
+
+
+def as_utc(t: datetime) -> datetime:
     """SQLite hands back naive times; they were stored in UTC."""
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
@@ -183,7 +191,7 @@ def move(
     case.deadline = deadline if to == Status.RECTIFICATION_ORDERED else case.deadline
     case.verifying_since = now if to == Status.VERIFYING else None
     when = f" by {deadline.isoformat()}" if deadline is not None else ""
-    _event(session, case, now, actor, to.value, (detail + when).strip())
+    add_event(session, case, now, actor, to.value, (detail + when).strip())
 
 
 def close(
@@ -195,7 +203,7 @@ def close(
     if verdict == Verdict.STOPPED:
         raise WorkflowError(f"case {case.id}", "'stopped' is decided by verification, not by hand")
     case.status, case.verdict = Status.CLOSED.value, verdict.value
-    _event(session, case, now, actor, "closed", f"{verdict.value}: {detail}".rstrip(": "))
+    add_event(session, case, now, actor, "closed", f"{verdict.value}: {detail}".rstrip(": "))
 
 
 def verify(session: Session, case: Case, now: datetime, quiet: timedelta, actor: str = "minewatch") -> bool:
@@ -205,11 +213,11 @@ def verify(session: Session, case: Case, now: datetime, quiet: timedelta, actor:
         return False
     if case.activity == SubjectKind.SITE.value:
         return False  # a site is settled by a re-check of it (cases/subjects.py), not by quiet
-    quiet_since = max(_aware(case.verifying_since), _aware(case.last_seen))
+    quiet_since = max(as_utc(case.verifying_since), as_utc(case.last_seen))
     if now - quiet_since < quiet:
         return False
     case.status, case.verdict = Status.CLOSED.value, Verdict.STOPPED.value
-    _event(
+    add_event(
         session,
         case,
         now,
@@ -225,12 +233,12 @@ def escalate_overdue(session: Session, now: datetime, actor: str = "minewatch") 
     moved = []
     for case in session.scalars(select(Case).where(Case.status != Status.CLOSED, Case.deadline.is_not(None))):
         above = case.unit.parent
-        if case.deadline is None or _aware(case.deadline) > now or above is None:
+        if case.deadline is None or as_utc(case.deadline) > now or above is None:
             continue
         below = case.unit
         case.unit = above
         case.deadline = None
-        _event(
+        add_event(
             session, case, now, actor, "escalated", f"deadline passed at {below.name}: to {case.unit.name}"
         )
         moved.append(case)
@@ -243,7 +251,7 @@ def delegate(session: Session, case: Case, to: Unit, actor: str, now: datetime) 
     if to.parent_id != case.unit_id:
         raise WorkflowError(f"case {case.id}", f"{to.name} is not a unit under {case.unit.name}")
     case.unit = to
-    _event(session, case, now, actor, "delegated", f"to {to.name}")
+    add_event(session, case, now, actor, "delegated", f"to {to.name}")
 
 
 def merge(session: Session, duplicate: Case, into: Case, actor: str, now: datetime) -> None:
@@ -252,11 +260,11 @@ def merge(session: Session, duplicate: Case, into: Case, actor: str, now: dateti
         raise WorkflowError(f"case {duplicate.id}", "cannot be merged into itself")
     for link in list(duplicate.findings):
         link.case = into
-    into.first_seen = min(_aware(into.first_seen), _aware(duplicate.first_seen))
-    into.last_seen = max(_aware(into.last_seen), _aware(duplicate.last_seen))
+    into.first_seen = min(as_utc(into.first_seen), as_utc(duplicate.first_seen))
+    into.last_seen = max(as_utc(into.last_seen), as_utc(duplicate.last_seen))
     duplicate.merged_into = into.id
     close(session, duplicate, Verdict.DUPLICATE, actor, now, f"merged into case {into.id}")
-    _event(session, into, now, actor, "merged", f"case {duplicate.id} merged in")
+    add_event(session, into, now, actor, "merged", f"case {duplicate.id} merged in")
 
 
 def tick(session: Session, now: datetime, quiet: timedelta, actor: str = "minewatch") -> tuple[int, int]:
