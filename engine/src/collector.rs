@@ -41,27 +41,40 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// One datagram into the decoder, or counted as overflow once `max_pending` decoded
+/// records wait (memory stays bounded; the count says what was lost).
+pub(crate) fn feed_datagram(dec: &mut Decoder, from: SocketAddr, data: &[u8], max_pending: usize) {
+    if dec.pending() >= max_pending {
+        dec.counters.overflow += 1;
+    } else {
+        dec.feed(from, data, now_ms());
+    }
+}
+
+/// After a failed receive: a timeout or an interruption is the idle tick; anything else
+/// (e.g. ICMP errors surfacing) waits a tick and the thread keeps listening.
+pub(crate) fn after_receive_error(e: &std::io::Error) {
+    let idle = matches!(
+        e.kind(),
+        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+    );
+    if !idle {
+        std::thread::sleep(TICK);
+    }
+}
+
 fn receive(socket: UdpSocket, shared: Arc<Shared>, max_pending: usize) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     while !shared.stop.load(Ordering::Relaxed) {
         match socket.recv_from(&mut buf) {
             Ok((n, from)) => {
                 let mut dec = shared.decoder.lock().unwrap_or_else(|e| e.into_inner());
-                if dec.pending() >= max_pending {
-                    dec.counters.overflow += 1;
-                } else {
-                    dec.feed(from, &buf[..n], now_ms());
-                }
+                feed_datagram(&mut dec, from, &buf[..n], max_pending);
                 if dec.pending() >= shared.wake_at.load(Ordering::Relaxed) {
                     shared.ready.notify_all();
                 }
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
-            Err(_) => std::thread::sleep(TICK), // e.g. ICMP errors surfacing; keep listening
+            Err(e) => after_receive_error(&e),
         }
     }
 }

@@ -10,7 +10,6 @@
 //! records decoded beyond those: past that, datagrams are counted (`overflow`) and
 //! dropped, so memory stays bounded whatever arrives.
 
-use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +19,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::collector::{after_receive_error, feed_datagram};
 use crate::netflow::Decoder;
 use crate::pairing::{Flow, NumericPairer, Rec};
 use crate::store::FlowFiles;
@@ -199,19 +199,10 @@ fn receive(
             match socket.recv_from(&mut buf) {
                 Ok((n, from)) => {
                     let mut dec = shared.decoder.lock().unwrap_or_else(|e| e.into_inner());
-                    if dec.pending() >= limits.max_pending {
-                        dec.counters.overflow += 1;
-                    } else {
-                        dec.feed(from, &buf[..n], crate::collector::now_ms());
-                    }
+                    feed_datagram(&mut dec, from, &buf[..n], limits.max_pending);
                     pending = dec.pending();
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                Err(_) => std::thread::sleep(TICK), // e.g. ICMP errors surfacing; keep listening
+                Err(e) => after_receive_error(&e),
             }
         }
         if stopping {
