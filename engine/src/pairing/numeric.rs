@@ -3,11 +3,13 @@
 
 use std::net::IpAddr;
 
-use super::shared::{emit_alone, pair_into, Flow, Scratch};
+use super::shared::{emit_alone, pair_into, Both, Flow, Key, Scratch};
 use super::Rec;
 
 pub struct NumericPairer {
     held: Vec<Rec<IpAddr>>,
+    /// The held records' keys, in the same order (not hashed again).
+    held_keys: Vec<Key>,
     max_held: usize,
     /// Kept from one push to the next: fresh memory costs page faults at every batch.
     scratch: Scratch,
@@ -17,6 +19,7 @@ impl NumericPairer {
     pub fn new(max_held: usize) -> Self {
         NumericPairer {
             held: Vec::new(),
+            held_keys: Vec::new(),
             max_held,
             scratch: Scratch::default(),
         }
@@ -34,18 +37,29 @@ impl NumericPairer {
         out: &mut Vec<Flow<IpAddr>>,
     ) -> Vec<Rec<IpAddr>> {
         out.reserve(records.len() + self.held.len());
-        // The held records after the fresh ones: copying the few held beats copying the
-        // whole batch behind them (pairing orders them as if they came first).
-        let fresh = records.len();
-        records.append(&mut self.held);
-        let keep = pair_into(&records, fresh, self.max_held, out, &mut self.scratch);
-        self.held.extend(keep.iter().map(|&i| records[i]));
+        let both = Both {
+            fresh: &records,
+            held: &self.held,
+        };
+        let keep = pair_into(
+            both,
+            Some(&self.held_keys),
+            self.max_held,
+            out,
+            &mut self.scratch,
+        );
+        // Only fresh records are kept (none is held twice): the held ones can go.
+        self.held.clear();
+        self.held.extend(keep.iter().map(|&(i, _)| records[i]));
+        self.held_keys.clear();
+        self.held_keys.extend(keep.iter().map(|&(_, key)| key));
         records.clear();
         records
     }
 
     /// Everything still held, alone, into `out`.
     pub fn flush(&mut self, out: &mut Vec<Flow<IpAddr>>) {
+        self.held_keys.clear();
         for r in std::mem::take(&mut self.held) {
             emit_alone(out, &r);
         }

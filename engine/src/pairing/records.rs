@@ -53,6 +53,21 @@ impl<A: Address> Rec<A> {
         (self.src, self.src_port) <= (self.dst, self.dst_port)
     }
 
+    /// Whether `self` and `other` have one `key()`, given whether each was sent by its
+    /// lower end (`sent_by_lower`, known to the caller): only equalities, no ordering.
+    pub(super) fn same_connection(&self, lower: bool, other: &Self, other_lower: bool) -> bool {
+        let ends = |r: &Self, lower: bool| {
+            if lower {
+                (r.src, r.src_port, r.dst, r.dst_port)
+            } else {
+                (r.dst, r.dst_port, r.src, r.src_port)
+            }
+        };
+        self.proto == other.proto
+            && ends(self, lower) == ends(other, other_lower)
+            && self.exporter == other.exporter
+    }
+
     /// The connection's key, the same for both directions.
     pub(super) fn key(&self) -> (A, u8, A, u16, A, u16) {
         if self.sent_by_lower() {

@@ -35,25 +35,62 @@ pub(super) struct Scratch {
     alone: Vec<bool>,
     lower: Vec<u32>,
     higher: Vec<u32>,
+    /// Each one-way record's sort key, by index (what `Held` keeps of the held ones).
+    keys: Vec<Key>,
+}
+
+/// What pairing computes of a one-way record once: its connection key's hash and whether
+/// the lower end sent it. Kept with a held record, so that the next batch does not hash
+/// it again (most records of a one-way export are held once).
+#[derive(Clone, Copy, Default)]
+pub struct Key {
+    hash: u64,
+    from_lower: bool,
+}
+
+/// A batch's records as pairing numbers them: the fresh ones, then those held from before
+/// (two slices: joining them would copy the batch).
+#[derive(Clone, Copy)]
+pub struct Both<'a, A> {
+    pub fresh: &'a [Rec<A>],
+    pub held: &'a [Rec<A>],
+}
+
+impl<'a, A> Both<'a, A> {
+    fn len(&self) -> usize {
+        self.fresh.len() + self.held.len()
+    }
+
+    fn get(&self, i: usize) -> &'a Rec<A> {
+        match self.fresh.get(i) {
+            Some(r) => r,
+            None => &self.held[i - self.fresh.len()],
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'a Rec<A>> {
+        self.fresh.iter().chain(self.held)
+    }
 }
 
 /// Pair `records` (the fresh ones first, below `fresh`, then those held from before) into
 /// `out`, biflow records as they are. Returns the indices of the fresh records left alone,
-/// to be held; when there are more than `max_held` of them, none is held and all go out
-/// alone.
+/// to be held, with their keys; when there are more than `max_held` of them, none is held
+/// and all go out alone. `held_keys`, when given, are the keys of the held records
+/// (`records.held`) as an earlier call returned them.
 ///
 /// One connection's records are those of one key; its k-th record from each end (by
 /// start) pair up. They are found by sorting entries by (hashed key, start): the sort
 /// compares numbers in the entries only, and keys are compared (reading the records) only
 /// where two entries share a hash, that is where pairing may happen.
 pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
-    records: &[Rec<A>],
-    fresh: usize,
+    records: Both<'_, A>,
+    held_keys: Option<&[Key]>,
     max_held: usize,
     out: &mut S,
     scratch: &mut Scratch,
-) -> Vec<usize> {
-    let n = records.len();
+) -> Vec<(usize, Key)> {
+    let (n, fresh) = (records.len(), records.fresh.len());
     assert!(n < u32::MAX as usize, "a batch of fewer than 2^32 records");
     let held_before = n - fresh;
     let hasher = ahash::RandomState::with_seeds(1, 2, 3, 4);
@@ -63,6 +100,9 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
     let alone = &mut scratch.alone;
     alone.clear();
     alone.resize(n, false);
+    let keys = &mut scratch.keys;
+    keys.clear();
+    keys.resize(n, Key::default());
     for (i, r) in records.iter().enumerate() {
         match r.reverse {
             Some((packets, bytes)) => {
@@ -74,17 +114,25 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
                 };
                 out.flow(Flow::of(Some(r), Some(&back)));
             }
-            None => order.push(Entry {
-                hash: hasher.hash_one(r.key()),
-                first_us: r.first_us,
-                rank: (if i < fresh {
-                    i + held_before
-                } else {
-                    i - fresh
-                }) as u32,
-                index: i as u32,
-                from_lower: r.sent_by_lower(),
-            }),
+            None => {
+                let known = held_keys.and_then(|k| k.get(i.checked_sub(fresh)?));
+                let key = known.copied().unwrap_or_else(|| Key {
+                    hash: hasher.hash_one(r.key()),
+                    from_lower: r.sent_by_lower(),
+                });
+                keys[i] = key;
+                order.push(Entry {
+                    hash: key.hash,
+                    first_us: r.first_us,
+                    rank: (if i < fresh {
+                        i + held_before
+                    } else {
+                        i - fresh
+                    }) as u32,
+                    index: i as u32,
+                    from_lower: key.from_lower,
+                })
+            }
         }
     }
     let order = sort(order, &mut scratch.sorted, &mut scratch.counts);
@@ -98,18 +146,22 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
         if run.len() == 1 {
             alone[run[0].index as usize] = true;
         } else {
-            let key = |e: &Entry| records[e.index as usize].key();
-            let first = key(&run[0]);
-            if run.iter().any(|e| key(e) != first) {
+            let key = |e: &Entry| records.get(e.index as usize).key();
+            // Keys compared knowing each record's direction (cheaper than `key()`, which
+            // works it out again): replayed and re-exported connections make long runs.
+            let same = |a: &Entry, b: &Entry| {
+                let (ra, rb) = (records.get(a.index as usize), records.get(b.index as usize));
+                ra.same_connection(a.from_lower, rb, b.from_lower)
+            };
+            if run.iter().any(|e| !same(e, &run[0])) {
                 // Two keys of one hash (rare): each key's records together, by start as
                 // before (a stable sort).
                 run.sort_by_key(key);
             }
             let mut from = 0;
             while from < run.len() {
-                let k = key(&run[from]);
                 let mut to = from + 1;
-                while to < run.len() && key(&run[to]) == k {
+                while to < run.len() && same(&run[to], &run[from]) {
                     to += 1;
                 }
                 connection(
@@ -129,9 +181,9 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
     let mut held = Vec::new();
     for (i, _) in alone.iter().enumerate().filter(|(_, &a)| a) {
         if hold && i < fresh {
-            held.push(i);
+            held.push((i, scratch.keys[i]));
         } else {
-            emit_alone(out, &records[i]);
+            emit_alone(out, records.get(i));
         }
     }
     held
@@ -182,7 +234,7 @@ fn sort<'a>(
 /// One connection's records (sorted by start): the k-th from each end pair up, the rest
 /// are marked alone.
 fn connection<A: Address, S: FlowSink<A>>(
-    records: &[Rec<A>],
+    records: Both<'_, A>,
     entries: &[Entry],
     (lower, higher): (&mut Vec<u32>, &mut Vec<u32>),
     alone: &mut [bool],
@@ -198,7 +250,11 @@ fn connection<A: Address, S: FlowSink<A>>(
         }
     }
     for (&a, &b) in lower.iter().zip(higher.iter()) {
-        emit(out, Some(&records[a as usize]), Some(&records[b as usize]));
+        emit(
+            out,
+            Some(records.get(a as usize)),
+            Some(records.get(b as usize)),
+        );
     }
     let paired = lower.len().min(higher.len());
     for &i in lower[paired..].iter().chain(&higher[paired..]) {
@@ -246,9 +302,13 @@ mod tests {
             rec(c, s, 5, 3),
         ];
         let mut out: Vec<Flow<&str>> = Vec::new();
-        let held = pair_into(&records, 4, 10, &mut out, &mut Scratch::default());
+        let both = Both {
+            fresh: &records[..4],
+            held: &records[4..],
+        };
+        let held = pair_into(both, None, 10, &mut out, &mut Scratch::default());
         let pairs: Vec<(u64, u64)> = out.iter().map(|f| (f.c2s_packets, f.s2c_packets)).collect();
         assert_eq!(pairs, vec![(3, 10), (1, 20)]);
-        assert_eq!(held, vec![2]);
+        assert_eq!(held.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![2]);
     }
 }

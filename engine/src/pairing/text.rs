@@ -13,7 +13,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
-use super::shared::{emit_alone, pair_into, Flow, FlowSink, Rec, Scratch};
+use super::shared::{emit_alone, pair_into, Both, Flow, FlowSink, Rec, Scratch};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct OneWay {
@@ -175,20 +175,17 @@ impl Pairer {
     pub fn push(&mut self, fresh: &[Rec<&str>]) -> RecordBatch {
         // Fresh first, then the held (the numeric pairer's order: both pair alike).
         let older = std::mem::take(&mut self.held);
-        let records: Vec<Rec<&str>> = fresh
-            .iter()
-            .copied()
-            .chain(older.iter().map(Rec::of))
-            .collect();
+        let held: Vec<Rec<&str>> = older.iter().map(Rec::of).collect();
+        let records = Both { fresh, held: &held };
         let mut out = PairedBuilder::default();
         let keep = pair_into(
-            &records,
-            fresh.len(),
+            records,
+            None,
             self.max_held,
             &mut out,
             &mut Scratch::default(),
         );
-        self.held = keep.into_iter().map(|i| records[i].owned()).collect();
+        self.held = keep.into_iter().map(|(i, _)| fresh[i].owned()).collect();
         out.finish()
     }
 
