@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.cli.main import main
 from minewatch.detect.context import HomeNetworks
 from minewatch.detect.evidence_rows import evidence_from_rows, evidence_rows
@@ -26,9 +27,10 @@ from minewatch.detect.stored import detect_stored
 from minewatch.errors import UsageError
 from minewatch.intel.indicators import Category, Indicator, IndicatorSet, load_default
 from minewatch.model.findings import Finding
-from minewatch.store import Store, active_in
+from minewatch.store import STORED_FLOW_SCHEMA, STORED_FLOW_VERSION, Store, active_in
 from minewatch.store import spark as on_spark
 from tests.conftest import NDPI, REAL, ZEEK
+from tests.test_collect import _datagrams
 from tests.test_flowlogs import nfcapd_file  # noqa: F401 (a fixture: NetFlow from the real nfcapd)
 
 # One Spark application at a time on the test cluster: pytest-xdist keeps these together.
@@ -113,7 +115,28 @@ def test_spark_finds_what_duckdb_finds(
 ) -> None:
     monkeypatch.setattr(on_spark, "BROADCAST_KEYS", PLANS[plan][0])
     monkeypatch.setattr(on_spark, "FLAGGED_SHARE", PLANS[plan][1])
-    root = stores[store]
+    _same_on_both(spark, stores[store], since, until)
+
+
+def test_spark_reads_the_store_first_collectors_files(spark: Any, tmp_path: Path) -> None:
+    """The store-first collector (engine/src/store.rs) writes uncompressed pages with delta
+    encodings, pyarrow LZ4 pages with dictionaries: Spark finds in its files what DuckDB
+    finds. softflowd's exports of real mining, through the engine's own writer."""
+    root = tmp_path / "store"
+    Store(root, tag="rs")
+    for capture, version in ((NDPI / "mining.pcapng", 10), (ZEEK / "bitcoin-mining.pcap", 9)):
+        _engine.store_datagrams(
+            _datagrams(capture, version),
+            root,
+            "rs",
+            STORED_FLOW_SCHEMA,
+            STORED_FLOW_VERSION,
+            "netflow://127.0.0.1:2055",
+        )
+    _same_on_both(spark, root, None, None)
+
+
+def _same_on_both(spark: Any, root: Path, since: datetime | None, until: datetime | None) -> None:
     on_duckdb = Store(root)
     sessions: dict[tuple[str | None, int], Any] = {}
     where = active_in(since, until) if since or until else None

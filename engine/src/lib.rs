@@ -4,6 +4,8 @@
 pub mod apps;
 #[cfg(test)]
 mod bench_parquet;
+#[cfg(test)]
+mod bench_stages;
 pub mod bursts;
 pub mod collector;
 pub mod decode;
@@ -15,9 +17,11 @@ pub mod netflow;
 pub mod out;
 pub mod p2p;
 pub mod pairing;
+pub mod parquet_file;
 pub mod reader;
 pub mod sampling;
 pub mod store;
+mod store_columns;
 pub mod storefirst;
 pub mod stream;
 pub mod tls;

@@ -5,14 +5,13 @@
 //! Mirrors store/layout.py exactly: one file per UTC hour the flows start in (hours in
 //! the order they first occur, rows in their order), at
 //! `flows/date=YYYY-MM-DD/hour=HH/part-<tag>-<16 hex>.parquet`, written as
-//! `.part-….parquet.tmp`, synced, renamed, and the folder synced; LZ4_RAW pages, list parts named `element`, the schema
+//! `.part-….parquet.tmp`, synced, renamed, and the folder synced; list parts named `element`, the schema
 //! version under `minewatch.schema_version` in the Parquet and Arrow metadata. The
 //! columns are the stored schema Python hands over (STORED_FLOW_SCHEMA): what a flow
 //! export fills is filled, the rest is null, as `sources/flowexport.to_record_schema`,
 //! `collect._as_stored` and `store.with_address_numbers` make it.
 
 use std::collections::hash_map::RandomState;
-use std::fmt::Write as _;
 use std::fs::File;
 use std::hash::BuildHasher;
 use std::io;
@@ -22,15 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arrow_array::builder::{StringBuilder, UInt32Builder};
-use arrow_array::{
-    new_null_array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-    UInt16Array, UInt64Array, UInt8Array,
-};
+use arrow_array::{new_null_array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
-use parquet::arrow::arrow_writer::ArrowWriterOptions;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
+use parquet::basic::{Compression, Encoding};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -42,17 +35,28 @@ pub const VERSION_KEY: &str = "minewatch.schema_version";
 /// What a flow export's flows end with (sources/flowexport.py END_REASON).
 const END_REASON: &str = "export";
 const HOUR_US: i64 = 3_600_000_000;
-/// Columns written without a dictionary (see `encode`).
-const PLAIN_COLUMNS: [&str; 8] = [
+/// Integer columns written as DELTA_BINARY_PACKED (see `properties`): ids that count up,
+/// times, ports, counters and IPv4 numbers shrink to their differences' bits.
+pub(crate) const DELTA_COLUMNS: [&str; 14] = [
     "flow_id",
     "conn_id",
     "first_seen",
     "last_seen",
-    "c2s_bytes",
-    "s2c_bytes",
+    "ip_proto",
+    "tcp_flags",
+    "client_port",
+    "server_port",
     "c2s_packets",
     "s2c_packets",
+    "c2s_bytes",
+    "s2c_bytes",
+    "client_ip4",
+    "server_ip4",
 ];
+
+/// Text with the same value in nearly every row, written as DELTA_BYTE_ARRAY: each value
+/// is "all of the one before" (a few bits) instead of its bytes.
+const REPEATED_TEXT: [&str; 2] = ["end_reason", "source"];
 
 /// Columns with min/max statistics: those readers filter on (time ranges, addresses,
 /// ports), so that whole files and row groups are skipped.
@@ -82,6 +86,8 @@ pub struct FlowFiles {
     /// export leaves empty), sliced for each batch: some forty columns, whose fresh
     /// buffers would cost more than the rest.
     nulls: Mutex<Vec<Option<ArrayRef>>>,
+    /// Threads encoding a file's columns (parquet_file.rs).
+    pub encode_threads: usize,
 }
 
 impl FlowFiles {
@@ -105,6 +111,7 @@ impl FlowFiles {
             version,
             source,
             nulls,
+            encode_threads: crate::parquet_file::ENCODE_THREADS,
         };
         files.batch(&[(0, &example())])?;
         Ok(files)
@@ -138,23 +145,23 @@ impl FlowFiles {
     /// One Arrow batch of the stored schema.
     pub fn batch(&self, rows: &[(u64, &Flow<IpAddr>)]) -> Result<RecordBatch, ArrowError> {
         let mut nulls = self.nulls.lock().unwrap_or_else(|e| e.into_inner());
-        let mut built = Columns::of(rows);
+        let mut built = crate::store_columns::Columns::of(rows);
         let columns = self
             .schema
             .fields()
             .iter()
             .zip(nulls.iter_mut())
             .map(|(field, held)| {
-                built.take(field.name()).unwrap_or_else(|| {
+                Ok(built.take(field.name())?.unwrap_or_else(|| {
                     let n = rows.len();
                     if held.as_ref().is_none_or(|a| a.len() < n) {
                         *held = Some(self.same_in_every_row(field, n));
                     }
                     held.as_ref()
                         .map_or_else(|| self.same_in_every_row(field, n), |a| a.slice(0, n))
-                })
+                }))
             })
-            .collect();
+            .collect::<Result<_, ArrowError>>()?;
         RecordBatch::try_new(self.schema.clone(), columns)
     }
 
@@ -203,13 +210,19 @@ impl FlowFiles {
     }
 
     pub(crate) fn properties(&self) -> parquet::file::properties::WriterPropertiesBuilder {
+        // Measured in bench_parquet.rs (`parquet_settings`): LZ4 (lz4_flex) over plain pages
+        // cost ~70 ns a record, a third of encoding; delta encodings of the integer and
+        // repeated text columns leave the files as small with no compression at all
+        // (48.6 bytes a record against 48.3), for ~140 ns instead of ~210. Pages are left
+        // uncompressed, which every reader reads fastest; pyarrow's writer (the Python
+        // path) keeps its LZ4 and dictionaries: readers do not care which.
         let props = WriterProperties::builder()
-            // lz4: reading back is what detection waits on (store/__init__.py); pyarrow's
-            // "lz4" is LZ4_RAW (the Hadoop-framed LZ4 is deprecated).
-            .set_compression(Compression::LZ4_RAW)
+            .set_compression(Compression::UNCOMPRESSED)
             // Lists as the Parquet spec names their parts (`element`), as pyarrow writes.
             .set_coerce_types(true)
             .set_dictionary_enabled(false)
+            // The sampling rate is one value per exporter: a dictionary of one.
+            .set_column_dictionary_enabled(ColumnPath::from("sampling_rate"), true)
             // Statistics per column chunk (no page index) only on the columns readers
             // filter on (FILTERED): the rest cost ~10% of encoding and skip nothing.
             .set_statistics_enabled(EnabledStatistics::None)
@@ -217,11 +230,11 @@ impl FlowFiles {
                 VERSION_KEY.to_string(),
                 self.version.to_string(),
             )]));
-        // Columns nearly unique per row gain nothing from a dictionary, which pyarrow
-        // tries on every column and drops past 1 MB: encoding them plainly halves the cost
-        // of encoding (the same values; only the encoding in the file differs).
-        let props = PLAIN_COLUMNS.iter().fold(props, |p, name| {
-            p.set_column_dictionary_enabled(ColumnPath::from(*name), false)
+        let props = DELTA_COLUMNS.iter().fold(props, |p, name| {
+            p.set_column_encoding(ColumnPath::from(*name), Encoding::DELTA_BINARY_PACKED)
+        });
+        let props = REPEATED_TEXT.iter().fold(props, |p, name| {
+            p.set_column_encoding(ColumnPath::from(*name), Encoding::DELTA_BYTE_ARRAY)
         });
         FILTERED.iter().fold(props, |p, name| {
             p.set_column_statistics_enabled(ColumnPath::from(*name), EnabledStatistics::Chunk)
@@ -235,176 +248,11 @@ impl FlowFiles {
         props: WriterProperties,
     ) -> io::Result<()> {
         let file = File::create(path)?;
-        let options = ArrowWriterOptions::new()
-            .with_properties(props)
-            .with_schema_root("schema".to_string());
-        let mut writer = ArrowWriter::try_new_with_options(file, self.schema.clone(), options)
-            .map_err(io::Error::other)?;
-        writer.write(batch).map_err(io::Error::other)?;
-        let file = writer.into_inner().map_err(io::Error::other)?;
+        let file =
+            crate::parquet_file::write(file, &self.schema, batch, props, self.encode_threads)?;
         // On disk before it has its name: a power cut leaves no torn file.
         file.sync_all()
     }
-}
-
-/// The columns a flow export fills, built in one pass over the rows (a pass per column
-/// would read every flow twenty times).
-struct Columns {
-    id_values: Vec<u64>,
-    ids: Option<ArrayRef>,
-    first: Vec<i64>,
-    last: Vec<i64>,
-    proto: Vec<u8>,
-    flags: Vec<u8>,
-    client_port: Vec<u16>,
-    server_port: Vec<u16>,
-    counts: [Vec<u64>; 4],
-    rate: Vec<f64>,
-    client: StringBuilder,
-    server: StringBuilder,
-    client_ip4: UInt32Builder,
-    server_ip4: UInt32Builder,
-    client_ip6: StringBuilder,
-    server_ip6: StringBuilder,
-}
-
-impl Columns {
-    fn of(rows: &[(u64, &Flow<IpAddr>)]) -> Self {
-        let n = rows.len();
-        let mut c = Columns {
-            id_values: Vec::with_capacity(n),
-            ids: None,
-            first: Vec::with_capacity(n),
-            last: Vec::with_capacity(n),
-            proto: Vec::with_capacity(n),
-            flags: Vec::with_capacity(n),
-            client_port: Vec::with_capacity(n),
-            server_port: Vec::with_capacity(n),
-            counts: std::array::from_fn(|_| Vec::with_capacity(n)),
-            rate: Vec::with_capacity(n),
-            client: StringBuilder::with_capacity(n, n * 14),
-            server: StringBuilder::with_capacity(n, n * 14),
-            client_ip4: UInt32Builder::with_capacity(n),
-            server_ip4: UInt32Builder::with_capacity(n),
-            client_ip6: StringBuilder::new(),
-            server_ip6: StringBuilder::new(),
-        };
-        let mut dotted = [0u8; 15];
-        for &(id, f) in rows {
-            c.id_values.push(id);
-            c.first.push(f.first_us);
-            c.last.push(f.last_us);
-            c.proto.push(f.proto);
-            c.flags.push(f.tcp_flags);
-            c.client_port.push(f.client_port);
-            c.server_port.push(f.server_port);
-            let counts = [f.c2s_packets, f.s2c_packets, f.c2s_bytes, f.s2c_bytes];
-            for (column, value) in c.counts.iter_mut().zip(counts) {
-                column.push(value);
-            }
-            c.rate.push(f.sampling_rate);
-            address(
-                f.client,
-                &mut c.client,
-                &mut c.client_ip4,
-                &mut c.client_ip6,
-                &mut dotted,
-            );
-            address(
-                f.server,
-                &mut c.server,
-                &mut c.server_ip4,
-                &mut c.server_ip6,
-                &mut dotted,
-            );
-        }
-        c
-    }
-
-    /// The column of the stored schema called `name` (taken out), for these rows; None
-    /// for a column with one value in every row (FlowFiles::same_in_every_row).
-    fn take(&mut self, name: &str) -> Option<ArrayRef> {
-        let utc = |v: &mut Vec<i64>| {
-            Arc::new(TimestampMicrosecondArray::from(std::mem::take(v)).with_timezone("UTC"))
-                as ArrayRef
-        };
-        let u64s = |v: &mut Vec<u64>| Arc::new(UInt64Array::from(std::mem::take(v))) as ArrayRef;
-        Some(match name {
-            // Both the same ids: one buffer.
-            "flow_id" | "conn_id" => Arc::clone(self.ids.get_or_insert_with(|| {
-                Arc::new(UInt64Array::from(std::mem::take(&mut self.id_values))) as ArrayRef
-            })),
-            "first_seen" => utc(&mut self.first),
-            "last_seen" => utc(&mut self.last),
-            "ip_proto" => Arc::new(UInt8Array::from(std::mem::take(&mut self.proto))),
-            "tcp_flags" => Arc::new(UInt8Array::from(std::mem::take(&mut self.flags))),
-            "client_ip" => Arc::new(self.client.finish()),
-            "server_ip" => Arc::new(self.server.finish()),
-            "client_port" => Arc::new(UInt16Array::from(std::mem::take(&mut self.client_port))),
-            "server_port" => Arc::new(UInt16Array::from(std::mem::take(&mut self.server_port))),
-            "c2s_packets" => u64s(&mut self.counts[0]),
-            "s2c_packets" => u64s(&mut self.counts[1]),
-            "c2s_bytes" => u64s(&mut self.counts[2]),
-            "s2c_bytes" => u64s(&mut self.counts[3]),
-            "sampling_rate" => Arc::new(Float64Array::from(std::mem::take(&mut self.rate))),
-            // The store's second form of each address: IPv4 as a number, IPv6 as text.
-            "client_ip4" => Arc::new(self.client_ip4.finish()),
-            "server_ip4" => Arc::new(self.server_ip4.finish()),
-            "client_ip6" => Arc::new(self.client_ip6.finish()),
-            "server_ip6" => Arc::new(self.server_ip6.finish()),
-            _ => return None,
-        })
-    }
-}
-
-/// One address in its three columns: text, IPv4 as a number, IPv6 as text. IPv4 text is
-/// made by table (std's formatter costs more than the rest of a row), IPv6 as std writes
-/// it (RFC 5952, as the decoder's text path does).
-fn address(
-    a: IpAddr,
-    text: &mut StringBuilder,
-    ip4: &mut UInt32Builder,
-    ip6: &mut StringBuilder,
-    dotted: &mut [u8; 15],
-) {
-    match a {
-        IpAddr::V4(v4) => {
-            let n = dotted_quad(v4.octets(), dotted);
-            // Digits and dots only: always UTF-8.
-            text.append_value(std::str::from_utf8(&dotted[..n]).unwrap_or_default());
-            ip4.append_value(u32::from(v4));
-            ip6.append_null();
-        }
-        IpAddr::V6(_) => {
-            let _ = write!(text, "{a}");
-            text.append_value("");
-            ip4.append_null();
-            let _ = write!(ip6, "{a}");
-            ip6.append_value("");
-        }
-    }
-}
-
-/// `octets` as dotted-quad text into `out`; its length.
-fn dotted_quad(octets: [u8; 4], out: &mut [u8; 15]) -> usize {
-    let mut n = 0;
-    for (i, o) in octets.into_iter().enumerate() {
-        if i > 0 {
-            out[n] = b'.';
-            n += 1;
-        }
-        if o >= 100 {
-            out[n] = b'0' + o / 100;
-            n += 1;
-        }
-        if o >= 10 {
-            out[n] = b'0' + o / 10 % 10;
-            n += 1;
-        }
-        out[n] = b'0' + o % 10;
-        n += 1;
-    }
-    n
 }
 
 /// A flow for checking the schema at the start.
@@ -524,24 +372,6 @@ pub(crate) mod tests {
         assert_eq!(f, PathBuf::from("/s/flows/date=2025-11-24/hour=23"));
         let f = flow_folder(Path::new("/s"), hour + 1);
         assert_eq!(f, PathBuf::from("/s/flows/date=2025-11-25/hour=00"));
-    }
-
-    #[test]
-    fn dotted_quads_are_what_std_writes() {
-        let mut out = [0u8; 15];
-        for v in [
-            0u32,
-            1,
-            0x0a00_0009,
-            0x0a00_000a,
-            0x6464_6464,
-            0xffff_ffff,
-            0xc0a8_0001,
-        ] {
-            let ip = std::net::Ipv4Addr::from(v);
-            let n = dotted_quad(ip.octets(), &mut out);
-            assert_eq!(std::str::from_utf8(&out[..n]).unwrap(), ip.to_string());
-        }
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! The store-first collector: socket to Parquet file in Rust, Python only starting,
 //! stopping and reading counters (`minewatch collect --store-only`).
 //!
-//! Two threads. The receiving thread takes datagrams off the socket and decodes them into
-//! numeric records (netflow.rs); every `flush` (or as soon as `max_records` are waiting)
-//! it hands what it has to the writing thread, through a queue of one. The writing thread
-//! pairs them (pairing.rs, on numbers), writes the flows as the store's files (store.rs),
-//! and then tells the caller (`on_flushed`: records taken, flows written), which updates
-//! the store's journal. One write in flight, one batch waiting, and at most `max_pending`
-//! records decoded beyond those: past that, datagrams are counted (`overflow`) and
-//! dropped, so memory stays bounded whatever arrives.
+//! Three threads. The receiving thread takes datagrams off the socket and decodes them
+//! into numeric records (netflow.rs); every `flush` (or as soon as `max_records` are
+//! waiting) it hands what it has to the pairing thread, through a queue of one. The
+//! pairing thread pairs them (pairing/, on numbers) and hands the flows to the writing
+//! thread when it is free, so that the next batch is paired while this one is encoded. The writing thread writes the flows as the store's files (store.rs, its
+//! columns encoded on two threads: parquet_file.rs) and then tells the caller
+//! (`on_flushed`: records settled, flows written), which updates the store's journal. One
+//! write in flight, one batch of flows and one of records waiting, and at most
+//! `max_pending` records decoded beyond those: past that, datagrams are counted
+//! (`overflow`) and dropped, so memory stays bounded whatever arrives.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -28,6 +30,19 @@ use crate::store::FlowFiles;
 const MAX_DATAGRAM: usize = 65_535;
 /// How often the receiving thread looks at the clock and the stop flag when nothing arrives.
 const TICK: Duration = Duration::from_millis(100);
+/// How much nicer than the receiving thread the pairing and writing threads are.
+const BEHIND_RECEIVING: i32 = 2;
+
+/// Make this thread (and the threads it starts) nicer than the receiving thread: when the
+/// CPU is short, the receiving thread runs first, since it alone loses data (the socket's
+/// buffer overflows in tens of milliseconds) while the others catch up from memory.
+fn behind_receiving() {
+    // SAFETY: nice(2) changes the calling thread's own nice value (Linux: a per-thread
+    // value); no pointers. A failure leaves the thread as it was.
+    unsafe {
+        libc::nice(BEHIND_RECEIVING);
+    }
+}
 
 /// Called after each flush with (one-way records the files so far were made of, flows in
 /// files so far); an error stops nothing but is kept for the caller.
@@ -133,19 +148,22 @@ impl StoreCollector {
                 .name("minewatch-receive".into())
                 .spawn(move || receive(socket, shared, progress, (tx, recycled), limits))?,
         );
+        // A rendezvous: the pairing thread pairs the next batch while this one is written,
+        // then waits with it in hand (no third batch of flows in memory).
+        let (to_write, paired) = bounded::<Paired>(0);
+        // Written flows' memory back to the pairing thread, to be filled again.
+        let (emptied, refill) = bounded::<Vec<Flow<IpAddr>>>(2);
+        let progress = Arc::clone(&self.progress);
+        self.threads.push(
+            std::thread::Builder::new()
+                .name("minewatch-pair".into())
+                .spawn(move || pair((rx, back), (to_write, refill), max_records, progress))?,
+        );
         let progress = Arc::clone(&self.progress);
         self.threads.push(
             std::thread::Builder::new()
                 .name("minewatch-write".into())
-                .spawn(move || {
-                    write(
-                        (rx, back),
-                        settings.files,
-                        max_records,
-                        progress,
-                        on_flushed,
-                    )
-                })?,
+                .spawn(move || write((paired, emptied), settings.files, progress, on_flushed))?,
         );
         Ok(())
     }
@@ -237,21 +255,34 @@ fn receive(
     }
 }
 
-fn write(
+/// Flows paired from what was taken so far, on their way to the files.
+struct Paired {
+    flows: Vec<Flow<IpAddr>>,
+    /// The id of the first flow.
+    first_id: u64,
+    /// One-way records taken so far that are in these flows or earlier ones (not held).
+    settled: u64,
+    last: bool,
+}
+
+/// The pairing thread: batches of records in, flows out to the writing thread (one batch
+/// of flows in hand at most, handed over when the writer is free), so that pairing the
+/// next batch and encoding this one run side by side.
+fn pair(
     (rx, back): (Receiver<Batch>, Sender<Vec<Rec<IpAddr>>>),
-    files: FlowFiles,
+    (tx, emptied): (Sender<Paired>, Receiver<Vec<Flow<IpAddr>>>),
     max_held: usize,
     progress: Arc<Progress>,
-    mut on_flushed: OnFlushed,
 ) {
+    behind_receiving();
     let mut pairer = NumericPairer::new(max_held);
-    let mut flows: Vec<Flow<IpAddr>> = Vec::new();
     let mut next_id = 0u64;
     for batch in rx.iter() {
         let taken = progress
             .taken
             .fetch_add(batch.records.len() as u64, Ordering::Relaxed)
             + batch.records.len() as u64;
+        let mut flows = emptied.try_recv().unwrap_or_default();
         flows.clear();
         let _ = back.try_send(pairer.push(batch.records, &mut flows));
         if batch.last {
@@ -261,8 +292,32 @@ fn write(
         progress
             .flows
             .fetch_add(flows.len() as u64, Ordering::Relaxed);
+        let first_id = next_id;
+        next_id += flows.len() as u64;
+        let paired = Paired {
+            flows,
+            first_id,
+            settled: taken - pairer.held() as u64,
+            last: batch.last,
+        };
+        if tx.send(paired).is_err() || batch.last {
+            return;
+        }
+    }
+}
+
+/// The writing thread: flows into the store's files, then the caller told.
+fn write(
+    (rx, emptied): (Receiver<Paired>, Sender<Vec<Flow<IpAddr>>>),
+    files: FlowFiles,
+    progress: Arc<Progress>,
+    mut on_flushed: OnFlushed,
+) {
+    behind_receiving();
+    for paired in rx.iter() {
+        let flows = &paired.flows;
         if !flows.is_empty() {
-            match files.write(&flows, next_id) {
+            match files.write(flows, paired.first_id) {
                 Ok(written) => {
                     progress
                         .files
@@ -271,7 +326,7 @@ fn write(
                         .written
                         .fetch_add(flows.len() as u64, Ordering::Relaxed)
                         + flows.len() as u64;
-                    if let Err(e) = on_flushed(taken - pairer.held() as u64, total) {
+                    if let Err(e) = on_flushed(paired.settled, total) {
                         progress.failed(e);
                     }
                 }
@@ -285,11 +340,11 @@ fn write(
                     ));
                 }
             }
-            next_id += flows.len() as u64;
         }
-        if batch.last {
+        if paired.last {
             return;
         }
+        let _ = emptied.try_send(paired.flows);
     }
 }
 
@@ -297,50 +352,13 @@ fn write(
 pub(crate) mod tests {
     use super::*;
 
-    /// NetFlow v5 datagrams of 30 one-way records each, as bench/flows.py makes them:
-    /// 200,000 clients, 1,000,000 servers, ephemeral client ports.
-    pub(crate) fn v5_datagrams(records: usize) -> Vec<Vec<u8>> {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        (0..records.div_ceil(30))
-            .map(|seq| {
-                let mut d = Vec::with_capacity(24 + 30 * 48);
-                for v in [5u16, 30] {
-                    d.extend_from_slice(&v.to_be_bytes());
-                }
-                for v in [4_000_000u32, 1_790_000_000, 0, (seq * 30) as u32, 0] {
-                    d.extend_from_slice(&v.to_be_bytes());
-                }
-                for _ in 0..30 {
-                    let client = 0x0A00_0000 + (next() % 200_000) as u32;
-                    let server = 0x0B00_0000 + (next() % 1_000_000) as u32 * 97;
-                    let first = 400_000 + (next() % 2_600_000) as u32;
-                    for v in [client, server, 0, 0, 7, 7000, first, first + 5000] {
-                        d.extend_from_slice(&v.to_be_bytes());
-                    }
-                    let sport = 32768 + (next() % 28_000) as u16;
-                    for v in [sport, 443] {
-                        d.extend_from_slice(&v.to_be_bytes());
-                    }
-                    d.extend_from_slice(&[0, 0x1b, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-                }
-                d
-            })
-            .collect()
-    }
-
     #[test]
     fn every_record_is_stored_once() {
         let dir = std::env::temp_dir().join(format!("mw-storefirst-{}", std::process::id()));
         let schema = crate::store::tests::stored_schema();
         let files = FlowFiles::new(dir.clone(), "t".into(), &schema, 2, "s".into()).unwrap();
         let mut dec = Decoder::numeric();
-        for d in v5_datagrams(3000) {
+        for d in crate::bench_stages::v5_datagrams(3000) {
             dec.feed("127.0.0.1:9".parse().unwrap(), &d, 0);
         }
         let mut pairer = NumericPairer::new(100);
@@ -351,81 +369,6 @@ pub(crate) mod tests {
         let written = files.write(&flows, 0).unwrap();
         assert!(!written.is_empty());
         assert!(written.iter().all(|p| p.exists()));
-        let _ = std::fs::remove_dir_all(dir);
-    }
-
-    /// Where the CPU goes per record, stage by stage (run with
-    /// `cargo test --release -- --ignored stage_costs --nocapture`).
-    #[test]
-    #[ignore]
-    fn stage_costs() {
-        let n = 1_048_576;
-        let grams = v5_datagrams(n);
-        let dir = std::env::temp_dir().join(format!("mw-stages-{}", std::process::id()));
-        let schema = crate::store::tests::stored_schema();
-        let files = FlowFiles::new(dir.clone(), "t".into(), &schema, 2, "s".into()).unwrap();
-        let from: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        // This thread's CPU time (the machine is shared: wall time would count others).
-        let cpu = || -> u64 {
-            std::fs::read_to_string("/proc/thread-self/schedstat")
-                .ok()
-                .and_then(|s| s.split_whitespace().next()?.parse().ok())
-                .unwrap_or(0)
-        };
-        let per = |t: u64| (cpu() - t) as f64 / n as f64;
-        let mut arrow = Decoder::new();
-        let t = cpu();
-        for d in &grams {
-            arrow.feed(from, d, 0);
-        }
-        let _ = arrow.take();
-        let decode_text = per(t);
-        // The least of three rounds, stage by stage: other work on the machine only adds.
-        let mut least = [f64::MAX; 4];
-        for _ in 0..3 {
-            let mut dec = Decoder::numeric();
-            let t = cpu();
-            for d in &grams {
-                dec.feed(from, d, 0);
-            }
-            let records = dec.take_numeric();
-            let decode = per(t);
-            // As the writing thread does: a batch at a time, its memory reused.
-            let (mut pair, mut build, mut encode) = (0.0, 0.0, 0.0);
-            let mut flows = Vec::new();
-            let mut pairer = NumericPairer::new(0);
-            let mut memory = Vec::new();
-            let folder = crate::store::flow_folder(&dir, 1);
-            for chunk in records.chunks(262_144) {
-                let t = cpu();
-                memory.extend_from_slice(chunk);
-                flows.clear();
-                memory = pairer.push(memory, &mut flows);
-                pair += per(t);
-                let t = cpu();
-                let batches: Vec<_> = FlowFiles::by_hour(&flows, 0)
-                    .into_iter()
-                    .map(|(_, rows)| files.batch(&rows).unwrap())
-                    .collect();
-                build += per(t);
-                let t = cpu();
-                for b in &batches {
-                    files.write_atomically(b, &folder).unwrap();
-                }
-                encode += per(t);
-            }
-            for (l, v) in least.iter_mut().zip([decode, pair, build, encode]) {
-                *l = l.min(v);
-            }
-        }
-        let [decode, pair, build, encode] = least;
-        eprintln!(
-            "CPU ns per record: decode {decode:.0} (to Arrow text: {decode_text:.0}), pair {pair:.0}, \
-             build Arrow {build:.0}, Parquet encode+fsync {encode:.0}; total {:.0} \
-             = {:.2} M records per CPU-second",
-            decode + pair + build + encode,
-            1e3 / (decode + pair + build + encode)
-        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }

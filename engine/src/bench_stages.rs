@@ -1,0 +1,121 @@
+//! Where the store-first collector's CPU goes, stage by stage (run with
+//! `cargo test --release --lib -- --ignored stage_costs --nocapture`), and the datagrams
+//! the engine's benchmarks feed it.
+
+use std::net::SocketAddr;
+
+use crate::netflow::Decoder;
+use crate::pairing::NumericPairer;
+use crate::store::FlowFiles;
+
+/// NetFlow v5 datagrams of 30 one-way records each, as bench/flows.py makes them:
+/// 200,000 clients, 1,000,000 servers, ephemeral client ports.
+pub(crate) fn v5_datagrams(records: usize) -> Vec<Vec<u8>> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..records.div_ceil(30))
+        .map(|seq| {
+            let mut d = Vec::with_capacity(24 + 30 * 48);
+            for v in [5u16, 30] {
+                d.extend_from_slice(&v.to_be_bytes());
+            }
+            for v in [4_000_000u32, 1_790_000_000, 0, (seq * 30) as u32, 0] {
+                d.extend_from_slice(&v.to_be_bytes());
+            }
+            for _ in 0..30 {
+                let client = 0x0A00_0000 + (next() % 200_000) as u32;
+                let server = 0x0B00_0000 + (next() % 1_000_000) as u32 * 97;
+                let first = 400_000 + (next() % 2_600_000) as u32;
+                for v in [client, server, 0, 0, 7, 7000, first, first + 5000] {
+                    d.extend_from_slice(&v.to_be_bytes());
+                }
+                let sport = 32768 + (next() % 28_000) as u16;
+                for v in [sport, 443] {
+                    d.extend_from_slice(&v.to_be_bytes());
+                }
+                d.extend_from_slice(&[0, 0x1b, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            }
+            d
+        })
+        .collect()
+}
+
+/// Where the CPU goes per record, stage by stage (run with
+/// `cargo test --release -- --ignored stage_costs --nocapture`).
+#[test]
+#[ignore]
+fn stage_costs() {
+    let n = 1_048_576;
+    let grams = v5_datagrams(n);
+    let dir = std::env::temp_dir().join(format!("mw-stages-{}", std::process::id()));
+    let schema = crate::store::tests::stored_schema();
+    let files = FlowFiles::new(dir.clone(), "t".into(), &schema, 2, "s".into()).unwrap();
+    let from: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    // This thread's CPU time (the machine is shared: wall time would count others).
+    let cpu = || -> u64 {
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let per = |t: u64| (cpu() - t) as f64 / n as f64;
+    let mut arrow = Decoder::new();
+    let t = cpu();
+    for d in &grams {
+        arrow.feed(from, d, 0);
+    }
+    let _ = arrow.take();
+    let decode_text = per(t);
+    // The least of three rounds, stage by stage: other work on the machine only adds.
+    let mut least = [f64::MAX; 4];
+    for _ in 0..3 {
+        let mut dec = Decoder::numeric();
+        let t = cpu();
+        for d in &grams {
+            dec.feed(from, d, 0);
+        }
+        let records = dec.take_numeric();
+        let decode = per(t);
+        // As the writing thread does: a batch at a time, its memory reused.
+        let (mut pair, mut build, mut encode) = (0.0, 0.0, 0.0);
+        let mut flows = Vec::new();
+        let mut pairer = NumericPairer::new(262_144);
+        let mut memory = Vec::new();
+        let folder = crate::store::flow_folder(&dir, 1);
+        for chunk in records.chunks(262_144) {
+            let t = cpu();
+            memory.extend_from_slice(chunk);
+            flows.clear();
+            memory = pairer.push(memory, &mut flows);
+            pair += per(t);
+            let t = cpu();
+            let batches: Vec<_> = FlowFiles::by_hour(&flows, 0)
+                .into_iter()
+                .map(|(_, rows)| files.batch(&rows).unwrap())
+                .collect();
+            build += per(t);
+            let t = cpu();
+            for b in &batches {
+                files.write_atomically(b, &folder).unwrap();
+            }
+            encode += per(t);
+        }
+        for (l, v) in least.iter_mut().zip([decode, pair, build, encode]) {
+            *l = l.min(v);
+        }
+    }
+    let [decode, pair, build, encode] = least;
+    eprintln!(
+        "CPU ns per record: decode {decode:.0} (to Arrow text: {decode_text:.0}), pair {pair:.0}, \
+         build Arrow {build:.0}, Parquet encode+fsync {encode:.0}; total {:.0} \
+         = {:.2} M records per CPU-second",
+        decode + pair + build + encode,
+        1e3 / (decode + pair + build + encode)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
