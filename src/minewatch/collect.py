@@ -23,7 +23,8 @@ Memory is bounded in records: at most 4 x `max_records` decoded and waiting (pas
 datagrams are dropped and counted), `max_records` one-way records held for their other
 half, `max_records` flows not yet written; the evidence of one window is what remains,
 one piece per client, server and batch. Store-first, the engine holds at most 4 x
-`max_records` decoded records, one batch waiting and one being written.
+`max_records` decoded records, one batch of records waiting to be paired, and one batch of
+flows waiting to be written beside the one being written.
 """
 
 from __future__ import annotations
@@ -151,6 +152,7 @@ class Collector:
         self.journal = Journal(store.root, store.tag, f"{options.host}:{self.port}")
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minewatch-store")
         self.writes: deque[Future[None]] = deque()
+        self.kernel_dropped: int | None = None
         self.analysis = self._window()
 
     def status(self) -> CollectStatus:
@@ -166,8 +168,16 @@ class Collector:
             missing=sum(e.missing for e in exporters),
             exporters=len({e.address for e in exporters}),
             overflow=totals.overflow,
-            kernel_drops=kernel_drops(self.port),
+            kernel_drops=self._kernel_drops(),
         )
+
+    def _kernel_drops(self) -> int | None:
+        """The kernel's drops on our socket; once the socket is closed (the count goes
+        with it), the last count read."""
+        now = kernel_drops(self.port)
+        if now is not None:
+            self.kernel_dropped = now
+        return self.kernel_dropped
 
     def _window(self) -> InputAnalysis:
         source = f"netflow://{self.options.host}:{self.port}"
@@ -257,6 +267,7 @@ class Collector:
                 if on_status is not None:
                     on_status(self.status())
         finally:
+            self._kernel_drops()  # read while the socket is open
             self.socket.stop()  # writes what was received; the journal is told by the engine
             self._noted()
             self.journal.stopped()
