@@ -19,6 +19,7 @@ pub mod p2p;
 pub mod pairing;
 pub mod parquet_file;
 pub mod reader;
+pub mod recv_many;
 pub mod sampling;
 pub mod store;
 mod store_columns;

@@ -24,10 +24,11 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::collector::{after_receive_error, feed_datagram};
 use crate::netflow::Decoder;
 use crate::pairing::{Flow, NumericPairer, Rec};
+use crate::recv_many::Datagrams;
 use crate::store::FlowFiles;
 
-/// The largest UDP payload; a longer datagram cannot arrive.
-const MAX_DATAGRAM: usize = 65_535;
+/// Datagrams taken off the socket by one system call (recv_many.rs), at most.
+const BATCH: usize = 16;
 /// How often the receiving thread looks at the clock and the stop flag when nothing arrives.
 const TICK: Duration = Duration::from_millis(100);
 /// How much nicer than the receiving thread the pairing and writing threads are.
@@ -208,16 +209,20 @@ fn receive(
     (tx, recycled): (Sender<Batch>, Receiver<Vec<Rec<IpAddr>>>),
     limits: Limits,
 ) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut many = Datagrams::new(BATCH);
     let mut handed = Instant::now();
     loop {
         let stopping = shared.stop.load(Ordering::Relaxed);
         let mut pending = 0;
         if !stopping {
-            match socket.recv_from(&mut buf) {
-                Ok((n, from)) => {
+            match many.receive(&socket) {
+                Ok(_) => {
                     let mut dec = shared.decoder.lock().unwrap_or_else(|e| e.into_inner());
-                    feed_datagram(&mut dec, from, &buf[..n], limits.max_pending);
+                    for (from, data) in many.iter() {
+                        if let Some(from) = from {
+                            feed_datagram(&mut dec, from, data, limits.max_pending);
+                        }
+                    }
                     pending = dec.pending();
                 }
                 Err(e) => after_receive_error(&e),
