@@ -6,6 +6,7 @@
 
 use std::fs::File;
 use std::io;
+use std::sync::Mutex;
 
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::SchemaRef;
@@ -92,40 +93,128 @@ fn encode(
         load[least] += leaves[i].1 + 1;
         owner[i] = least;
     }
-    let mut jobs: Vec<Vec<_>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut jobs: Vec<Job> = (0..threads).map(|_| Vec::new()).collect();
     for (i, (writer, (leaf, _))) in writers.into_iter().zip(leaves).enumerate() {
         jobs[owner[i]].push((i, writer, leaf));
     }
-    let run = |job: Vec<(usize, ArrowColumnWriter, ArrowLeafColumn)>| {
-        job.into_iter()
+    let run = |job: Option<Job>| {
+        job.unwrap_or_default()
+            .into_iter()
             .map(|(i, mut writer, leaf)| {
                 writer.write(&leaf)?;
                 Ok((i, writer.close()?))
             })
             .collect::<Result<Vec<_>, ParquetError>>()
     };
+    let joined = |done: Result<Vec<_>, ParquetError>, more: Result<Vec<_>, ParquetError>| {
+        let mut done = done?;
+        done.extend(more?);
+        Ok(done)
+    };
     let own = jobs.remove(0);
+    // Each other job in a slot its thread takes it from; a job whose thread could not be
+    // started (or had not started yet) is taken and run by this thread instead.
+    let slots: Vec<Mutex<Option<Job>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    let take = |slot: &Mutex<Option<Job>>| slot.lock().unwrap_or_else(|e| e.into_inner()).take();
     let done = std::thread::scope(|s| {
-        let others: Vec<_> = jobs
-            .into_iter()
-            .map(|job| s.spawn(move || run(job)))
+        let others: Vec<_> = slots
+            .iter()
+            .filter_map(|slot| {
+                std::thread::Builder::new()
+                    .name("minewatch-encode".into())
+                    .spawn_scoped(s, move || run(take(slot)))
+                    .ok()
+            })
             .collect();
-        let mut done = run(own);
+        let mut done = run(Some(own));
+        for slot in &slots {
+            if let Some(job) = take(slot) {
+                done = joined(done, run(Some(job)));
+            }
+        }
         for handle in others {
             let more = handle.join().unwrap_or_else(|_| {
                 Err(ParquetError::General("an encoding thread panicked".into()))
             });
-            done = done.and_then(|mut d| {
-                d.extend(more?);
-                Ok(d)
-            });
+            done = joined(done, more);
         }
         done
-    })
-    .map_err(io::Error::other)?;
-    let mut chunks: Vec<Option<ArrowColumnChunk>> = (0..done.len()).map(|_| None).collect();
-    for (i, chunk) in done {
-        chunks[i] = Some(chunk);
+    });
+    let mut done = done.map_err(io::Error::other)?;
+    done.sort_unstable_by_key(|&(i, _)| i);
+    Ok(done.into_iter().map(|(_, chunk)| chunk).collect())
+}
+
+/// Columns one thread encodes: (column index, its writer, its values).
+type Job = Vec<(usize, ArrowColumnWriter, ArrowLeafColumn)>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::FlowFiles;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    /// Written on one thread by ArrowWriter and on three by `write`: the same rows, row
+    /// groups and metadata.
+    #[test]
+    fn threads_write_what_one_writer_writes() {
+        let dir = std::env::temp_dir().join(format!("mw-pqfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let schema = crate::store::tests::stored_schema();
+        let files = FlowFiles::new(dir.clone(), "t".into(), &schema, 2, "s".into()).unwrap();
+        let mut dec = crate::netflow::Decoder::numeric();
+        for d in crate::bench_stages::v5_datagrams(2_520) {
+            dec.feed("127.0.0.1:9".parse().unwrap(), &d, 0);
+        }
+        let mut flows = Vec::new();
+        let _ = crate::pairing::NumericPairer::new(0).push(dec.take_numeric(), &mut flows);
+        let rows: Vec<_> = (0..flows.len() as u64).zip(flows.iter()).collect();
+        let batch = files.batch(&rows).unwrap();
+        let props = || {
+            files
+                .properties()
+                .set_max_row_group_row_count(Some(1_000))
+                .build()
+        };
+        let read = |path: &std::path::Path| {
+            let reader =
+                ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+            let metadata = reader.metadata().clone();
+            let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
+            (metadata, batches)
+        };
+        let one = dir.join("one.parquet");
+        let mut writer =
+            ArrowWriter::try_new_with_options(File::create(&one).unwrap(), batch.schema(), {
+                ArrowWriterOptions::new()
+                    .with_properties(props())
+                    .with_schema_root("schema".to_string())
+            })
+            .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let three = dir.join("three.parquet");
+        write(
+            File::create(&three).unwrap(),
+            &batch.schema(),
+            &batch,
+            props(),
+            3,
+        )
+        .unwrap();
+        let (meta_one, rows_one) = read(&one);
+        let (meta_three, rows_three) = read(&three);
+        assert_eq!(meta_three.num_row_groups(), 3);
+        assert_eq!(meta_one.num_row_groups(), meta_three.num_row_groups());
+        assert_eq!(
+            meta_one.file_metadata().key_value_metadata(),
+            meta_three.file_metadata().key_value_metadata()
+        );
+        assert_eq!(rows_one, rows_three);
+        assert_eq!(
+            rows_three.iter().map(|b| b.num_rows()).sum::<usize>(),
+            2_520
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
-    Ok(chunks.into_iter().flatten().collect())
 }

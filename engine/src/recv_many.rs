@@ -142,7 +142,7 @@ mod tests {
             let mut many = Datagrams::new(4);
             let mut got = Vec::new();
             while let Ok(n) = many.receive(&receiver) {
-                assert!(n >= 1 && n <= 4);
+                assert!((1..=4).contains(&n));
                 for (from, data) in many.iter() {
                     assert_eq!(from, Some(sender.local_addr().unwrap()));
                     got.push(data.to_vec());
