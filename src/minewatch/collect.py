@@ -23,8 +23,8 @@ Memory is bounded in records: at most 4 x `max_records` decoded and waiting (pas
 datagrams are dropped and counted), `max_records` one-way records held for their other
 half, `max_records` flows not yet written; the evidence of one window is what remains,
 one piece per client, server and batch. Store-first, the engine holds at most 4 x
-`max_records` decoded records, one batch of records waiting to be paired, and one batch of
-flows waiting to be written beside the one being written.
+`max_records` decoded records pending, and three batches on their way (one waiting to be
+paired, one being paired, one being written), each at most what was pending.
 """
 
 from __future__ import annotations
