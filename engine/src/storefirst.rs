@@ -1,16 +1,18 @@
 //! The store-first collector: socket to Parquet file in Rust, Python only starting,
 //! stopping and reading counters (`minewatch collect --store-only`).
 //!
-//! Three threads. The receiving thread takes datagrams off the socket and decodes them
-//! into numeric records (netflow.rs); every `flush` (or as soon as `max_records` are
-//! waiting) it hands what it has to the pairing thread, through a queue of one. The
-//! pairing thread pairs them (pairing/, on numbers) and hands the flows to the writing
-//! thread when it is free, so that the next batch is paired while this one is encoded. The writing thread writes the flows as the store's files (store.rs, its
-//! columns encoded on two threads: parquet_file.rs) and then tells the caller
-//! (`on_flushed`: records settled, flows written), which updates the store's journal. One
-//! write in flight, one batch of flows and one of records waiting, and at most
-//! `max_pending` records decoded beyond those: past that, datagrams are counted
-//! (`overflow`) and dropped, so memory stays bounded whatever arrives.
+//! Three threads. The receiving thread takes datagrams off the socket (many a system
+//! call: recv_many.rs) and decodes them into numeric records (netflow.rs); every `flush`
+//! (or as soon as `max_records` are waiting) it hands all it has to the pairing thread,
+//! through a queue of one. The pairing thread pairs them (pairing/, on numbers) and hands
+//! the flows to the writing thread when that is free, so that the next batch is paired
+//! while this one is encoded. The writing thread writes the flows as the store's files
+//! (store.rs, its columns encoded on two threads: parquet_file.rs) and then tells the
+//! caller (`on_flushed`: records settled, flows written), which updates the store's
+//! journal. In memory: a batch being written, one in the pairing thread's hand, one
+//! waiting for it, and at most `max_pending` records decoded beyond those (a batch is at
+//! most that much too): past that, datagrams are counted (`overflow`) and dropped, so
+//! memory stays bounded whatever arrives.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
