@@ -59,9 +59,8 @@ impl NumericPairer {
 
     /// Everything still held, alone, into `out`.
     pub fn flush(&mut self, out: &mut Vec<Flow<IpAddr>>) {
-        self.held_keys.clear();
-        for r in std::mem::take(&mut self.held) {
-            emit_alone(out, &r);
+        for (r, key) in self.held.drain(..).zip(self.held_keys.drain(..)) {
+            emit_alone(out, &r, key.from_lower);
         }
     }
 }

@@ -203,8 +203,10 @@ pub(super) fn emit<A: Address, S: FlowSink<A>>(
     }
 }
 
-pub(super) fn emit_alone<A: Address, S: FlowSink<A>>(out: &mut S, r: &Rec<A>) {
-    if r.sent_by_lower() {
+/// Emit a record without its other half; `from_lower`: whether the lower end sent it
+/// (`sent_by_lower`, which pairing has already worked out).
+pub(super) fn emit_alone<A: Address, S: FlowSink<A>>(out: &mut S, r: &Rec<A>, from_lower: bool) {
+    if from_lower {
         emit(out, Some(r), None);
     } else {
         emit(out, None, Some(r));

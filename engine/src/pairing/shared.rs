@@ -21,6 +21,13 @@ struct Entry {
 }
 
 impl Entry {
+    fn key(&self) -> Key {
+        Key {
+            hash: self.hash,
+            from_lower: self.from_lower,
+        }
+    }
+
     fn order(&self, other: &Self) -> Ordering {
         (self.hash, self.first_us, self.rank).cmp(&(other.hash, other.first_us, other.rank))
     }
@@ -32,20 +39,20 @@ pub(super) struct Scratch {
     order: Vec<Entry>,
     sorted: Vec<Entry>,
     counts: Vec<usize>,
-    alone: Vec<bool>,
-    lower: Vec<u32>,
-    higher: Vec<u32>,
-    /// Each one-way record's sort key, by index (what `Held` keeps of the held ones).
-    keys: Vec<Key>,
+    /// By record: its key when it is left alone (what a held record keeps, and which end
+    /// sent it, for emitting it alone without working that out again).
+    alone: Vec<Option<Key>>,
+    lower: Vec<Entry>,
+    higher: Vec<Entry>,
 }
 
 /// What pairing computes of a one-way record once: its connection key's hash and whether
 /// the lower end sent it. Kept with a held record, so that the next batch does not hash
 /// it again (most records of a one-way export are held once).
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub struct Key {
     hash: u64,
-    from_lower: bool,
+    pub(super) from_lower: bool,
 }
 
 /// A batch's records as pairing numbers them: the fresh ones, then those held from before
@@ -99,10 +106,7 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
     order.reserve(n);
     let alone = &mut scratch.alone;
     alone.clear();
-    alone.resize(n, false);
-    let keys = &mut scratch.keys;
-    keys.clear();
-    keys.resize(n, Key::default());
+    alone.resize(n, None);
     for (i, r) in records.iter().enumerate() {
         match r.reverse {
             Some((packets, bytes)) => {
@@ -120,7 +124,6 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
                     hash: hasher.hash_one(r.key()),
                     from_lower: r.sent_by_lower(),
                 });
-                keys[i] = key;
                 order.push(Entry {
                     hash: key.hash,
                     first_us: r.first_us,
@@ -144,7 +147,7 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
         }
         let run = &mut order[start..end];
         if run.len() == 1 {
-            alone[run[0].index as usize] = true;
+            alone[run[0].index as usize] = Some(run[0].key());
         } else {
             let key = |e: &Entry| records.get(e.index as usize).key();
             // Keys compared knowing each record's direction (cheaper than `key()`, which
@@ -176,14 +179,15 @@ pub(super) fn pair_into<A: Address, S: FlowSink<A>>(
         }
         start = end;
     }
-    let fresh_alone = alone[..fresh].iter().filter(|&&a| a).count();
+    let fresh_alone = alone[..fresh].iter().filter(|a| a.is_some()).count();
     let hold = fresh_alone <= max_held;
     let mut held = Vec::new();
-    for (i, _) in alone.iter().enumerate().filter(|(_, &a)| a) {
+    for (i, key) in alone.iter().enumerate() {
+        let Some(key) = *key else { continue };
         if hold && i < fresh {
-            held.push((i, scratch.keys[i]));
+            held.push((i, key));
         } else {
-            emit_alone(out, records.get(i));
+            emit_alone(out, records.get(i), key.from_lower);
         }
     }
     held
@@ -236,29 +240,29 @@ fn sort<'a>(
 fn connection<A: Address, S: FlowSink<A>>(
     records: Both<'_, A>,
     entries: &[Entry],
-    (lower, higher): (&mut Vec<u32>, &mut Vec<u32>),
-    alone: &mut [bool],
+    (lower, higher): (&mut Vec<Entry>, &mut Vec<Entry>),
+    alone: &mut [Option<Key>],
     out: &mut S,
 ) {
     lower.clear();
     higher.clear();
     for e in entries {
         if e.from_lower {
-            lower.push(e.index)
+            lower.push(*e)
         } else {
-            higher.push(e.index)
+            higher.push(*e)
         }
     }
-    for (&a, &b) in lower.iter().zip(higher.iter()) {
+    for (a, b) in lower.iter().zip(higher.iter()) {
         emit(
             out,
-            Some(records.get(a as usize)),
-            Some(records.get(b as usize)),
+            Some(records.get(a.index as usize)),
+            Some(records.get(b.index as usize)),
         );
     }
     let paired = lower.len().min(higher.len());
-    for &i in lower[paired..].iter().chain(&higher[paired..]) {
-        alone[i as usize] = true;
+    for e in lower[paired..].iter().chain(&higher[paired..]) {
+        alone[e.index as usize] = Some(e.key());
     }
 }
 

@@ -193,7 +193,8 @@ impl Pairer {
     pub fn flush(&mut self) -> RecordBatch {
         let mut out = PairedBuilder::default();
         for r in std::mem::take(&mut self.held) {
-            emit_alone(&mut out, &Rec::of(&r));
+            let r = Rec::of(&r);
+            emit_alone(&mut out, &r, r.sent_by_lower());
         }
         out.finish()
     }
