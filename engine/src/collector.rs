@@ -14,9 +14,8 @@ use arrow_array::RecordBatch;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::netflow::Decoder;
+use crate::recv_many::Datagrams;
 
-/// The largest UDP payload; a longer datagram cannot arrive.
-const MAX_DATAGRAM: usize = 65_535;
 /// How often the receiving thread looks at the stop flag when nothing arrives.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -41,40 +40,50 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// One datagram into the decoder, or counted as overflow once `max_pending` decoded
-/// records wait (memory stays bounded; the count says what was lost).
-pub(crate) fn feed_datagram(dec: &mut Decoder, from: SocketAddr, data: &[u8], max_pending: usize) {
-    if dec.pending() >= max_pending {
-        dec.counters.overflow += 1;
-    } else {
-        dec.feed(from, data, now_ms());
-    }
-}
+/// Datagrams taken off a socket by one system call (recv_many.rs), at most.
+pub(crate) const BATCH: usize = 16;
 
-/// After a failed receive: a timeout or an interruption is the idle tick; anything else
-/// (e.g. ICMP errors surfacing) waits a tick and the thread keeps listening.
-pub(crate) fn after_receive_error(e: &std::io::Error) {
-    let idle = matches!(
-        e.kind(),
-        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-    );
-    if !idle {
-        std::thread::sleep(TICK);
+/// Wait for datagrams on `socket` (up to its read timeout) and decode what came, each
+/// datagram counted as overflow instead once `max_pending` decoded records wait (memory
+/// stays bounded; the count says what was lost). The records now pending; None when
+/// nothing came (a timeout, or an error, after which the thread waits a tick).
+pub(crate) fn take_datagrams(
+    socket: &UdpSocket,
+    many: &mut Datagrams,
+    decoder: &Mutex<Decoder>,
+    max_pending: usize,
+) -> Option<usize> {
+    if let Err(e) = many.receive(socket) {
+        // A timeout or an interruption is the idle tick; anything else (e.g. ICMP errors
+        // surfacing) waits a tick and the thread keeps listening.
+        let idle = matches!(
+            e.kind(),
+            ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+        );
+        if !idle {
+            std::thread::sleep(TICK);
+        }
+        return None;
     }
+    let now = now_ms();
+    let mut dec = decoder.lock().unwrap_or_else(|e| e.into_inner());
+    for (from, data) in many.iter() {
+        let Some(from) = from else { continue };
+        if dec.pending() >= max_pending {
+            dec.counters.overflow += 1;
+        } else {
+            dec.feed(from, data, now);
+        }
+    }
+    Some(dec.pending())
 }
 
 fn receive(socket: UdpSocket, shared: Arc<Shared>, max_pending: usize) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut many = Datagrams::new(BATCH);
     while !shared.stop.load(Ordering::Relaxed) {
-        match socket.recv_from(&mut buf) {
-            Ok((n, from)) => {
-                let mut dec = shared.decoder.lock().unwrap_or_else(|e| e.into_inner());
-                feed_datagram(&mut dec, from, &buf[..n], max_pending);
-                if dec.pending() >= shared.wake_at.load(Ordering::Relaxed) {
-                    shared.ready.notify_all();
-                }
-            }
-            Err(e) => after_receive_error(&e),
+        let pending = take_datagrams(&socket, &mut many, &shared.decoder, max_pending);
+        if pending.is_some_and(|n| n >= shared.wake_at.load(Ordering::Relaxed)) {
+            shared.ready.notify_all();
         }
     }
 }

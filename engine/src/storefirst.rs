@@ -23,14 +23,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::collector::{after_receive_error, feed_datagram};
+use crate::collector::{take_datagrams, BATCH};
 use crate::netflow::Decoder;
 use crate::pairing::{Flow, NumericPairer, Rec};
 use crate::recv_many::Datagrams;
 use crate::store::FlowFiles;
 
-/// Datagrams taken off the socket by one system call (recv_many.rs), at most.
-const BATCH: usize = 16;
 /// How often the receiving thread looks at the clock and the stop flag when nothing arrives.
 const TICK: Duration = Duration::from_millis(100);
 /// How much nicer than the receiving thread the pairing and writing threads are.
@@ -179,8 +177,8 @@ impl StoreCollector {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Stop receiving, write what was received (held records alone), and wait for both
-    /// threads.
+    /// Stop receiving, write what was received (held records alone), and wait for the
+    /// three threads.
     pub fn stop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
         for t in self.threads.drain(..) {
@@ -217,18 +215,8 @@ fn receive(
         let stopping = shared.stop.load(Ordering::Relaxed);
         let mut pending = 0;
         if !stopping {
-            match many.receive(&socket) {
-                Ok(_) => {
-                    let mut dec = shared.decoder.lock().unwrap_or_else(|e| e.into_inner());
-                    for (from, data) in many.iter() {
-                        if let Some(from) = from {
-                            feed_datagram(&mut dec, from, data, limits.max_pending);
-                        }
-                    }
-                    pending = dec.pending();
-                }
-                Err(e) => after_receive_error(&e),
-            }
+            pending = take_datagrams(&socket, &mut many, &shared.decoder, limits.max_pending)
+                .unwrap_or(0);
         }
         if stopping {
             let records = shared
