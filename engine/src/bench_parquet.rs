@@ -3,10 +3,6 @@
 //! record of encode + fsync, and file size. What store.rs uses came from here; a
 //! setting's cost depends on the others, so each is measured against store.rs's own.
 
-use std::net::SocketAddr;
-
-use crate::netflow::Decoder;
-use crate::pairing::NumericPairer;
 use crate::store::FlowFiles;
 use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
@@ -16,28 +12,9 @@ use parquet::schema::types::ColumnPath;
 #[ignore]
 fn parquet_settings() {
     let n = 262_144 * 2;
-    let grams = crate::bench_stages::v5_datagrams(n);
-    let dir = std::env::temp_dir().join(format!("mw-pq-{}", std::process::id()));
-    let schema = crate::store::tests::stored_schema();
-    let files = FlowFiles::new(dir.clone(), "t".into(), &schema, 2, "s".into()).unwrap();
-    let from: SocketAddr = "127.0.0.1:9".parse().unwrap();
-    // CPU of the whole process: the encoding threads' too (parquet_file.rs).
-    let cpu = || -> u64 {
-        let mut t = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: a valid clock id and a valid pointer to write into.
-        unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
-        t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
-    };
-    let mut dec = Decoder::numeric();
-    for d in &grams {
-        dec.feed(from, d, 0);
-    }
-    let mut pairer = NumericPairer::new(0);
-    let mut flows = Vec::new();
-    let _ = pairer.push(dec.take_numeric(), &mut flows);
+    let (dir, files) = crate::bench_stages::temporary_files("pq");
+    let cpu = crate::bench_stages::cpu_ns;
+    let flows = crate::bench_stages::one_way_flows(n);
     let mut batches = Vec::new();
     for chunk in flows.chunks(262_144) {
         for (_, rows) in FlowFiles::by_hour(chunk, 0) {

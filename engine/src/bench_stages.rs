@@ -1,12 +1,44 @@
 //! Where the store-first collector's CPU goes, stage by stage (run with
-//! `cargo test --release --lib -- --ignored stage_costs --nocapture`), and the datagrams
-//! the engine's benchmarks feed it.
+//! `cargo test --release --lib -- --ignored stage_costs --nocapture`), and what the
+//! engine's benchmarks and tests of the store share: datagrams, flows, files, a CPU clock.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 
 use crate::netflow::Decoder;
-use crate::pairing::NumericPairer;
+use crate::pairing::{Flow, NumericPairer};
 use crate::store::FlowFiles;
+
+/// CPU nanoseconds of this whole process so far: its threads' (the writer's encoding
+/// helpers too), not other processes' (the machine may be shared).
+pub(crate) fn cpu_ns() -> u64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a valid pointer to write into.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// Files of the stored schema under a fresh temporary folder named after `name`.
+pub(crate) fn temporary_files(name: &str) -> (PathBuf, FlowFiles) {
+    let dir = std::env::temp_dir().join(format!("mw-{name}-{}", std::process::id()));
+    let schema = crate::store::tests::stored_schema();
+    let files = FlowFiles::new(dir.clone(), "t".into(), &schema, 2, "s".into()).unwrap();
+    (dir, files)
+}
+
+/// The flows of `records` one-way v5 records (`v5_datagrams`), each alone.
+pub(crate) fn one_way_flows(records: usize) -> Vec<Flow<IpAddr>> {
+    let mut dec = Decoder::numeric();
+    for d in v5_datagrams(records) {
+        dec.feed("127.0.0.1:9".parse().unwrap(), &d, 0);
+    }
+    let mut flows = Vec::new();
+    let _ = NumericPairer::new(0).push(dec.take_numeric(), &mut flows);
+    flows
+}
 
 /// NetFlow v5 datagrams of 30 one-way records each, as bench/flows.py makes them:
 /// 200,000 clients, 1,000,000 servers, ephemeral client ports.
@@ -52,17 +84,9 @@ pub(crate) fn v5_datagrams(records: usize) -> Vec<Vec<u8>> {
 fn stage_costs() {
     let n = 1_048_576;
     let grams = v5_datagrams(n);
-    let dir = std::env::temp_dir().join(format!("mw-stages-{}", std::process::id()));
-    let schema = crate::store::tests::stored_schema();
-    let files = FlowFiles::new(dir.clone(), "t".into(), &schema, 2, "s".into()).unwrap();
+    let (dir, files) = temporary_files("stages");
     let from: SocketAddr = "127.0.0.1:9".parse().unwrap();
-    // This thread's CPU time (the machine is shared: wall time would count others).
-    let cpu = || -> u64 {
-        std::fs::read_to_string("/proc/thread-self/schedstat")
-            .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    };
+    let cpu = cpu_ns;
     let per = |t: u64| (cpu() - t) as f64 / n as f64;
     let mut arrow = Decoder::new();
     let t = cpu();

@@ -151,23 +151,15 @@ type Job = Vec<(usize, ArrowColumnWriter, ArrowLeafColumn)>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::FlowFiles;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     /// Written on one thread by ArrowWriter and on three by `write`: the same rows, row
     /// groups and metadata.
     #[test]
     fn threads_write_what_one_writer_writes() {
-        let dir = std::env::temp_dir().join(format!("mw-pqfile-{}", std::process::id()));
+        let (dir, files) = crate::bench_stages::temporary_files("pqfile");
         std::fs::create_dir_all(&dir).unwrap();
-        let schema = crate::store::tests::stored_schema();
-        let files = FlowFiles::new(dir.clone(), "t".into(), &schema, 2, "s".into()).unwrap();
-        let mut dec = crate::netflow::Decoder::numeric();
-        for d in crate::bench_stages::v5_datagrams(2_520) {
-            dec.feed("127.0.0.1:9".parse().unwrap(), &d, 0);
-        }
-        let mut flows = Vec::new();
-        let _ = crate::pairing::NumericPairer::new(0).push(dec.take_numeric(), &mut flows);
+        let flows = crate::bench_stages::one_way_flows(2_520);
         let rows: Vec<_> = (0..flows.len() as u64).zip(flows.iter()).collect();
         let batch = files.batch(&rows).unwrap();
         let props = || {

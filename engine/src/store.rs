@@ -2,11 +2,12 @@
 //! src/minewatch/store (`Store.write_flows`, `layout.write_atomically`) writes from Python,
 //! for the store-first collector, which never hands a record to Python.
 //!
-//! Mirrors store/layout.py exactly: one file per UTC hour the flows start in (hours in
-//! the order they first occur, rows in their order), at
+//! Mirrors store/layout.py: one file per UTC hour the flows start in (hours in the order
+//! they first occur, rows in their order), at
 //! `flows/date=YYYY-MM-DD/hour=HH/part-<tag>-<16 hex>.parquet`, written as
-//! `.part-….parquet.tmp`, synced, renamed, and the folder synced; list parts named `element`, the schema
-//! version under `minewatch.schema_version` in the Parquet and Arrow metadata. The
+//! `.part-….parquet.tmp`, synced, renamed, and the folder synced; list parts named
+//! `element`, the schema version under `minewatch.schema_version` in the Parquet and Arrow
+//! metadata. Only the pages are encoded otherwise (see `properties`). The
 //! columns are the stored schema Python hands over (STORED_FLOW_SCHEMA): what a flow
 //! export fills is filled, the rest is null, as `sources/flowexport.to_record_schema`,
 //! `collect._as_stored` and `store.with_address_numbers` make it.
@@ -211,9 +212,9 @@ impl FlowFiles {
 
     pub(crate) fn properties(&self) -> parquet::file::properties::WriterPropertiesBuilder {
         // Measured in bench_parquet.rs (`parquet_settings`): LZ4 (lz4_flex) over plain pages
-        // cost ~70 ns a record, a third of encoding; delta encodings of the integer and
-        // repeated text columns leave the files as small with no compression at all
-        // (48.6 bytes a record against 48.3), for ~140 ns instead of ~210. Pages are left
+        // was a third of encoding; delta encodings of the integer and repeated text
+        // columns leave the files as small with no compression at all (48.6 bytes a record
+        // against 48.3), for 197 ns a record of CPU instead of 276. Pages are left
         // uncompressed, which every reader reads fastest; pyarrow's writer (the Python
         // path) keeps its LZ4 and dictionaries: readers do not care which.
         let props = WriterProperties::builder()
