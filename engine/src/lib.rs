@@ -11,6 +11,7 @@ pub mod collector;
 pub mod decode;
 pub mod dns;
 pub mod flow;
+mod ipfix_direct;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod netflow;

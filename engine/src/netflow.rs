@@ -78,6 +78,8 @@ pub struct ExporterState {
     system_init_ms: Option<i64>,
     /// Samplers and the exporter's own rate, from options records (sampling.rs).
     samplers: SamplerTable,
+    /// IPFIX templates whose data sets are read without the parser (ipfix_direct.rs).
+    direct: crate::ipfix_direct::Templates,
 }
 
 impl ExporterState {
@@ -100,6 +102,8 @@ pub struct DecoderCounters {
     pub log_dropped: u64,
     /// Datagrams dropped because decoded records were not being taken fast enough.
     pub overflow: u64,
+    /// IPFIX messages read without the parser (ipfix_direct.rs).
+    pub direct: u64,
 }
 
 /// Arrow schema of the decoder's output, one row per unidirectional record.
@@ -236,7 +240,7 @@ impl Sink {
 
 /// What a template field means to minewatch; everything else is skipped.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Slot {
+pub(crate) enum Slot {
     Src,
     Dst,
     SrcPort,
@@ -285,7 +289,7 @@ fn v9_slot(f: &V9Field) -> Option<Slot> {
     })
 }
 
-fn ipfix_slot(f: &IPFixField) -> Option<Slot> {
+pub(crate) fn ipfix_slot(f: &IPFixField) -> Option<Slot> {
     use IANAIPFixField as I;
     use ReverseInformationElement as R;
     use SamplingField as S;
@@ -357,7 +361,7 @@ fn as_float(v: &FieldValue) -> Option<f64> {
 
 /// A record's fields as the template gave them, before its times are made absolute.
 #[derive(Default)]
-struct RawRecord {
+pub(crate) struct RawRecord {
     rec: ExportRecord,
     start_uptime: Option<u64>,
     end_uptime: Option<u64>,
@@ -372,39 +376,55 @@ struct RawRecord {
 }
 
 impl RawRecord {
-    fn set(&mut self, slot: Slot, v: &FieldValue) {
+    pub(crate) fn set(&mut self, slot: Slot, v: &FieldValue) {
+        match slot {
+            Slot::Src => self.rec.src = as_ip(v),
+            Slot::Dst => self.rec.dst = as_ip(v),
+            Slot::Sampling(field) => self.sampling.set(field, as_num(v), as_float(v)),
+            _ => self.set_number(slot, as_num(v)),
+        }
+    }
+
+    /// What `set` does with a value that is a number `n` (None: not one).
+    pub(crate) fn set_number(&mut self, slot: Slot, n: Option<u64>) {
         let r = &mut self.rec;
         match slot {
-            Slot::Src => r.src = as_ip(v),
-            Slot::Dst => r.dst = as_ip(v),
-            Slot::SrcPort => r.src_port = as_num(v).unwrap_or(0) as u16,
-            Slot::DstPort => r.dst_port = as_num(v).unwrap_or(0) as u16,
-            Slot::Proto => r.proto = as_num(v).unwrap_or(0) as u8,
-            Slot::Flags => r.tcp_flags = as_num(v).unwrap_or(0) as u8,
+            Slot::Src => r.src = None,
+            Slot::Dst => r.dst = None,
+            Slot::SrcPort => r.src_port = n.unwrap_or(0) as u16,
+            Slot::DstPort => r.dst_port = n.unwrap_or(0) as u16,
+            Slot::Proto => r.proto = n.unwrap_or(0) as u8,
+            Slot::Flags => r.tcp_flags = n.unwrap_or(0) as u8,
             Slot::Bytes => {
-                r.bytes = as_num(v).unwrap_or(0);
+                r.bytes = n.unwrap_or(0);
                 self.has_bytes = true;
             }
             Slot::Packets => {
-                r.packets = as_num(v).unwrap_or(0);
+                r.packets = n.unwrap_or(0);
                 self.has_packets = true;
             }
-            Slot::BytesTotal => self.bytes_total = as_num(v),
-            Slot::PacketsTotal => self.packets_total = as_num(v),
-            Slot::StartUptime => self.start_uptime = as_num(v),
-            Slot::EndUptime => self.end_uptime = as_num(v),
-            Slot::StartAbs => self.start_abs = as_num(v),
-            Slot::EndAbs => self.end_abs = as_num(v),
-            Slot::StartNtp => {
-                self.start_abs = as_num(v).map(|ms| ms.saturating_sub(NTP_UNIX_OFFSET_MS))
-            }
-            Slot::EndNtp => {
-                self.end_abs = as_num(v).map(|ms| ms.saturating_sub(NTP_UNIX_OFFSET_MS))
-            }
-            Slot::SystemInit => self.system_init = as_num(v),
-            Slot::RevBytes => r.rev_bytes = as_num(v),
-            Slot::RevPackets => r.rev_packets = as_num(v),
-            Slot::Sampling(field) => self.sampling.set(field, as_num(v), as_float(v)),
+            Slot::BytesTotal => self.bytes_total = n,
+            Slot::PacketsTotal => self.packets_total = n,
+            Slot::StartUptime => self.start_uptime = n,
+            Slot::EndUptime => self.end_uptime = n,
+            Slot::StartAbs => self.start_abs = n,
+            Slot::EndAbs => self.end_abs = n,
+            Slot::StartNtp => self.start_abs = n.map(|ms| ms.saturating_sub(NTP_UNIX_OFFSET_MS)),
+            Slot::EndNtp => self.end_abs = n.map(|ms| ms.saturating_sub(NTP_UNIX_OFFSET_MS)),
+            Slot::SystemInit => self.system_init = n,
+            Slot::RevBytes => r.rev_bytes = n,
+            Slot::RevPackets => r.rev_packets = n,
+            Slot::Sampling(field) => self.sampling.set(field, n, n.map(|n| n as f64)),
+        }
+    }
+
+    /// What `set` does with an address.
+    pub(crate) fn set_address(&mut self, slot: Slot, a: IpAddr) {
+        match slot {
+            Slot::Src => self.rec.src = Some(a),
+            Slot::Dst => self.rec.dst = Some(a),
+            Slot::Sampling(field) => self.sampling.set(field, None, None),
+            _ => self.set_number(slot, None),
         }
     }
 
@@ -474,6 +494,25 @@ impl SamplingTally {
     }
 }
 
+/// What every data record of one IPFIX message shares.
+struct IpfixMessage<'a> {
+    from: SocketAddr,
+    exporter: &'a str,
+    export_ms: i64,
+    table: &'a SamplerTable,
+}
+
+/// The exporter of an IPFIX message (its address and observation domain, as the parser
+/// scopes templates); None for anything else.
+fn ipfix_key(from: SocketAddr, data: &[u8]) -> Option<ExporterKey> {
+    let head = data.get(..16)?;
+    (head[..2] == [0, 10]).then(|| ExporterKey {
+        addr: from,
+        version: 10,
+        domain: u32::from_be_bytes([head[12], head[13], head[14], head[15]]),
+    })
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct ExporterKey {
     addr: SocketAddr,
@@ -488,6 +527,9 @@ pub struct Decoder {
     sink: Sink,
     pub counters: DecoderCounters,
     log: VecDeque<String>,
+    /// Whether IPFIX data sets may be read without the parser (ipfix_direct.rs); off
+    /// only to compare the two.
+    pub read_directly: bool,
 }
 
 impl Default for Decoder {
@@ -511,6 +553,7 @@ impl Decoder {
             sink: Sink::Arrow(Box::default()),
             counters: DecoderCounters::default(),
             log: VecDeque::new(),
+            read_directly: true,
         }
     }
 
@@ -636,6 +679,17 @@ impl Decoder {
     pub fn feed(&mut self, from: SocketAddr, data: &[u8], now_ms: i64) {
         self.counters.datagrams += 1;
         self.counters.bytes += data.len() as u64;
+        // The exporter of an IPFIX message the parser is about to read, if what the parser
+        // accepts from it may be learnt for reading its data sets directly.
+        let mut learn = None;
+        if let Some(key) = ipfix_key(from, data) {
+            if self.read_directly && self.ipfix_direct(key, data, now_ms) {
+                self.counters.direct += 1;
+                return;
+            }
+            let direct = &mut self.state(key, now_ms).direct;
+            learn = direct.before_parser(data).then_some(key);
+        }
         let result = self.parser.parse_from_source(from, data);
         if let Some(err) = &result.error {
             self.counters.malformed += 1;
@@ -671,7 +725,15 @@ impl Decoder {
             match packet {
                 NetflowPacket::V5(v5) => self.v5(from, now_ms, &v5),
                 NetflowPacket::V9(v9) => self.v9(from, now_ms, v9),
-                NetflowPacket::IPFix(ipfix) => self.ipfix(from, now_ms, ipfix),
+                NetflowPacket::IPFix(p) => {
+                    if let Some(key) = learn {
+                        let direct = &mut self.state(key, now_ms).direct;
+                        for set in &p.flowsets {
+                            direct.learn_from(&set.body);
+                        }
+                    }
+                    self.ipfix(from, now_ms, p)
+                }
                 _ => {}
             }
         }
@@ -824,6 +886,75 @@ impl Decoder {
         self.counted(key, now_ms, records, no_template);
     }
 
+    /// One IPFIX data record to the sink: times made absolute (uptimes from the
+    /// systemInitTimeMilliseconds of this record or one before it), sampling applied.
+    fn ipfix_record(
+        &mut self,
+        at: &IpfixMessage<'_>,
+        raw: RawRecord,
+        system_init: &mut Option<i64>,
+        tally: &mut SamplingTally,
+    ) {
+        if let Some(init) = raw.system_init {
+            *system_init = Some(init as i64);
+        }
+        let (base, export_ms) = (*system_init, at.export_ms);
+        // flowStart/EndSysUpTime are 32-bit and wrap (an exporter reading a file reports
+        // times before its own start that way): a record cannot end after the message
+        // that carries it.
+        let uptime = |up: u64| {
+            let at = base?.saturating_add(up.min(u64::from(u32::MAX)) as i64);
+            Some(if at > export_ms + 60_000 {
+                at - (1i64 << 32)
+            } else {
+                at
+            })
+        };
+        let rate = at.table.rate_of(&raw.sampling);
+        tally.malformed += u64::from(rate.malformed);
+        let mut rec = raw.finish(&uptime, export_ms, &mut self.counters.untimed);
+        apply_rate(&mut rec, rate.value);
+        self.sink.push(at.from.ip(), at.exporter, &rec);
+    }
+
+    /// An IPFIX message of data sets only, read without the parser when its templates
+    /// allow (ipfix_direct.rs): false, with nothing done, sends it to the parser.
+    fn ipfix_direct(&mut self, key: ExporterKey, data: &[u8], now_ms: i64) -> bool {
+        // While the parser is at its limit of exporters it may forget one whose templates
+        // are kept here.
+        if self.parser.source_count() >= MAX_EXPORTERS - 1 {
+            return false;
+        }
+        let Some(plan) = self.exporters.get(&key).and_then(|st| st.direct.plan(data)) else {
+            return false;
+        };
+        let be32 =
+            |at: usize| u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+        let (export_time, seq) = (be32(4), be32(8));
+        let exporter = key.addr.ip().to_string();
+        let st = self.state(key, now_ms);
+        let mut system_init = st.system_init_ms;
+        let table = std::mem::take(&mut st.samplers);
+        let mut tally = SamplingTally::default();
+        let at = IpfixMessage {
+            from: key.addr,
+            exporter: &exporter,
+            export_ms: i64::from(export_time) * 1000,
+            table: &table,
+        };
+        let mut records = 0u64;
+        plan.read(&mut |raw| {
+            self.ipfix_record(&at, raw, &mut system_init, &mut tally);
+            records += 1;
+        });
+        let n = records as u32;
+        self.sequence(key, now_ms, seq, Some(seq.wrapping_add(n)), &[n, n]);
+        self.state(key, now_ms).system_init_ms = system_init;
+        self.sampled(key, now_ms, table, tally);
+        self.counted(key, now_ms, records, 0);
+        true
+    }
+
     fn ipfix(
         &mut self,
         from: SocketAddr,
@@ -853,26 +984,13 @@ impl Decoder {
                                 raw.set(slot, v);
                             }
                         }
-                        if let Some(init) = raw.system_init {
-                            system_init = Some(init as i64);
-                        }
-                        let base = system_init;
-                        // flowStart/EndSysUpTime are 32-bit and wrap (an exporter reading a
-                        // file reports times before its own start that way): a record
-                        // cannot end after the message that carries it.
-                        let uptime = |up: u64| {
-                            let at = base?.saturating_add(up.min(u64::from(u32::MAX)) as i64);
-                            Some(if at > export_ms + 60_000 {
-                                at - (1i64 << 32)
-                            } else {
-                                at
-                            })
+                        let at = IpfixMessage {
+                            from,
+                            exporter: &exporter,
+                            export_ms,
+                            table: &table,
                         };
-                        let rate = table.rate_of(&raw.sampling);
-                        tally.malformed += u64::from(rate.malformed);
-                        let mut rec = raw.finish(&uptime, export_ms, &mut self.counters.untimed);
-                        apply_rate(&mut rec, rate.value);
-                        self.sink.push(from.ip(), &exporter, &rec);
+                        self.ipfix_record(&at, raw, &mut system_init, &mut tally);
                         records += 1;
                         data_records += 1;
                     }

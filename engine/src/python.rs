@@ -250,6 +250,7 @@ pub struct DecoderTotals {
     untimed: u64,
     log_dropped: u64,
     overflow: u64,
+    direct: u64,
 }
 
 impl From<&DecoderCounters> for DecoderTotals {
@@ -263,6 +264,7 @@ impl From<&DecoderCounters> for DecoderTotals {
             untimed: c.untimed,
             log_dropped: c.log_dropped,
             overflow: c.overflow,
+            direct: c.direct,
         }
     }
 }
@@ -282,11 +284,14 @@ pub struct FlowDecoder {
 
 #[pymethods]
 impl FlowDecoder {
+    /// `direct`: IPFIX data sets of templates the parser has accepted are read without
+    /// the parser (the default; False for comparing the two).
     #[new]
-    fn new() -> Self {
-        FlowDecoder {
-            inner: Decoder::new(),
-        }
+    #[pyo3(signature = (direct = true))]
+    fn new(direct: bool) -> Self {
+        let mut inner = Decoder::new();
+        inner.read_directly = direct;
+        FlowDecoder { inner }
     }
 
     /// Decode one datagram sent from `host`:`port`, received at `now_ms`.
