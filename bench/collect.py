@@ -1,8 +1,11 @@
 """The NetFlow collector under load on loopback, beside nfcapd receiving the same datagrams.
 
     .venv/bin/python bench/collect.py [--rates 20000,50000,100000,150000] [--seconds 3] [--no-inline]
+        [--format v5|ipfix]
 
-For each offered rate (NetFlow v5 datagrams of 30 records per second, sent by a separate
+For each offered rate (datagrams per second: NetFlow v5 of 30 records, or with
+--format ipfix IPFIX messages of 25 records as a carrier router's template has them, the
+template resent once a round of the list; sent by a separate
 process, paced every 10 ms, bounded in count and time) it runs minewatch's collector with
 its detectors, then store-first (`collect --store-only`: decode, pair, write), then
 nfcapd, and prints what each took in, stored and dropped. A rate is loss-free for a
@@ -30,7 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from flows import datagrams, make_records  # noqa: E402
+from flows import datagrams, ipfix_messages, make_records  # noqa: E402
 
 
 def send(port: int, rate: int, seconds: float, grams: list[bytes]) -> None:
@@ -128,7 +131,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run_nfcapd(rate: int, seconds: float, grams: list[bytes]) -> int:
-    """Datagrams' worth of records nfcapd stored; its records per CPU-second go to NFCAPD_CPU_RATES."""
+    """Records nfcapd stored; its records per CPU-second go to NFCAPD_CPU_RATES."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proc = subprocess.Popen(
@@ -150,7 +153,7 @@ def run_nfcapd(rate: int, seconds: float, grams: list[bytes]) -> int:
         ).stdout
         records = next(int(line.split(":")[1]) for line in out.splitlines() if line.startswith("Flows:"))
         NFCAPD_CPU_RATES.append(records / cpu if cpu else 0.0)
-        return records // 30
+        return records
 
 
 NFCAPD_CPU_RATES: list[float] = []  # nfcapd: records stored per CPU-second of its process
@@ -188,9 +191,11 @@ def main() -> int:
         action="store_true",
         help="skip the collector with in-line detection (its run leaves this process busier)",
     )
+    parser.add_argument("--format", choices=("v5", "ipfix"), default="v5")
     args = parser.parse_args()
     records, _ = make_records(300_000, 2)
-    grams = datagrams(records)
+    grams = datagrams(records) if args.format == "v5" else ipfix_messages(records)
+    per = len(records) / len(grams)  # records a datagram, on average over a round
     decode_rate, pair_rate = engine_rates(grams)
     print(
         f"engine alone: decoder {decode_rate:,.0f} records/s (fed from Python), pairer {pair_rate:,.0f} records/s"
@@ -198,14 +203,17 @@ def main() -> int:
     print(
         f"store-first in-process (decode, pair, Parquet, no socket): {store_first_rate(grams):,.0f} records per CPU-second"
     )
+    print(f"{args.format} datagrams, {per:.2f} records each on average")
     print(
-        "| offered datagrams/s (records/s) | sent | with detection: decoded | dropped: memory / kernel | "
-        "store-only: records stored | dropped: memory / kernel | store-only records per CPU-second | "
-        "detect --follow records/s | nfcapd stored | nfcapd records per CPU-second |"
+        "| offered datagrams/s (records/s) | sent datagrams | with detection: datagrams decoded | "
+        "dropped: memory / kernel | store-only: records stored | dropped: memory / kernel | "
+        "store-only records per CPU-second | detect --follow records/s | nfcapd records stored | "
+        "nfcapd records per CPU-second |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for rate in (int(r) for r in args.rates.split(",")):
         sent = int(rate * args.seconds)
+        offered = sent * per  # records
         inline = "- | - |"
         if not args.no_inline:
             decoded, overflow, kernel, _ = run_minewatch(rate, args.seconds, grams)
@@ -213,9 +221,9 @@ def main() -> int:
         _, s_overflow, s_kernel, s_records = run_minewatch(rate, args.seconds, grams, store_only=True)
         stored = run_nfcapd(rate, args.seconds, grams)
         print(
-            f"| {rate:,} ({rate * 30:,}) | {sent:,} | {inline} "
-            f"{s_records // 30:,} ({s_records / 30 / sent:.0%}) | {s_overflow:,} / {s_kernel:,} | "
-            f"{CPU_RATES[-1]:,.0f} | {FOLLOW_RATES[-1]:,.0f} | {stored:,} ({stored / sent:.0%}) | {NFCAPD_CPU_RATES[-1]:,.0f} |"
+            f"| {rate:,} ({rate * per:,.0f}) | {sent:,} | {inline} "
+            f"{s_records:,} ({s_records / offered:.0%}) | {s_overflow:,} / {s_kernel:,} | "
+            f"{CPU_RATES[-1]:,.0f} | {FOLLOW_RATES[-1]:,.0f} | {stored:,} ({stored / offered:.0%}) | {NFCAPD_CPU_RATES[-1]:,.0f} |"
         )
     return 0
 
