@@ -168,9 +168,9 @@ def test_real_datagrams_decode(real_datagrams: list[bytes]) -> None:
     assert {e.version for e in decoder.exporters()} == set(VERSIONS)
 
 
-def test_ipfix_read_directly_is_what_the_parser_reads(real_datagrams: list[bytes]) -> None:
-    """softflowd's IPFIX data sets, read without the parser once it has accepted their
-    template (the default), give the records and counters the parser gives."""
+def test_read_directly_is_what_the_parser_reads(real_datagrams: list[bytes]) -> None:
+    """softflowd's v9 and IPFIX data sets, read without the parser once it has accepted
+    their template (the default), give the records and counters the parser gives."""
     direct, parsed = _engine.FlowDecoder(), _engine.FlowDecoder(direct=False)
     for d in real_datagrams:
         direct.feed("127.0.0.1", 9995, d, 0)
@@ -187,7 +187,7 @@ def test_mutated_datagrams_never_crash_the_decoder(real_datagrams: list[bytes], 
     """Truncated, bit-flipped, wrong-length and random datagrams, after and among real
     ones: counted and dropped, never a crash; the real ones still decode."""
     decoder = _engine.FlowDecoder()
-    parsed = _engine.FlowDecoder(direct=False)  # IPFIX without direct reads: the same
+    parsed = _engine.FlowDecoder(direct=False)  # v9 and IPFIX without direct reads: the same
     sent = 0
     for d in real_datagrams:
         decoder.feed("127.0.0.1", 9995, d, 0)

@@ -148,7 +148,23 @@ fn stage_costs() {
 /// addresses, ports, protocol, TCP flags, packets and bytes as 8 bytes, interfaces,
 /// start and end in milliseconds); the template is in the first message.
 pub(crate) fn ipfix_datagrams(records: usize, per: usize) -> Vec<Vec<u8>> {
-    let spec: [(u16, u16); 12] = [
+    template_datagrams(records, per, 10)
+}
+
+/// NetFlow v9 export packets of `per` records each, as a router exports them (template
+/// 256 as IPFIX's, but start and end as uptime milliseconds, 4 bytes each); the template
+/// is in the first packet.
+pub(crate) fn v9_datagrams(records: usize, per: usize) -> Vec<Vec<u8>> {
+    template_datagrams(records, per, 9)
+}
+
+fn template_datagrams(records: usize, per: usize, version: u16) -> Vec<Vec<u8>> {
+    let times: [(u16, u16); 2] = if version == 9 {
+        [(22, 4), (21, 4)]
+    } else {
+        [(152, 8), (153, 8)]
+    };
+    let mut spec: Vec<(u16, u16)> = vec![
         (8, 4),
         (12, 4),
         (7, 2),
@@ -159,9 +175,8 @@ pub(crate) fn ipfix_datagrams(records: usize, per: usize) -> Vec<Vec<u8>> {
         (1, 8),
         (10, 4),
         (14, 4),
-        (152, 8),
-        (153, 8),
     ];
+    spec.extend(times);
     let set = |id: u16, body: &[u8]| {
         let mut s = id.to_be_bytes().to_vec();
         s.extend_from_slice(&((body.len() + 4) as u16).to_be_bytes());
@@ -169,7 +184,7 @@ pub(crate) fn ipfix_datagrams(records: usize, per: usize) -> Vec<Vec<u8>> {
         s
     };
     let mut template = vec![1, 0, 0, spec.len() as u8];
-    for (t, l) in spec {
+    for (t, l) in &spec {
         template.extend_from_slice(&t.to_be_bytes());
         template.extend_from_slice(&l.to_be_bytes());
     }
@@ -190,19 +205,32 @@ pub(crate) fn ipfix_datagrams(records: usize, per: usize) -> Vec<Vec<u8>> {
             data.extend_from_slice(&u64::from(be32(16)).to_be_bytes());
             data.extend_from_slice(&u64::from(be32(20)).to_be_bytes());
             data.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2]);
-            let base = 1_790_000_000_000u64 - 4_000_000;
-            data.extend_from_slice(&(base + u64::from(be32(24))).to_be_bytes());
-            data.extend_from_slice(&(base + u64::from(be32(28))).to_be_bytes());
+            if version == 9 {
+                data.extend_from_slice(&r[24..32]);
+            } else {
+                let base = 1_790_000_000_000u64 - 4_000_000;
+                data.extend_from_slice(&(base + u64::from(be32(24))).to_be_bytes());
+                data.extend_from_slice(&(base + u64::from(be32(28))).to_be_bytes());
+            }
         }
         let mut sets = Vec::new();
-        if seq == 0 {
-            sets.extend(set(2, &template));
+        let first = out.is_empty();
+        if first {
+            sets.extend(set(if version == 9 { 0 } else { 2 }, &template));
         }
         sets.extend(set(256, &data));
-        let mut d = 10u16.to_be_bytes().to_vec();
-        d.extend_from_slice(&((16 + sets.len()) as u16).to_be_bytes());
-        d.extend_from_slice(&1_790_000_000u32.to_be_bytes());
-        d.extend_from_slice(&seq.to_be_bytes());
+        let mut d = version.to_be_bytes().to_vec();
+        if version == 9 {
+            let count = chunk.len() + usize::from(first);
+            d.extend_from_slice(&(count as u16).to_be_bytes());
+            d.extend_from_slice(&4_000_000u32.to_be_bytes());
+            d.extend_from_slice(&1_790_000_000u32.to_be_bytes());
+            d.extend_from_slice(&(out.len() as u32).to_be_bytes());
+        } else {
+            d.extend_from_slice(&((16 + sets.len()) as u16).to_be_bytes());
+            d.extend_from_slice(&1_790_000_000u32.to_be_bytes());
+            d.extend_from_slice(&seq.to_be_bytes());
+        }
         d.extend_from_slice(&0u32.to_be_bytes());
         d.extend_from_slice(&sets);
         seq += chunk.len() as u32;
@@ -221,6 +249,7 @@ fn decode_costs() {
     for (name, grams) in [
         ("NetFlow v5, 30 a datagram", v5_datagrams(n)),
         ("IPFIX, 25 a message", ipfix_datagrams(n, 25)),
+        ("NetFlow v9, 25 a packet", v9_datagrams(n, 25)),
     ] {
         let mut dec = Decoder::numeric();
         let mut least = f64::MAX;

@@ -9,9 +9,9 @@ mod bench_stages;
 pub mod bursts;
 pub mod collector;
 pub mod decode;
+mod direct;
 pub mod dns;
 pub mod flow;
-mod ipfix_direct;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod netflow;

@@ -24,6 +24,7 @@ use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
 use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
 use netflow_parser::{FieldValue, NetflowPacket, NetflowParser, V9Field};
 
+use crate::direct::{Format, Templates};
 use crate::pairing::Rec;
 use crate::sampling::{scale, Learned, SamplerTable, SamplingField, SamplingFields};
 
@@ -78,8 +79,8 @@ pub struct ExporterState {
     system_init_ms: Option<i64>,
     /// Samplers and the exporter's own rate, from options records (sampling.rs).
     samplers: SamplerTable,
-    /// IPFIX templates whose data sets are read without the parser (ipfix_direct.rs).
-    direct: crate::ipfix_direct::Templates,
+    /// v9 and IPFIX templates whose data sets are read without the parser (direct.rs).
+    direct: Templates,
 }
 
 impl ExporterState {
@@ -102,7 +103,7 @@ pub struct DecoderCounters {
     pub log_dropped: u64,
     /// Datagrams dropped because decoded records were not being taken fast enough.
     pub overflow: u64,
-    /// IPFIX messages read without the parser (ipfix_direct.rs).
+    /// v9 and IPFIX messages read without the parser (direct.rs).
     pub direct: u64,
 }
 
@@ -265,7 +266,7 @@ pub(crate) enum Slot {
     Sampling(SamplingField),
 }
 
-fn v9_slot(f: &V9Field) -> Option<Slot> {
+pub(crate) fn v9_slot(f: &V9Field) -> Option<Slot> {
     Some(match f {
         V9Field::Ipv4SrcAddr | V9Field::Ipv6SrcAddr => Slot::Src,
         V9Field::Ipv4DstAddr | V9Field::Ipv6DstAddr => Slot::Dst,
@@ -494,22 +495,30 @@ impl SamplingTally {
     }
 }
 
-/// What every data record of one IPFIX message shares.
-struct IpfixMessage<'a> {
+/// What every data record of one v9 or IPFIX message shares.
+struct Message<'a> {
     from: SocketAddr,
     exporter: &'a str,
+    /// v9: the header's UNIX seconds; IPFIX: its export time; in milliseconds.
     export_ms: i64,
+    /// v9: the header's sysUpTime (unused for IPFIX).
+    sys_up_time: u32,
     table: &'a SamplerTable,
 }
 
-/// The exporter of an IPFIX message (its address and observation domain, as the parser
-/// scopes templates); None for anything else.
-fn ipfix_key(from: SocketAddr, data: &[u8]) -> Option<ExporterKey> {
-    let head = data.get(..16)?;
-    (head[..2] == [0, 10]).then(|| ExporterKey {
+/// The exporter of a v9 or IPFIX message (its address, and source id or observation
+/// domain, as the parser scopes templates); None for anything else.
+fn template_key(from: SocketAddr, data: &[u8]) -> Option<ExporterKey> {
+    let (version, at) = match data.get(..2)? {
+        [0, 9] => (9, 16),
+        [0, 10] => (10, 12),
+        _ => return None,
+    };
+    let domain = data.get(at..at + 4)?;
+    Some(ExporterKey {
         addr: from,
-        version: 10,
-        domain: u32::from_be_bytes([head[12], head[13], head[14], head[15]]),
+        version,
+        domain: u32::from_be_bytes([domain[0], domain[1], domain[2], domain[3]]),
     })
 }
 
@@ -527,7 +536,7 @@ pub struct Decoder {
     sink: Sink,
     pub counters: DecoderCounters,
     log: VecDeque<String>,
-    /// Whether IPFIX data sets may be read without the parser (ipfix_direct.rs); off
+    /// Whether v9 and IPFIX data sets may be read without the parser (direct.rs); off
     /// only to compare the two.
     pub read_directly: bool,
 }
@@ -632,6 +641,7 @@ impl Decoder {
             address: key.addr.ip().to_string(),
             version: key.version,
             domain: key.domain,
+            direct: Templates::new(Format::of(key.version)),
             ..Default::default()
         });
         st.last_heard_ms = now_ms;
@@ -679,16 +689,20 @@ impl Decoder {
     pub fn feed(&mut self, from: SocketAddr, data: &[u8], now_ms: i64) {
         self.counters.datagrams += 1;
         self.counters.bytes += data.len() as u64;
-        // The exporter of an IPFIX message the parser is about to read, if what the parser
-        // accepts from it may be learnt for reading its data sets directly.
+        // The exporter of a v9 or IPFIX message the parser is about to read, if what the
+        // parser accepts from it may be learnt for reading its data sets directly.
         let mut learn = None;
-        if let Some(key) = ipfix_key(from, data) {
-            if self.read_directly && self.ipfix_direct(key, data, now_ms) {
+        if let Some(key) = template_key(from, data) {
+            if self.read_directly && self.read_direct(key, data, now_ms) {
                 self.counters.direct += 1;
                 return;
             }
-            let direct = &mut self.state(key, now_ms).direct;
-            learn = direct.before_parser(data).then_some(key);
+            let may_learn = match self.exporters.get_mut(&key) {
+                Some(st) => st.direct.before_parser(data),
+                // Nothing learnt to forget: no state made for what may be a bad datagram.
+                None => Templates::new(Format::of(key.version)).before_parser(data),
+            };
+            learn = may_learn.then_some(key);
         }
         let result = self.parser.parse_from_source(from, data);
         if let Some(err) = &result.error {
@@ -724,12 +738,20 @@ impl Decoder {
         for packet in result.packets {
             match packet {
                 NetflowPacket::V5(v5) => self.v5(from, now_ms, &v5),
-                NetflowPacket::V9(v9) => self.v9(from, now_ms, v9),
+                NetflowPacket::V9(p) => {
+                    if let Some(key) = learn {
+                        let direct = &mut self.state(key, now_ms).direct;
+                        for set in &p.flowsets {
+                            direct.learn_v9(&set.body);
+                        }
+                    }
+                    self.v9(from, now_ms, p)
+                }
                 NetflowPacket::IPFix(p) => {
                     if let Some(key) = learn {
                         let direct = &mut self.state(key, now_ms).direct;
                         for set in &p.flowsets {
-                            direct.learn_from(&set.body);
+                            direct.learn_ipfix(&set.body);
                         }
                     }
                     self.ipfix(from, now_ms, p)
@@ -834,7 +856,6 @@ impl Decoder {
             &[],
         );
         let unix_ms = i64::from(h.unix_secs) * 1000;
-        let uptime = |up: u64| Some(uptime_to_abs(unix_ms, h.sys_up_time, up as u32));
         let exporter = from.ip().to_string();
         let (mut records, mut no_template) = (0, 0);
         let mut table = std::mem::take(&mut self.state(key, now_ms).samplers);
@@ -849,11 +870,14 @@ impl Decoder {
                                 raw.set(slot, v);
                             }
                         }
-                        let rate = table.rate_of(&raw.sampling);
-                        tally.malformed += u64::from(rate.malformed);
-                        let mut rec = raw.finish(&uptime, unix_ms, &mut self.counters.untimed);
-                        apply_rate(&mut rec, rate.value);
-                        self.sink.push(from.ip(), &exporter, &rec);
+                        let at = Message {
+                            from,
+                            exporter: &exporter,
+                            export_ms: unix_ms,
+                            sys_up_time: h.sys_up_time,
+                            table: &table,
+                        };
+                        self.v9_record(&at, raw, &mut tally);
                         records += 1;
                     }
                 }
@@ -890,7 +914,7 @@ impl Decoder {
     /// systemInitTimeMilliseconds of this record or one before it), sampling applied.
     fn ipfix_record(
         &mut self,
-        at: &IpfixMessage<'_>,
+        at: &Message<'_>,
         raw: RawRecord,
         system_init: &mut Option<i64>,
         tally: &mut SamplingTally,
@@ -917,9 +941,22 @@ impl Decoder {
         self.sink.push(at.from.ip(), at.exporter, &rec);
     }
 
-    /// An IPFIX message of data sets only, read without the parser when its templates
-    /// allow (ipfix_direct.rs): false, with nothing done, sends it to the parser.
-    fn ipfix_direct(&mut self, key: ExporterKey, data: &[u8], now_ms: i64) -> bool {
+    /// One NetFlow v9 data record to the sink: uptimes made absolute from the header's,
+    /// sampling applied.
+    fn v9_record(&mut self, at: &Message<'_>, raw: RawRecord, tally: &mut SamplingTally) {
+        let (unix_ms, sys_up_time) = (at.export_ms, at.sys_up_time);
+        let uptime = |up: u64| Some(uptime_to_abs(unix_ms, sys_up_time, up as u32));
+        let rate = at.table.rate_of(&raw.sampling);
+        tally.malformed += u64::from(rate.malformed);
+        let mut rec = raw.finish(&uptime, unix_ms, &mut self.counters.untimed);
+        apply_rate(&mut rec, rate.value);
+        self.sink.push(at.from.ip(), at.exporter, &rec);
+    }
+
+    /// A v9 or IPFIX message of data sets only, read without the parser when its
+    /// templates allow (direct.rs), with what `v9` or `ipfix` would do with it: false,
+    /// with nothing done, sends it to the parser.
+    fn read_direct(&mut self, key: ExporterKey, data: &[u8], now_ms: i64) -> bool {
         // While the parser is at its limit of exporters it may forget one whose templates
         // are kept here.
         if self.parser.source_count() >= MAX_EXPORTERS - 1 {
@@ -930,26 +967,42 @@ impl Decoder {
         };
         let be32 =
             |at: usize| u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
-        let (export_time, seq) = (be32(4), be32(8));
+        let v9 = key.version == 9;
+        // v9: sysUpTime, UNIX seconds, packet sequence; IPFIX: export time, record sequence.
+        let (sys_up_time, export_time, seq) = if v9 {
+            (be32(4), be32(8), be32(12))
+        } else {
+            (0, be32(4), be32(8))
+        };
+        if v9 {
+            self.sequence(key, now_ms, seq, Some(seq.wrapping_add(1)), &[]);
+        }
         let exporter = key.addr.ip().to_string();
         let st = self.state(key, now_ms);
         let mut system_init = st.system_init_ms;
         let table = std::mem::take(&mut st.samplers);
         let mut tally = SamplingTally::default();
-        let at = IpfixMessage {
+        let at = Message {
             from: key.addr,
             exporter: &exporter,
             export_ms: i64::from(export_time) * 1000,
+            sys_up_time,
             table: &table,
         };
         let mut records = 0u64;
         plan.read(&mut |raw| {
-            self.ipfix_record(&at, raw, &mut system_init, &mut tally);
+            if v9 {
+                self.v9_record(&at, raw, &mut tally);
+            } else {
+                self.ipfix_record(&at, raw, &mut system_init, &mut tally);
+            }
             records += 1;
         });
-        let n = records as u32;
-        self.sequence(key, now_ms, seq, Some(seq.wrapping_add(n)), &[n, n]);
-        self.state(key, now_ms).system_init_ms = system_init;
+        if !v9 {
+            let n = records as u32;
+            self.sequence(key, now_ms, seq, Some(seq.wrapping_add(n)), &[n, n]);
+            self.state(key, now_ms).system_init_ms = system_init;
+        }
         self.sampled(key, now_ms, table, tally);
         self.counted(key, now_ms, records, 0);
         true
@@ -984,10 +1037,11 @@ impl Decoder {
                                 raw.set(slot, v);
                             }
                         }
-                        let at = IpfixMessage {
+                        let at = Message {
                             from,
                             exporter: &exporter,
                             export_ms,
+                            sys_up_time: 0,
                             table: &table,
                         };
                         self.ipfix_record(&at, raw, &mut system_init, &mut tally);

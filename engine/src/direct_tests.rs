@@ -1,10 +1,11 @@
-//! Reading IPFIX directly must give what the parser gives: the same records, counters,
-//! exporter state and log, on streams of generated templates (numbers of every length,
-//! addresses, times, reverse and enterprise fields, strings, variable-length fields),
-//! redefinitions, withdrawals, options templates, padding, and broken messages.
+//! Reading v9 and IPFIX directly must give what the parser gives: the same records,
+//! counters, exporter state and log, on streams of generated templates (numbers of every
+//! length, addresses, times, reverse and enterprise fields, strings, variable-length
+//! fields), redefinitions, withdrawals, options templates, padding, and broken messages.
 
 use std::net::SocketAddr;
 
+use crate::direct::Format;
 use crate::netflow::Decoder;
 
 struct Rng(u64);
@@ -57,6 +58,7 @@ const ELEMENTS: &[(u16, Option<u32>, &[u16])] = &[
     (1, Some(29305), &[8, 4]),          // reverseOctetDeltaCount
     (2, Some(29305), &[8, 4]),          // reversePacketDeltaCount
     (1000, Some(9), &[4, 2, 4, 65535]), // an enterprise field nobody registered
+    (48, None, &[1, 2]),                // v9 FLOW_SAMPLER_ID
 ];
 
 fn set(id: u16, body: &[u8]) -> Vec<u8> {
@@ -66,10 +68,20 @@ fn set(id: u16, body: &[u8]) -> Vec<u8> {
     s
 }
 
-fn message(domain: u32, seq: u32, sets: &[Vec<u8>]) -> Vec<u8> {
+fn message(format: Format, domain: u32, seq: u32, sets: &[Vec<u8>]) -> Vec<u8> {
     let body = sets.concat();
-    let mut d = 10u16.to_be_bytes().to_vec();
-    d.extend_from_slice(&((16 + body.len()) as u16).to_be_bytes());
+    let mut d = Vec::new();
+    match format {
+        Format::Ipfix => {
+            d.extend_from_slice(&10u16.to_be_bytes());
+            d.extend_from_slice(&((16 + body.len()) as u16).to_be_bytes());
+        }
+        Format::V9 => {
+            d.extend_from_slice(&9u16.to_be_bytes());
+            d.extend_from_slice(&(sets.len() as u16).to_be_bytes());
+            d.extend_from_slice(&4_000_000u32.to_be_bytes());
+        }
+    }
     d.extend_from_slice(&1_790_000_000u32.to_be_bytes());
     d.extend_from_slice(&seq.to_be_bytes());
     d.extend_from_slice(&domain.to_be_bytes());
@@ -108,7 +120,17 @@ fn data_record(rng: &mut Rng, fields: &Template) -> Vec<u8> {
 
 /// A stream of messages from two exporters (two domains each) exercising what a
 /// template's life can be.
-fn stream(rng: &mut Rng) -> Vec<(SocketAddr, Vec<u8>)> {
+fn stream(rng: &mut Rng, format: Format) -> Vec<(SocketAddr, Vec<u8>)> {
+    let (template_set, options_set) = match format {
+        Format::V9 => (0, 1),
+        Format::Ipfix => (2, 3),
+    };
+    // v9 has no enterprise fields.
+    let elements: Vec<_> = ELEMENTS
+        .iter()
+        .filter(|(_, pen, _)| format == Format::Ipfix || pen.is_none())
+        .copied()
+        .collect();
     let exporters: [SocketAddr; 2] = [
         "10.0.0.1:4739".parse().unwrap(),
         "10.0.0.2:4739".parse().unwrap(),
@@ -126,16 +148,17 @@ fn stream(rng: &mut Rng) -> Vec<(SocketAddr, Vec<u8>)> {
                     let id = 256 + rng.below(4) as u16;
                     let fields: Template = (0..1 + rng.below(14))
                         .map(|_| {
-                            let (e, pen, lens) = rng.pick(ELEMENTS);
+                            let (e, pen, lens) = rng.pick(&elements);
                             (e, pen, rng.pick(lens))
                         })
                         .collect();
-                    sets.push(set(2, &template_record(id, &fields)));
+                    sets.push(set(template_set, &template_record(id, &fields)));
                     templates.retain(|(at, t, _)| (*at, *t) != ((from, domain), id));
                     templates.push(((from, domain), id, fields));
                 }
                 2 => {
-                    // A withdrawal, of one template or (id 2) of all.
+                    // A withdrawal, of one template or (id 2) of all (v9 has none: a
+                    // template of no fields, which the parser refuses).
                     let id = if rng.below(4) == 0 {
                         2
                     } else {
@@ -143,14 +166,18 @@ fn stream(rng: &mut Rng) -> Vec<(SocketAddr, Vec<u8>)> {
                     };
                     let mut body = id.to_be_bytes().to_vec();
                     body.extend_from_slice(&[0, 0]);
-                    sets.push(set(2, &body));
+                    sets.push(set(template_set, &body));
                 }
                 3 => {
-                    // An options template taking a data template's id: samplingInterval.
+                    // An options template taking a data template's id: samplingInterval,
+                    // scoped to the observation domain (IPFIX) or the system (v9).
                     let id = 256 + rng.below(4) as u16;
                     let mut body = id.to_be_bytes().to_vec();
-                    body.extend_from_slice(&[0, 2, 0, 1, 0, 149, 0, 4, 0, 34, 0, 4]);
-                    sets.push(set(3, &body));
+                    body.extend_from_slice(match format {
+                        Format::Ipfix => &[0, 2, 0, 1, 0, 149, 0, 4, 0, 34, 0, 4],
+                        Format::V9 => &[0, 4, 0, 4, 0, 1, 0, 4, 0, 34, 0, 4],
+                    });
+                    sets.push(set(options_set, &body));
                 }
                 _ => {
                     // Data for a template this stream defined, mostly for this exporter
@@ -177,7 +204,7 @@ fn stream(rng: &mut Rng) -> Vec<(SocketAddr, Vec<u8>)> {
             }
         }
         seq = seq.wrapping_add(rng.below(40) as u32);
-        let mut m = message(domain, seq, &sets);
+        let mut m = message(format, domain, seq, &sets);
         if m.len() > 65_000 {
             continue;
         }
@@ -230,95 +257,101 @@ fn outcome(dec: &mut Decoder) -> Vec<String> {
 
 #[test]
 fn direct_reading_gives_what_the_parser_gives() {
-    let mut direct_messages = 0;
-    let mut records = 0;
-    for case in 0..400u64 {
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ case.wrapping_mul(0x2545_F491_4F6C_DD1D));
-        let messages = stream(&mut rng);
-        let (mut direct, mut parsed) = (Decoder::numeric(), Decoder::numeric());
-        parsed.read_directly = false;
-        for (k, (from, m)) in messages.iter().enumerate() {
-            direct.feed(*from, m, 0);
-            parsed.feed(*from, m, 0);
-            let (a, b) = (direct.take_numeric(), parsed.take_numeric());
-            assert!(
-                format!("{a:?}") == format!("{b:?}"),
-                "case {case}, message {k} from {from} ({} bytes, sets {:?}): {} records read directly, {} parsed",
-                m.len(),
-                crate::ipfix_direct::set_ids(m),
-                a.len(),
-                b.len()
-            );
+    for format in [Format::Ipfix, Format::V9] {
+        let mut direct_messages = 0;
+        let mut records = 0;
+        for case in 0..400u64 {
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ case.wrapping_mul(0x2545_F491_4F6C_DD1D));
+            let messages = stream(&mut rng, format);
+            let (mut direct, mut parsed) = (Decoder::numeric(), Decoder::numeric());
+            parsed.read_directly = false;
+            for (k, (from, m)) in messages.iter().enumerate() {
+                direct.feed(*from, m, 0);
+                parsed.feed(*from, m, 0);
+                let (a, b) = (direct.take_numeric(), parsed.take_numeric());
+                assert!(
+                    format!("{a:?}") == format!("{b:?}"),
+                    "{format:?} case {case}, message {k} from {from} ({} bytes, sets {:?}): {} records read directly, {} parsed",
+                    m.len(),
+                    crate::direct::set_ids(format, m),
+                    a.len(),
+                    b.len()
+                );
+            }
+            direct_messages += direct.counters.direct;
+            records += direct.counters.records;
+            assert_eq!(parsed.counters.direct, 0);
+            let (a, b) = (outcome(&mut direct), outcome(&mut parsed));
+            if let Some(at) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) {
+                panic!(
+                    "{format:?} case {case}: direct and parsed differ at line {at} of {}/{}:\n{:?}\n{:?}",
+                    a.len(),
+                    b.len(),
+                    a.get(at),
+                    b.get(at)
+                );
+            }
         }
-        direct_messages += direct.counters.direct;
-        records += direct.counters.records;
-        assert_eq!(parsed.counters.direct, 0);
-        let (a, b) = (outcome(&mut direct), outcome(&mut parsed));
-        if let Some(at) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) {
-            panic!(
-                "case {case}: direct and parsed differ at line {at} of {}/{}:\n{:?}\n{:?}",
-                a.len(),
-                b.len(),
-                a.get(at),
-                b.get(at)
-            );
-        }
+        // Not vacuous: many messages were read directly.
+        assert!(
+            direct_messages > 2000,
+            "{format:?}: {direct_messages} messages read directly"
+        );
+        assert!(records > 200_000, "{format:?}: {records} records");
     }
-    // Not vacuous: many messages were read directly.
-    assert!(
-        direct_messages > 2000,
-        "{direct_messages} messages read directly"
-    );
-    assert!(records > 200_000, "{records} records");
 }
 
 #[test]
 fn a_carrier_export_is_read_directly_after_its_template() {
-    let grams = crate::bench_stages::ipfix_datagrams(9_000, 25);
-    let (mut direct, mut parsed) = (Decoder::numeric(), Decoder::numeric());
-    parsed.read_directly = false;
-    let from: SocketAddr = "10.0.0.1:4739".parse().unwrap();
-    for g in &grams {
-        direct.feed(from, g, 0);
-        parsed.feed(from, g, 0);
+    for grams in [
+        crate::bench_stages::ipfix_datagrams(9_000, 25),
+        crate::bench_stages::v9_datagrams(9_000, 25),
+    ] {
+        let (mut direct, mut parsed) = (Decoder::numeric(), Decoder::numeric());
+        parsed.read_directly = false;
+        let from: SocketAddr = "10.0.0.1:4739".parse().unwrap();
+        for g in &grams {
+            direct.feed(from, g, 0);
+            parsed.feed(from, g, 0);
+        }
+        assert_eq!(direct.counters.direct as usize, grams.len() - 1);
+        assert_eq!(direct.counters.records, 9_000);
+        assert_eq!(outcome(&mut direct), outcome(&mut parsed));
     }
-    assert_eq!(direct.counters.direct as usize, grams.len() - 1);
-    assert_eq!(direct.counters.records, 9_000);
-    assert_eq!(outcome(&mut direct), outcome(&mut parsed));
 }
 
 #[test]
 fn an_exporter_with_more_templates_than_the_parser_keeps_is_left_to_the_parser() {
     // 700 templates: the parser's cache (512) evicts the oldest, which must then not be
     // read directly either.
-    let fields: Template = vec![(8, None, 4), (12, None, 4), (1, None, 8)];
-    let from: SocketAddr = "10.0.0.1:4739".parse().unwrap();
-    let mut rng = Rng(7);
-    let mut messages = Vec::new();
-    for id in 256..956u16 {
-        let data: Vec<u8> = (0..3)
-            .flat_map(|_| data_record(&mut rng, &fields))
-            .collect();
-        messages.push(message(
-            0,
-            0,
-            &[set(2, &template_record(id, &fields)), set(id, &data)],
-        ));
-        messages.push(message(0, 0, &[set(id, &data)]));
-        // A template defined 520 templates ago, unused since: evicted by the parser.
-        let old = (id - 256).saturating_sub(520) + 256;
-        messages.push(message(0, 0, &[set(old, &data)]));
+    for format in [Format::Ipfix, Format::V9] {
+        let template_set = if format == Format::V9 { 0 } else { 2 };
+        let fields: Template = vec![(8, None, 4), (12, None, 4), (1, None, 8)];
+        let from: SocketAddr = "10.0.0.1:4739".parse().unwrap();
+        let mut rng = Rng(7);
+        let mut messages = Vec::new();
+        for id in 256..956u16 {
+            let data: Vec<u8> = (0..3)
+                .flat_map(|_| data_record(&mut rng, &fields))
+                .collect();
+            let define = set(template_set, &template_record(id, &fields));
+            messages.push(message(format, 0, 0, &[define, set(id, &data)]));
+            messages.push(message(format, 0, 0, &[set(id, &data)]));
+            // A template defined 520 templates ago, unused since: evicted by the parser.
+            let old = (id - 256).saturating_sub(520) + 256;
+            messages.push(message(format, 0, 0, &[set(old, &data)]));
+        }
+        let (mut direct, mut parsed) = (Decoder::numeric(), Decoder::numeric());
+        parsed.read_directly = false;
+        for m in &messages {
+            direct.feed(from, m, 0);
+            parsed.feed(from, m, 0);
+        }
+        assert!(direct.counters.direct > 0);
+        assert!(
+            parsed.counters.no_template > 0,
+            "{format:?}: the parser forgot templates"
+        );
+        assert_eq!(outcome(&mut direct), outcome(&mut parsed));
     }
-    let (mut direct, mut parsed) = (Decoder::numeric(), Decoder::numeric());
-    parsed.read_directly = false;
-    for m in &messages {
-        direct.feed(from, m, 0);
-        parsed.feed(from, m, 0);
-    }
-    assert!(direct.counters.direct > 0);
-    assert!(
-        parsed.counters.no_template > 0,
-        "the parser forgot templates"
-    );
-    assert_eq!(outcome(&mut direct), outcome(&mut parsed));
 }
