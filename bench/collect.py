@@ -1,11 +1,11 @@
 """The NetFlow collector under load on loopback, beside nfcapd receiving the same datagrams.
 
     .venv/bin/python bench/collect.py [--rates 20000,50000,100000,150000] [--seconds 3] [--no-inline]
-        [--format v5|ipfix]
+        [--format v5|v9|ipfix]
 
 For each offered rate (datagrams per second: NetFlow v5 of 30 records, or with
---format ipfix IPFIX messages of 25 records as a carrier router's template has them, the
-template resent once a round of the list; sent by a separate
+--format v9 or ipfix export packets of 25 records as a carrier router's template has
+them, the template resent once a round of the list; sent by a separate
 process, paced every 10 ms, bounded in count and time) it runs minewatch's collector with
 its detectors, then store-first (`collect --store-only`: decode, pair, write), then
 nfcapd, and prints what each took in, stored and dropped. A rate is loss-free for a
@@ -191,10 +191,13 @@ def main() -> int:
         action="store_true",
         help="skip the collector with in-line detection (its run leaves this process busier)",
     )
-    parser.add_argument("--format", choices=("v5", "ipfix"), default="v5")
+    parser.add_argument("--format", choices=("v5", "v9", "ipfix"), default="v5")
     args = parser.parse_args()
     records, _ = make_records(300_000, 2)
-    grams = datagrams(records) if args.format == "v5" else ipfix_messages(records)
+    if args.format == "v5":
+        grams = datagrams(records)
+    else:
+        grams = ipfix_messages(records, 9 if args.format == "v9" else 10)
     per = len(records) / len(grams)  # records a datagram, on average over a round
     decode_rate, pair_rate = engine_rates(grams)
     print(

@@ -122,31 +122,21 @@ def datagrams(records: np.ndarray) -> list[bytes]:
     return out
 
 
-IPFIX_PER_MESSAGE = 25  # 54-byte records: 1,370-byte messages, inside a 1,500-byte MTU
+IPFIX_PER_MESSAGE = 25  # 54- (IPFIX) or 46-byte (v9) records: under a 1,500-byte MTU
 # Template 256 as a carrier router's: addresses, ports, protocol, TCP flags, packets and
-# bytes in 8 bytes, interfaces, start and end in milliseconds since 1970.
-IPFIX_FIELDS = [
-    (8, 4),
-    (12, 4),
-    (7, 2),
-    (11, 2),
-    (4, 1),
-    (6, 1),
-    (2, 8),
-    (1, 8),
-    (10, 4),
-    (14, 4),
-    (152, 8),
-    (153, 8),
-]
+# bytes in 8 bytes, interfaces, then start and end: IPFIX in milliseconds since 1970, v9
+# in milliseconds of uptime (4 bytes).
+TEMPLATE_FIELDS = [(8, 4), (12, 4), (7, 2), (11, 2), (4, 1), (6, 1), (2, 8), (1, 8), (10, 4), (14, 4)]
+TIME_FIELDS = {10: [(152, 8), (153, 8)], 9: [(22, 4), (21, 4)]}
 
 
-def ipfix_messages(records: np.ndarray) -> list[bytes]:
-    """The same flows as `datagrams` makes, as IPFIX: a message with the template first
-    (a sender going round the list resends it once a round, as exporters do now and then),
-    then data messages of IPFIX_PER_MESSAGE records."""
+def ipfix_messages(records: np.ndarray, version: int = 10) -> list[bytes]:
+    """The same flows as `datagrams` makes, as IPFIX (or, version 9, NetFlow v9): a
+    message with the template first (a sender going round the list resends it once a
+    round, as exporters do now and then), then data messages of IPFIX_PER_MESSAGE records."""
     export_ms = 1_790_000_000_000
     uptime_ms = 4_000_000  # the v5 header's, which `first` and `last` count from
+    time = ">u8" if version == 10 else ">u4"
     rec = np.zeros(
         len(records),
         np.dtype(
@@ -161,26 +151,35 @@ def ipfix_messages(records: np.ndarray) -> list[bytes]:
                 ("bytes", ">u8"),
                 ("input", ">u4"),
                 ("output", ">u4"),
-                ("start", ">u8"),
-                ("end", ">u8"),
+                ("start", time),
+                ("end", time),
             ]
         ),
     )
-    assert rec.itemsize == sum(length for _, length in IPFIX_FIELDS)
+    fields = TEMPLATE_FIELDS + TIME_FIELDS[version]
+    assert rec.itemsize == sum(length for _, length in fields)
     for name in ("src", "dst", "sport", "dport", "proto", "flags", "packets", "bytes"):
         rec[name] = records[name]
     rec["input"], rec["output"] = 1, 2
-    rec["start"] = export_ms - (uptime_ms - records["first"].astype(np.uint64))
-    rec["end"] = export_ms - (uptime_ms - records["last"].astype(np.uint64))
+    if version == 10:
+        rec["start"] = export_ms - (uptime_ms - records["first"].astype(np.uint64))
+        rec["end"] = export_ms - (uptime_ms - records["last"].astype(np.uint64))
+    else:
+        rec["start"], rec["end"] = records["first"], records["last"]
 
-    def message(seq: int, set_id: int, body: bytes) -> bytes:
+    def message(seq: int, set_id: int, body: bytes, count: int) -> bytes:
         sets = struct.pack("!HH", set_id, 4 + len(body)) + body
-        return struct.pack("!HHIII", 10, 16 + len(sets), export_ms // 1000, seq, 0) + sets
+        if version == 10:
+            return struct.pack("!HHIII", 10, 16 + len(sets), export_ms // 1000, seq, 0) + sets
+        return struct.pack("!HHIIII", 9, count, uptime_ms, export_ms // 1000, seq, 0) + sets
 
-    fields = b"".join(struct.pack("!HH", t, length) for t, length in IPFIX_FIELDS)
-    out = [message(0, 2, struct.pack("!HH", 256, len(IPFIX_FIELDS)) + fields)]
+    template = struct.pack("!HH", 256, len(fields)) + b"".join(struct.pack("!HH", t, n) for t, n in fields)
+    out = [message(0, 2 if version == 10 else 0, template, 1)]
     for start in range(0, len(rec), IPFIX_PER_MESSAGE):
-        out.append(message(start, 256, rec[start : start + IPFIX_PER_MESSAGE].tobytes()))
+        chunk = rec[start : start + IPFIX_PER_MESSAGE]
+        # IPFIX counts records before the message; v9 counts packets.
+        seq = start if version == 10 else len(out)
+        out.append(message(seq, 256, chunk.tobytes(), len(chunk)))
     return out
 
 
