@@ -19,6 +19,7 @@ use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
 use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
 use netflow_parser::{
     DEFAULT_MAX_DECODED_FIELD_VALUES_PER_MESSAGE, DEFAULT_MAX_RECORDS_PER_FLOWSET,
+    DEFAULT_MAX_V9_FRAME_SIZE_BYTES,
 };
 
 use crate::netflow::{ipfix_slot, v9_slot, RawRecord, Slot};
@@ -220,33 +221,33 @@ impl Templates {
     }
 
     /// Before the parser reads `message`: forget every template its template and options
-    /// sets define or withdraw, and all of them if those sets cannot be walked.
-    /// Whether the templates the parser accepts from it may be learnt (`learn_from`): not
-    /// when it withdraws any (the parser's output does not say which, nor in what order).
+    /// sets define or withdraw (as far as the parser will read them: it installs every
+    /// whole record before a broken one, and every set before a broken one). Whether the
+    /// templates the parser accepts from it may be learnt (`learn_ipfix`, `learn_v9`): not
+    /// when it withdraws any (the parser's output does not say which, nor in what order)
+    /// or is broken. A message whose templates cannot be counted (IPFIX messages joined in
+    /// one datagram, V9-style template sets in IPFIX) ends direct reads for the exporter.
     pub(crate) fn before_parser(&mut self, message: &[u8]) -> bool {
-        let Some(sets) = sets(self.format, message) else {
-            self.layouts.clear();
-            return false;
+        let Some((sets, whole)) = frame(self.format, message) else {
+            if self.format == Format::Ipfix {
+                self.switch_off();
+            }
+            return false; // v9: a frame the parser refuses outright
         };
         let (template, options) = match self.format {
             Format::V9 => (0, 1),
             Format::Ipfix => (2, 3),
         };
-        let mut learn = true;
+        let mut learn = whole;
         for (id, body) in sets {
             if id != template && id != options {
-                if id < 256 {
-                    // V9-style template sets in IPFIX, reserved ids: not walked here.
-                    self.layouts.clear();
-                    learn = false;
+                if self.format == Format::Ipfix && id <= 1 {
+                    self.switch_off(); // V9-style templates in IPFIX: not walked here
                 }
                 continue;
             }
-            let Some(ids) = template_ids(self.format, id == options, body) else {
-                self.layouts.clear();
-                learn = false;
-                continue;
-            };
+            let (ids, whole) = template_ids(self.format, id == options, body);
+            learn &= whole;
             for (t, withdrawn) in ids {
                 if t < 256 {
                     self.layouts.clear(); // IPFIX: 2 and 3 withdraw all
@@ -257,6 +258,19 @@ impl Templates {
             }
         }
         learn
+    }
+
+    /// Whether anything has been counted or decided for the exporter.
+    pub(crate) fn counted_any(&self) -> bool {
+        self.off || !self.defined.is_empty()
+    }
+
+    /// No more direct reads for this exporter: the parser may hold templates not counted
+    /// here, so its cache could evict one that direct reads would still use.
+    pub(crate) fn switch_off(&mut self) {
+        self.off = true;
+        self.layouts.clear();
+        self.defined.clear();
     }
 
     /// What the parser accepted from a set of an IPFIX message `before_parser` saw.
@@ -333,9 +347,7 @@ impl Templates {
         }
         self.defined.insert(id);
         if self.defined.len() > MAX_DEFINED {
-            self.off = true;
-            self.layouts.clear();
-            self.defined.clear();
+            self.switch_off();
         }
     }
 
@@ -346,7 +358,10 @@ impl Templates {
         }
         let mut values = 0;
         let mut plan = Plan { sets: Vec::new() };
-        for (id, body) in sets(self.format, message)? {
+        let (sets, true) = frame(self.format, message)? else {
+            return None;
+        };
+        for (id, body) in sets {
             let layout = self.layouts.get(&id)?;
             let records = body.len() / layout.record_len;
             values += records * layout.field_count;
@@ -361,67 +376,82 @@ impl Templates {
     }
 }
 
-/// The sets (flowsets) of a message of `format` that fill it exactly, after a header that
-/// says so (IPFIX: its length is the message's); None otherwise, and for a v9 packet of
-/// no flowsets (which the parser refuses).
-fn sets(format: Format, message: &[u8]) -> Option<Vec<(u16, &[u8])>> {
+/// The sets (flowsets) of a message of `format`, as far as they are framed, and whether
+/// they fill it exactly. None when the parser would read no set of it: a v9 packet of no
+/// flowsets or over the parser's frame limit, and for IPFIX a message whose header length
+/// is not the datagram's (the parser would read what follows as further messages).
+fn frame(format: Format, message: &[u8]) -> Option<(Vec<(u16, &[u8])>, bool)> {
     let be16 = |b: &[u8], at: usize| Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]));
     if be16(message, 0)? != format.version() {
         return None;
     }
     match format {
         Format::Ipfix if usize::from(be16(message, 2)?) != message.len() => return None,
-        Format::V9 if message.len() <= format.header() => return None,
+        Format::V9
+            if message.len() <= format.header()
+                || message.len() > DEFAULT_MAX_V9_FRAME_SIZE_BYTES =>
+        {
+            return None
+        }
         _ => {}
     }
     let mut out = Vec::new();
     let mut rest = message.get(format.header()..)?;
     while !rest.is_empty() {
-        let (id, len) = (be16(rest, 0)?, usize::from(be16(rest, 2)?));
+        let (Some(id), Some(len)) = (be16(rest, 0), be16(rest, 2).map(usize::from)) else {
+            return Some((out, false));
+        };
         if len < 4 || len > rest.len() {
-            return None;
+            return Some((out, false));
         }
         out.push((id, &rest[4..len]));
         rest = &rest[len..];
     }
-    Some(out)
+    Some((out, true))
 }
 
 /// The template ids a template or options template set defines or withdraws (with
-/// whether it withdraws: IPFIX only); None if a record runs past the set (padding
-/// shorter than a record header is allowed).
-fn template_ids(format: Format, options: bool, mut body: &[u8]) -> Option<Vec<(u16, bool)>> {
+/// whether it withdraws: IPFIX only), record by record as the parser reads them, and
+/// whether the set ends in padding (fewer bytes than a record header) rather than in a
+/// record cut short.
+fn template_ids(format: Format, options: bool, mut body: &[u8]) -> (Vec<(u16, bool)>, bool) {
     let be16 = |b: &[u8], at: usize| Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]));
-    let mut ids = Vec::new();
-    while body.len() >= 4 {
-        let (id, count) = (be16(body, 0)?, be16(body, 2)?);
-        let at = match (format, options) {
+    // The length of the record at the start of `b`, if whole.
+    let record = |b: &[u8]| -> Option<(u16, u16, usize)> {
+        let (id, count) = (be16(b, 0)?, be16(b, 2)?);
+        let len = match (format, options) {
             // v9 options: scope and option lengths in bytes, fields of 4 bytes.
-            (Format::V9, true) => {
-                6 + usize::from(count / 4) * 4 + usize::from(be16(body, 4)? / 4) * 4
-            }
+            (Format::V9, true) => 6 + usize::from(count / 4) * 4 + usize::from(be16(b, 4)? / 4) * 4,
             (Format::V9, false) => 4 + 4 * usize::from(count),
-            // IPFIX: a withdrawal is the id and a zero count; an options template has its
-            // scope count after the field count; enterprise fields are 8 bytes.
+            // IPFIX: an options template always has its scope count (the parser reads it
+            // for a withdrawal too); enterprise fields are 8 bytes.
             (Format::Ipfix, _) => {
-                let mut at = if count > 0 && options { 6 } else { 4 };
+                let mut at = if options { 6 } else { 4 };
                 for _ in 0..count {
-                    let field = be16(body, at)?;
+                    let field = be16(b, at)?;
                     at += if field & 0x8000 != 0 { 8 } else { 4 };
                 }
                 at
             }
         };
+        (len <= b.len()).then_some((id, count, len))
+    };
+    let mut ids = Vec::new();
+    while body.len() >= 4 {
+        let Some((id, count, len)) = record(body) else {
+            return (ids, false);
+        };
         ids.push((id, format == Format::Ipfix && count == 0));
-        body = body.get(at..)?;
+        body = &body[len..];
     }
-    Some(ids)
+    (ids, true)
 }
 
 #[cfg(test)]
 pub(crate) fn set_ids(format: Format, data: &[u8]) -> Option<Vec<(u16, usize)>> {
     Some(
-        sets(format, data)?
+        frame(format, data)?
+            .0
             .iter()
             .map(|(id, b)| (*id, b.len()))
             .collect(),

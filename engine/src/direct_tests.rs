@@ -152,7 +152,12 @@ fn stream(rng: &mut Rng, format: Format) -> Vec<(SocketAddr, Vec<u8>)> {
                             (e, pen, rng.pick(lens))
                         })
                         .collect();
-                    sets.push(set(template_set, &template_record(id, &fields)));
+                    let mut body = template_record(id, &fields);
+                    if rng.below(6) == 0 {
+                        // A record cut short after it: template 263 of 3 fields, 1 given.
+                        body.extend_from_slice(&[1, 7, 0, 3, 0, 8, 0, 4]);
+                    }
+                    sets.push(set(template_set, &body));
                     templates.retain(|(at, t, _)| (*at, *t) != ((from, domain), id));
                     templates.push(((from, domain), id, fields));
                 }
@@ -166,7 +171,13 @@ fn stream(rng: &mut Rng, format: Format) -> Vec<(SocketAddr, Vec<u8>)> {
                     };
                     let mut body = id.to_be_bytes().to_vec();
                     body.extend_from_slice(&[0, 0]);
-                    sets.push(set(template_set, &body));
+                    if rng.below(3) == 0 {
+                        // Of an options template: the parser reads a scope count too.
+                        body.extend(rng.bytes(2));
+                        sets.push(set(options_set, &body));
+                    } else {
+                        sets.push(set(template_set, &body));
+                    }
                 }
                 3 => {
                     // An options template taking a data template's id: samplingInterval,
@@ -208,7 +219,7 @@ fn stream(rng: &mut Rng, format: Format) -> Vec<(SocketAddr, Vec<u8>)> {
         if m.len() > 65_000 {
             continue;
         }
-        match rng.below(20) {
+        match rng.below(60) {
             0 => m.truncate(rng.below(m.len() as u64) as usize),
             1 => {
                 let n = 1 + rng.below(8) as usize;
@@ -297,7 +308,7 @@ fn direct_reading_gives_what_the_parser_gives() {
             direct_messages > 2000,
             "{format:?}: {direct_messages} messages read directly"
         );
-        assert!(records > 200_000, "{format:?}: {records} records");
+        assert!(records > 100_000, "{format:?}: {records} records");
     }
 }
 
@@ -354,4 +365,137 @@ fn an_exporter_with_more_templates_than_the_parser_keeps_is_left_to_the_parser()
         );
         assert_eq!(outcome(&mut direct), outcome(&mut parsed));
     }
+}
+
+/// The two decoders fed the same datagrams (with increasing receive times, so that no two
+/// exporters tie for the least recently heard), and what each shows.
+fn both(messages: &[(SocketAddr, Vec<u8>)]) -> (Decoder, Decoder) {
+    let (mut direct, mut parsed) = (Decoder::numeric(), Decoder::numeric());
+    parsed.read_directly = false;
+    for (t, (from, m)) in messages.iter().enumerate() {
+        direct.feed(*from, m, t as i64);
+        parsed.feed(*from, m, t as i64);
+    }
+    (direct, parsed)
+}
+
+fn addr(i: u32) -> SocketAddr {
+    SocketAddr::from((std::net::Ipv4Addr::from(0x0A00_0000 + i), 4739))
+}
+
+#[test]
+fn an_options_withdrawal_is_walked_as_the_parser_reads_it() {
+    // The parser reads an IPFIX options withdrawal with its scope count (6 bytes): here
+    // that makes the next record an options template for 256, which replaces the data
+    // template 256. A 4-byte step would walk other records and keep reading 256 as data.
+    let fields: Template = vec![(8, None, 4), (12, None, 4), (1, None, 8)];
+    let mut rng = Rng(3);
+    let data: Vec<u8> = (0..3)
+        .flat_map(|_| data_record(&mut rng, &fields))
+        .collect();
+    let mut options = vec![0x03, 0xE7, 0, 0, 0x03, 0x00, 0x01, 0x00, 0, 2, 0, 1];
+    options.extend_from_slice(&[0, 0x95, 0, 4, 0, 0x22, 0, 4]);
+    options.resize(1034, 0);
+    let messages: Vec<(SocketAddr, Vec<u8>)> = [
+        vec![set(2, &template_record(256, &fields)), set(256, &data)],
+        vec![set(256, &data)],
+        vec![set(3, &options)],
+        vec![set(256, &data)],
+    ]
+    .iter()
+    .map(|sets| (addr(1), message(Format::Ipfix, 0, 0, sets)))
+    .collect();
+    let (mut direct, mut parsed) = both(&messages);
+    assert_eq!(direct.counters.direct, 1);
+    assert_eq!(outcome(&mut direct), outcome(&mut parsed));
+}
+
+#[test]
+fn templates_before_a_record_cut_short_are_counted() {
+    // 511 templates and a record cut short in one set: the parser installs the 511.
+    let fields: Template = vec![(8, None, 4)];
+    let mut defs: Vec<u8> = (1000..=1510u16)
+        .flat_map(|id| template_record(id, &fields))
+        .collect();
+    defs.extend_from_slice(&[0x27, 0x10, 0, 1]);
+    let mut rng = Rng(5);
+    let data = data_record(&mut rng, &fields);
+    let all: Vec<Vec<u8>> = (1000..=1510u16).map(|id| set(id, &data)).collect();
+    let messages: Vec<(SocketAddr, Vec<u8>)> = [
+        vec![set(2, &defs)],
+        vec![set(2, &template_record(256, &fields)), set(256, &data)],
+        all,
+        vec![set(2, &template_record(257, &fields))],
+        vec![set(256, &data)],
+        vec![set(257, &data)],
+    ]
+    .iter()
+    .map(|sets| (addr(1), message(Format::Ipfix, 0, 0, sets)))
+    .collect();
+    let (mut direct, mut parsed) = both(&messages);
+    assert_eq!(outcome(&mut direct), outcome(&mut parsed));
+}
+
+#[test]
+fn more_exporters_than_the_parser_keeps_are_forgotten_alike() {
+    // An exporter read directly, then 4,099 others (v5 and IPFIX) pushing it out of the
+    // parser's sources and this decoder's exporters, then more of its data.
+    let fields: Template = vec![(8, None, 4), (12, None, 4), (1, None, 8)];
+    let mut rng = Rng(11);
+    let data: Vec<u8> = (0..3)
+        .flat_map(|_| data_record(&mut rng, &fields))
+        .collect();
+    let define = |id| set(2, &template_record(id, &fields));
+    let e = addr(0);
+    let v5 = crate::bench_stages::v5_datagrams(30).remove(0);
+    let mut messages = vec![
+        (
+            e,
+            message(Format::Ipfix, 0, 0, &[define(256), set(256, &data)]),
+        ),
+        (e, message(Format::Ipfix, 0, 0, &[set(256, &data)])),
+    ];
+    for i in 1..4094 {
+        messages.push((addr(i), v5.clone()));
+    }
+    messages.push((e, message(Format::Ipfix, 0, 0, &[set(256, &data)])));
+    for i in 4094..4100 {
+        messages.push((
+            addr(i),
+            message(Format::Ipfix, 0, 0, &[define(256), set(256, &data)]),
+        ));
+        messages.push((e, message(Format::Ipfix, 0, 0, &[set(256, &data)])));
+    }
+    let (mut direct, mut parsed) = both(&messages);
+    assert!(direct.counters.direct >= 2);
+    assert_eq!(outcome(&mut direct), outcome(&mut parsed));
+}
+
+#[test]
+fn a_v9_frame_over_the_parsers_limit_is_left_to_it() {
+    let fields: Template = (0..16)
+        .map(|i| (if i < 2 { 8 + 4 * i } else { 1 }, None, 4))
+        .collect();
+    let mut rng = Rng(13);
+    let data: Vec<u8> = (0..1000)
+        .flat_map(|_| data_record(&mut rng, &fields))
+        .collect();
+    let messages = vec![
+        (
+            addr(1),
+            message(Format::V9, 0, 0, &[set(0, &template_record(256, &fields))]),
+        ),
+        (
+            addr(1),
+            message(Format::V9, 0, 1, &[set(256, &data), set(256, &data)]),
+        ),
+        (
+            addr(1),
+            message(Format::V9, 0, 2, &[set(256, &data[..640])]),
+        ),
+    ];
+    let (mut direct, mut parsed) = both(&messages);
+    assert_eq!(direct.counters.direct, 1);
+    assert_eq!(direct.counters.malformed, 1);
+    assert_eq!(outcome(&mut direct), outcome(&mut parsed));
 }

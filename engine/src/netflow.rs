@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -16,13 +17,17 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use netflow_parser::scoped_parser::AutoScopedParser;
+use netflow_parser::scoped_parser::{
+    AutoScopedParser, AutoSourceKey, IpfixSourceKey, SourceRemoval, V9SourceKey,
+};
 use netflow_parser::variable_versions::ipfix::lookup::{
     IANAIPFixField, IPFixField, ReverseInformationElement,
 };
 use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
 use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
-use netflow_parser::{FieldValue, NetflowPacket, NetflowParser, V9Field};
+use netflow_parser::{
+    FieldValue, NetflowPacket, NetflowParser, ParseResult, TemplateEvent, V9Field,
+};
 
 use crate::direct::{Format, Templates};
 use crate::pairing::Rec;
@@ -539,6 +544,9 @@ pub struct Decoder {
     /// Whether v9 and IPFIX data sets may be read without the parser (direct.rs); off
     /// only to compare the two.
     pub read_directly: bool,
+    /// Templates the parser has evicted, and how many of them this decoder has seen.
+    evictions: Arc<AtomicU64>,
+    evictions_seen: u64,
 }
 
 impl Default for Decoder {
@@ -549,10 +557,20 @@ impl Default for Decoder {
 
 impl Decoder {
     pub fn new() -> Self {
+        // The parser evicting a template is counted: the exporter whose datagram it was
+        // reading is read only by the parser from then on (direct.rs).
+        let evictions = Arc::new(AtomicU64::new(0));
+        let counted = evictions.clone();
         let builder = NetflowParser::builder()
             .with_cache_size(512)
             .with_max_field_count(512)
-            .with_max_error_sample_size(64);
+            .with_max_error_sample_size(64)
+            .on_template_event(move |event| {
+                if matches!(event, TemplateEvent::Evicted { .. }) {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            });
         let parser = AutoScopedParser::try_with_builder(builder)
             .and_then(|p| p.with_max_sources(MAX_EXPORTERS))
             .expect("the parser configuration is valid");
@@ -563,7 +581,47 @@ impl Decoder {
             counters: DecoderCounters::default(),
             log: VecDeque::new(),
             read_directly: true,
+            evictions,
+            evictions_seen: 0,
         }
+    }
+
+    /// The parser's reading of a datagram from `from`, keeping direct reads (direct.rs)
+    /// in step with its caches: an exporter whose templates it forgets (a source it
+    /// drops for another) is forgotten here too, and one of whose templates it evicts is
+    /// left to it.
+    fn parse(&mut self, from: SocketAddr, data: &[u8]) -> ParseResult {
+        let mut removed = Vec::new();
+        let mut reporter = |r: &SourceRemoval<AutoSourceKey>| {
+            removed.push(r.source.clone());
+            Ok(())
+        };
+        let result = self
+            .parser
+            .parse_from_source_with_reporter(from, data, &mut reporter);
+        for source in removed {
+            let key = match source {
+                AutoSourceKey::Ipfix(k) => (k.addr, 10, k.observation_domain_id),
+                AutoSourceKey::V9(k) => (k.addr, 9, k.source_id),
+                _ => continue,
+            };
+            let key = ExporterKey {
+                addr: key.0,
+                version: key.1,
+                domain: key.2,
+            };
+            if let Some(st) = self.exporters.get_mut(&key) {
+                st.direct = Templates::new(Format::of(key.version));
+            }
+        }
+        let evictions = self.evictions.load(Ordering::Relaxed);
+        if evictions != self.evictions_seen {
+            self.evictions_seen = evictions;
+            if let Some(st) = template_key(from, data).and_then(|k| self.exporters.get_mut(&k)) {
+                st.direct.switch_off();
+            }
+        }
+        result
     }
 
     /// Records decoded and not yet taken.
@@ -635,6 +693,20 @@ impl Decoder {
                 .map(|(k, _)| *k)
             {
                 self.exporters.remove(&oldest);
+                // The parser forgets its templates too: templates read directly are then
+                // never ones it has but this decoder no longer counts (direct.rs).
+                let (addr, id) = (oldest.addr, oldest.domain);
+                match oldest.version {
+                    9 => drop(self.parser.remove_v9_source(&V9SourceKey {
+                        addr,
+                        source_id: id,
+                    })),
+                    10 => drop(self.parser.remove_ipfix_source(&IpfixSourceKey {
+                        addr,
+                        observation_domain_id: id,
+                    })),
+                    _ => {}
+                }
             }
         }
         let st = self.exporters.entry(key).or_insert_with(|| ExporterState {
@@ -699,12 +771,20 @@ impl Decoder {
             }
             let may_learn = match self.exporters.get_mut(&key) {
                 Some(st) => st.direct.before_parser(data),
-                // Nothing learnt to forget: no state made for what may be a bad datagram.
-                None => Templates::new(Format::of(key.version)).before_parser(data),
+                None => {
+                    // No state made for what may be a bad datagram, unless it defines
+                    // templates, which must be counted from the first.
+                    let mut fresh = Templates::new(Format::of(key.version));
+                    let learn = fresh.before_parser(data);
+                    if fresh.counted_any() {
+                        self.state(key, now_ms).direct = fresh;
+                    }
+                    learn
+                }
             };
             learn = may_learn.then_some(key);
         }
-        let result = self.parser.parse_from_source(from, data);
+        let result = self.parse(from, data);
         if let Some(err) = &result.error {
             self.counters.malformed += 1;
             let version = if data.len() >= 2 {
@@ -965,6 +1045,15 @@ impl Decoder {
         let Some(plan) = self.exporters.get(&key).and_then(|st| st.direct.plan(data)) else {
             return false;
         };
+        // The parser sees the header alone, so that its least recently heard exporter,
+        // the one it drops for a new one, is the one it would be had it read it all.
+        let mut header = [0u8; 20];
+        let n = if key.version == 9 { 20 } else { 16 };
+        header[..n].copy_from_slice(&data[..n]);
+        if key.version == 10 {
+            header[2..4].copy_from_slice(&16u16.to_be_bytes());
+        }
+        drop(self.parse(key.addr, &header[..n]));
         let be32 =
             |at: usize| u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
         let v9 = key.version == 9;

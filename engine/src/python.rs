@@ -284,7 +284,7 @@ pub struct FlowDecoder {
 
 #[pymethods]
 impl FlowDecoder {
-    /// `direct`: IPFIX data sets of templates the parser has accepted are read without
+    /// `direct`: v9 and IPFIX data sets of templates the parser has accepted are read without
     /// the parser (the default; False for comparing the two).
     #[new]
     #[pyo3(signature = (direct = true))]
