@@ -190,9 +190,32 @@ impl Layout {
 /// found readable here.
 pub(crate) struct Plan<'a> {
     sets: Vec<(Arc<Layout>, &'a [u8])>,
+    /// The sets' ids, in order.
+    ids: Vec<u16>,
 }
 
 impl Plan<'_> {
+    /// `message` (the one planned) with every set emptied: what the parser must look at
+    /// for its caches to stay as they would be had it read `message` (its exporter and
+    /// each template used, in order), at no cost of records.
+    pub(crate) fn empty_copy(&self, message: &[u8]) -> Vec<u8> {
+        let format = if message.get(..2) == Some(&[0, 9]) {
+            Format::V9
+        } else {
+            Format::Ipfix
+        };
+        let mut out = message[..format.header()].to_vec();
+        for id in &self.ids {
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(&4u16.to_be_bytes());
+        }
+        if format == Format::Ipfix {
+            let len = out.len() as u16;
+            out[2..4].copy_from_slice(&len.to_be_bytes());
+        }
+        out
+    }
+
     pub(crate) fn read(&self, each: &mut dyn FnMut(RawRecord)) {
         for (layout, body) in &self.sets {
             layout.read(body, each);
@@ -229,10 +252,16 @@ impl Templates {
     /// one datagram, V9-style template sets in IPFIX) ends direct reads for the exporter.
     pub(crate) fn before_parser(&mut self, message: &[u8]) -> bool {
         let Some((sets, whole)) = frame(self.format, message) else {
-            if self.format == Format::Ipfix {
+            // IPFIX messages joined in one datagram: the parser reads what follows the
+            // first as further messages. Otherwise it reads nothing of it: v9 without
+            // flowsets or over its limit, IPFIX longer than the datagram.
+            let claimed = message
+                .get(2..4)
+                .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+            if self.format == Format::Ipfix && claimed.is_some_and(|n| n < message.len()) {
                 self.switch_off();
             }
-            return false; // v9: a frame the parser refuses outright
+            return false;
         };
         let (template, options) = match self.format {
             Format::V9 => (0, 1),
@@ -249,12 +278,17 @@ impl Templates {
             let (ids, whole) = template_ids(self.format, id == options, body);
             learn &= whole;
             for (t, withdrawn) in ids {
-                if t < 256 {
-                    self.layouts.clear(); // IPFIX: 2 and 3 withdraw all
+                // IPFIX: withdrawing 2 or 3 withdraws all; other ids below 256 (zero
+                // padding read as records) are no template's.
+                if withdrawn && (t == 2 || t == 3) {
+                    self.layouts.clear();
+                    learn = false;
                 }
-                self.layouts.remove(&t);
-                self.note_defined(t);
-                learn &= !withdrawn;
+                if t >= 256 {
+                    self.layouts.remove(&t);
+                    self.note_defined(t);
+                    learn &= !withdrawn;
+                }
             }
         }
         learn
@@ -357,7 +391,10 @@ impl Templates {
             return None;
         }
         let mut values = 0;
-        let mut plan = Plan { sets: Vec::new() };
+        let mut plan = Plan {
+            sets: Vec::new(),
+            ids: Vec::new(),
+        };
         let (sets, true) = frame(self.format, message)? else {
             return None;
         };
@@ -371,6 +408,7 @@ impl Templates {
                 return None;
             }
             plan.sets.push((layout.clone(), body));
+            plan.ids.push(id);
         }
         Some(plan)
     }
@@ -436,8 +474,11 @@ fn template_ids(format: Format, options: bool, mut body: &[u8]) -> (Vec<(u16, bo
         };
         (len <= b.len()).then_some((id, count, len))
     };
+    // The shortest record the parser would try to read: options records carry a third
+    // count (v9 scope length, IPFIX scope field count).
+    let shortest = if options { 6 } else { 4 };
     let mut ids = Vec::new();
-    while body.len() >= 4 {
+    while body.len() >= shortest {
         let Some((id, count, len)) = record(body) else {
             return (ids, false);
         };

@@ -499,3 +499,81 @@ fn a_v9_frame_over_the_parsers_limit_is_left_to_it() {
     assert_eq!(direct.counters.malformed, 1);
     assert_eq!(outcome(&mut direct), outcome(&mut parsed));
 }
+
+#[test]
+fn templates_read_directly_stay_as_recently_used_in_the_parser() {
+    // 256 is used (directly), 257 not; then 511 more templates fill the parser's cache:
+    // it must evict 257 in both modes, and data for 256 still decode.
+    let fields: Template = vec![(8, None, 4)];
+    let mut rng = Rng(17);
+    let data = data_record(&mut rng, &fields);
+    let defs: Vec<u8> = (258..=768u16)
+        .flat_map(|id| template_record(id, &fields))
+        .collect();
+    let messages: Vec<(SocketAddr, Vec<u8>)> = [
+        vec![set(2, &template_record(256, &fields))],
+        vec![set(2, &template_record(257, &fields))],
+        vec![set(256, &data)],
+        vec![set(2, &defs)],
+        vec![set(256, &data)],
+        vec![set(257, &data)],
+    ]
+    .iter()
+    .map(|sets| (addr(1), message(Format::Ipfix, 0, 0, sets)))
+    .collect();
+    let (mut direct, mut parsed) = both(&messages);
+    assert_eq!(direct.counters.direct, 1);
+    assert_eq!(parsed.counters.no_template, 1, "257 evicted");
+    assert_eq!(outcome(&mut direct), outcome(&mut parsed));
+}
+
+#[test]
+fn exporters_heard_in_one_millisecond_are_forgotten_alike() {
+    // 4,097 IPFIX exporters at time 0: which is forgotten must not depend on map order.
+    let fields: Template = vec![(8, None, 4), (1, None, 8)];
+    let mut rng = Rng(19);
+    let data = data_record(&mut rng, &fields);
+    let define = set(2, &template_record(256, &fields));
+    let mut messages = Vec::new();
+    for i in 0..4097 {
+        messages.push((addr(i), message(Format::Ipfix, 0, 0, &[define.clone()])));
+        messages.push((addr(i), message(Format::Ipfix, 0, 0, &[set(256, &data)])));
+    }
+    for i in 0..4097 {
+        messages.push((addr(i), message(Format::Ipfix, 0, 0, &[set(256, &data)])));
+    }
+    let (mut direct, mut parsed) = (Decoder::numeric(), Decoder::numeric());
+    parsed.read_directly = false;
+    for (from, m) in &messages {
+        direct.feed(*from, m, 0);
+        parsed.feed(*from, m, 0);
+    }
+    assert!(direct.counters.direct > 4000);
+    assert_eq!(outcome(&mut direct), outcome(&mut parsed));
+}
+
+#[test]
+fn odd_but_harmless_packets_do_not_end_direct_reads() {
+    // A truncated datagram (header longer than it), zero padding after a template, and
+    // an options set with a few bytes of padding: the parser installs nothing from them
+    // beyond the templates given, so data after them are still read directly.
+    let fields: Template = vec![(8, None, 4), (1, None, 8)];
+    let mut rng = Rng(23);
+    let data = data_record(&mut rng, &fields);
+    let mut padded = template_record(256, &fields);
+    padded.extend_from_slice(&[0; 8]);
+    let options = [1, 44, 0, 2, 0, 1, 0, 149, 0, 4, 0, 34, 0, 4, 0, 0, 0, 0];
+    let whole = message(Format::Ipfix, 0, 0, &[set(256, &data)]);
+    let messages: Vec<(SocketAddr, Vec<u8>)> = vec![
+        (
+            addr(1),
+            message(Format::Ipfix, 0, 0, &[set(2, &padded), set(3, &options)]),
+        ),
+        (addr(1), whole.clone()),
+        (addr(1), whole[..whole.len() - 3].to_vec()),
+        (addr(1), whole.clone()),
+    ];
+    let (mut direct, mut parsed) = both(&messages);
+    assert_eq!(direct.counters.direct, 2);
+    assert_eq!(outcome(&mut direct), outcome(&mut parsed));
+}

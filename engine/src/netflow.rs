@@ -78,6 +78,8 @@ pub struct ExporterState {
     pub no_template: u64,
     pub malformed: u64,
     pub last_heard_ms: i64,
+    /// When it was last heard in this decoder's count of datagrams handled.
+    heard: u64,
     next_seq: Option<u32>,
     last_seq: Option<u32>,
     /// IPFIX systemInitTimeMilliseconds, the base of flowStart/EndSysUpTime.
@@ -547,6 +549,8 @@ pub struct Decoder {
     /// Templates the parser has evicted, and how many of them this decoder has seen.
     evictions: Arc<AtomicU64>,
     evictions_seen: u64,
+    /// A count of exporter state lookups: orders exporters heard in one millisecond.
+    heard: u64,
 }
 
 impl Default for Decoder {
@@ -583,6 +587,7 @@ impl Decoder {
             read_directly: true,
             evictions,
             evictions_seen: 0,
+            heard: 0,
         }
     }
 
@@ -685,11 +690,12 @@ impl Decoder {
 
     fn state(&mut self, key: ExporterKey, now_ms: i64) -> &mut ExporterState {
         if !self.exporters.contains_key(&key) && self.exporters.len() >= MAX_EXPORTERS {
-            // Forget the exporter heard from longest ago.
+            // Forget the exporter heard from longest ago (of two heard in the same
+            // millisecond, the earlier: the choice must not depend on the map's order).
             if let Some(oldest) = self
                 .exporters
                 .iter()
-                .min_by_key(|(_, s)| s.last_heard_ms)
+                .min_by_key(|(_, s)| (s.last_heard_ms, s.heard))
                 .map(|(k, _)| *k)
             {
                 self.exporters.remove(&oldest);
@@ -717,6 +723,8 @@ impl Decoder {
             ..Default::default()
         });
         st.last_heard_ms = now_ms;
+        self.heard += 1;
+        st.heard = self.heard;
         st
     }
 
@@ -1037,23 +1045,14 @@ impl Decoder {
     /// templates allow (direct.rs), with what `v9` or `ipfix` would do with it: false,
     /// with nothing done, sends it to the parser.
     fn read_direct(&mut self, key: ExporterKey, data: &[u8], now_ms: i64) -> bool {
-        // While the parser is at its limit of exporters it may forget one whose templates
-        // are kept here.
-        if self.parser.source_count() >= MAX_EXPORTERS - 1 {
-            return false;
-        }
         let Some(plan) = self.exporters.get(&key).and_then(|st| st.direct.plan(data)) else {
             return false;
         };
-        // The parser sees the header alone, so that its least recently heard exporter,
-        // the one it drops for a new one, is the one it would be had it read it all.
-        let mut header = [0u8; 20];
-        let n = if key.version == 9 { 20 } else { 16 };
-        header[..n].copy_from_slice(&data[..n]);
-        if key.version == 10 {
-            header[2..4].copy_from_slice(&16u16.to_be_bytes());
-        }
-        drop(self.parse(key.addr, &header[..n]));
+        // The parser sees the header and an empty set for each data set, so that its least
+        // recently heard exporter and least recently used templates, the ones it drops
+        // for new ones, are what they would be had it read everything.
+        let touch = plan.empty_copy(data);
+        drop(self.parse(key.addr, &touch));
         let be32 =
             |at: usize| u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
         let v9 = key.version == 9;
