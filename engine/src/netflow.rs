@@ -86,7 +86,7 @@ pub struct ExporterState {
     system_init_ms: Option<i64>,
     /// Samplers and the exporter's own rate, from options records (sampling.rs).
     samplers: SamplerTable,
-    /// v9 and IPFIX templates whose data sets are read without the parser (direct.rs).
+    /// v9 and IPFIX templates whose data sets are read without the parser (direct/).
     direct: Templates,
 }
 
@@ -110,7 +110,7 @@ pub struct DecoderCounters {
     pub log_dropped: u64,
     /// Datagrams dropped because decoded records were not being taken fast enough.
     pub overflow: u64,
-    /// v9 and IPFIX messages read without the parser (direct.rs).
+    /// v9 and IPFIX messages read without the parser (direct/).
     pub direct: u64,
 }
 
@@ -543,7 +543,7 @@ pub struct Decoder {
     sink: Sink,
     pub counters: DecoderCounters,
     log: VecDeque<String>,
-    /// Whether v9 and IPFIX data sets may be read without the parser (direct.rs); off
+    /// Whether v9 and IPFIX data sets may be read without the parser (direct/); off
     /// only to compare the two.
     pub read_directly: bool,
     /// Templates the parser has evicted, and how many of them this decoder has seen.
@@ -562,7 +562,7 @@ impl Default for Decoder {
 impl Decoder {
     pub fn new() -> Self {
         // The parser evicting a template is counted: the exporter whose datagram it was
-        // reading is read only by the parser from then on (direct.rs).
+        // reading is read only by the parser from then on (direct/).
         let evictions = Arc::new(AtomicU64::new(0));
         let counted = evictions.clone();
         let builder = NetflowParser::builder()
@@ -591,7 +591,7 @@ impl Decoder {
         }
     }
 
-    /// The parser's reading of a datagram from `from`, keeping direct reads (direct.rs)
+    /// The parser's reading of a datagram from `from`, keeping direct reads (direct/)
     /// in step with its caches: an exporter whose templates it forgets (a source it
     /// drops for another) is forgotten here too, and one of whose templates it evicts is
     /// left to it.
@@ -700,7 +700,7 @@ impl Decoder {
             {
                 self.exporters.remove(&oldest);
                 // The parser forgets its templates too: templates read directly are then
-                // never ones it has but this decoder no longer counts (direct.rs).
+                // never ones it has but this decoder no longer counts (direct/).
                 let (addr, id) = (oldest.addr, oldest.domain);
                 match oldest.version {
                     9 => drop(self.parser.remove_v9_source(&V9SourceKey {
@@ -1042,7 +1042,7 @@ impl Decoder {
     }
 
     /// A v9 or IPFIX message of data sets only, read without the parser when its
-    /// templates allow (direct.rs), with what `v9` or `ipfix` would do with it: false,
+    /// templates allow (direct/), with what `v9` or `ipfix` would do with it: false,
     /// with nothing done, sends it to the parser.
     fn read_direct(&mut self, key: ExporterKey, data: &[u8], now_ms: i64) -> bool {
         let Some(plan) = self.exporters.get(&key).and_then(|st| st.direct.plan(data)) else {

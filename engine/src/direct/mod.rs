@@ -11,180 +11,30 @@
 //! message goes to the parser, as before.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
 use std::sync::Arc;
 
-use netflow_parser::variable_versions::field_value::{FieldDataType, FieldValue};
+use netflow_parser::variable_versions::field_value::FieldDataType;
 use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
 use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
 use netflow_parser::{
     DEFAULT_MAX_DECODED_FIELD_VALUES_PER_MESSAGE, DEFAULT_MAX_RECORDS_PER_FLOWSET,
-    DEFAULT_MAX_V9_FRAME_SIZE_BYTES,
 };
 
-use crate::netflow::{ipfix_slot, v9_slot, RawRecord, Slot};
+use crate::netflow::{ipfix_slot, v9_slot, RawRecord};
+
+mod layout;
+mod wire;
+
+use layout::Layout;
+#[cfg(test)]
+pub(crate) use wire::set_ids;
+pub(crate) use wire::Format;
+use wire::{frame, template_ids};
 
 /// Template ids one exporter may define before its messages all go to the parser: well
 /// below the parser's cache of 512 a kind, so that the parser never evicts a template
 /// that is read here (reads here do not refresh its cache).
 const MAX_DEFINED: usize = 256;
-
-/// The two template-based export formats.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub(crate) enum Format {
-    /// NetFlow v9 (RFC 3954): a 20-byte header, template flowset 0, options 1.
-    V9,
-    /// IPFIX (RFC 7011): a 16-byte header with the message length, template set 2,
-    /// options 3.
-    #[default]
-    Ipfix,
-}
-
-impl Format {
-    /// The format of an export version (9, else IPFIX).
-    pub(crate) fn of(version: u16) -> Format {
-        if version == 9 {
-            Format::V9
-        } else {
-            Format::Ipfix
-        }
-    }
-
-    fn header(self) -> usize {
-        match self {
-            Format::V9 => 20,
-            Format::Ipfix => 16,
-        }
-    }
-
-    fn version(self) -> u16 {
-        match self {
-            Format::V9 => 9,
-            Format::Ipfix => 10,
-        }
-    }
-}
-
-/// Where a template's fields are in a record, and what each means.
-#[derive(Debug)]
-pub(crate) struct Layout {
-    record_len: usize,
-    /// All the template's fields, for the parser's value budget.
-    field_count: usize,
-    /// The fields minewatch keeps, in template order.
-    fields: Vec<Field>,
-}
-
-#[derive(Debug)]
-struct Field {
-    offset: usize,
-    len: u16,
-    slot: Slot,
-    data_type: FieldDataType,
-    kind: Kind,
-}
-
-/// How a field's value is made: the common cases read here, to the parser's values (a
-/// test compares them on random bytes); the rest by the parser's `from_field_type`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
-    /// An unsigned number (DataNumber) or milliseconds (Duration) of 1, 2, 4 or 8 bytes.
-    Number,
-    Ip4,
-    Ip6,
-    Parser,
-}
-
-impl Kind {
-    fn of(data_type: FieldDataType, len: u16) -> Kind {
-        use FieldDataType as T;
-        match (data_type, len) {
-            (T::UnsignedDataNumber, 1 | 2 | 4 | 8) | (T::DurationMillis, 2 | 4 | 8) => Kind::Number,
-            (T::Ip4Addr, 4) => Kind::Ip4,
-            (T::Ip6Addr, 16) => Kind::Ip6,
-            _ => Kind::Parser,
-        }
-    }
-}
-
-impl Field {
-    /// This field of `record` into `raw`; false where the parser would stop reading.
-    fn set(&self, record: &[u8], raw: &mut RawRecord) -> bool {
-        let bytes = &record[self.offset..self.offset + usize::from(self.len)];
-        match self.kind {
-            Kind::Number => {
-                let n = bytes.iter().fold(0u64, |n, &b| n << 8 | u64::from(b));
-                raw.set_number(self.slot, Some(n));
-            }
-            Kind::Ip4 => {
-                let a: [u8; 4] = bytes.try_into().expect("4 bytes");
-                raw.set_address(self.slot, IpAddr::from(a));
-            }
-            Kind::Ip6 => {
-                let a: [u8; 16] = bytes.try_into().expect("16 bytes");
-                raw.set_address(self.slot, IpAddr::from(a));
-            }
-            Kind::Parser => match FieldValue::from_field_type(bytes, self.data_type, self.len) {
-                Ok((_, value)) => raw.set(self.slot, &value),
-                Err(_) => return false,
-            },
-        }
-        true
-    }
-}
-
-impl Layout {
-    /// None when a record of a template of `fields` (what each means, the parser's type
-    /// of its value, its length) could be read differently here than by the parser: a
-    /// field of variable length, an empty record, or a field the parser cannot make a
-    /// value of at its length (it would stop reading the set there).
-    fn of(
-        fields: impl ExactSizeIterator<Item = (Option<Slot>, FieldDataType, u16)>,
-    ) -> Option<Layout> {
-        let zeros = [0u8; 64];
-        let field_count = fields.len();
-        let mut offset = 0;
-        let mut kept = Vec::new();
-        for (slot, data_type, len) in fields {
-            if len == u16::MAX {
-                return None;
-            }
-            let sample = zeros.get(..usize::from(len))?;
-            match FieldValue::from_field_type(sample, data_type, len) {
-                Ok(([], _)) => {}
-                _ => return None,
-            }
-            if let Some(slot) = slot {
-                kept.push(Field {
-                    offset,
-                    len,
-                    slot,
-                    data_type,
-                    kind: Kind::of(data_type, len),
-                });
-            }
-            offset += usize::from(len);
-        }
-        (offset > 0).then_some(Layout {
-            record_len: offset,
-            field_count,
-            fields: kept,
-        })
-    }
-
-    /// The records of a data set's body, each as the parser's values would set it, to
-    /// `each`: padding after the last whole record is ignored and a record whose value
-    /// the parser cannot make ends the set, as in the parser.
-    fn read(&self, body: &[u8], each: &mut dyn FnMut(RawRecord)) {
-        for record in body.chunks_exact(self.record_len) {
-            let mut raw = RawRecord::default();
-            if !self.fields.iter().all(|f| f.set(record, &mut raw)) {
-                return;
-            }
-            each(raw);
-        }
-    }
-}
 
 /// The data sets of one message, each with its template's layout: what `Templates::plan`
 /// found readable here.
@@ -414,91 +264,7 @@ impl Templates {
     }
 }
 
-/// The sets (flowsets) of a message of `format`, as far as they are framed, and whether
-/// they fill it exactly. None when the parser would read no set of it: a v9 packet of no
-/// flowsets or over the parser's frame limit, and for IPFIX a message whose header length
-/// is not the datagram's (the parser would read what follows as further messages).
-fn frame(format: Format, message: &[u8]) -> Option<(Vec<(u16, &[u8])>, bool)> {
-    let be16 = |b: &[u8], at: usize| Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]));
-    if be16(message, 0)? != format.version() {
-        return None;
-    }
-    match format {
-        Format::Ipfix if usize::from(be16(message, 2)?) != message.len() => return None,
-        Format::V9
-            if message.len() <= format.header()
-                || message.len() > DEFAULT_MAX_V9_FRAME_SIZE_BYTES =>
-        {
-            return None
-        }
-        _ => {}
-    }
-    let mut out = Vec::new();
-    let mut rest = message.get(format.header()..)?;
-    while !rest.is_empty() {
-        let (Some(id), Some(len)) = (be16(rest, 0), be16(rest, 2).map(usize::from)) else {
-            return Some((out, false));
-        };
-        if len < 4 || len > rest.len() {
-            return Some((out, false));
-        }
-        out.push((id, &rest[4..len]));
-        rest = &rest[len..];
-    }
-    Some((out, true))
-}
-
-/// The template ids a template or options template set defines or withdraws (with
-/// whether it withdraws: IPFIX only), record by record as the parser reads them, and
-/// whether the set ends in padding (fewer bytes than a record header) rather than in a
-/// record cut short.
-fn template_ids(format: Format, options: bool, mut body: &[u8]) -> (Vec<(u16, bool)>, bool) {
-    let be16 = |b: &[u8], at: usize| Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]));
-    // The length of the record at the start of `b`, if whole.
-    let record = |b: &[u8]| -> Option<(u16, u16, usize)> {
-        let (id, count) = (be16(b, 0)?, be16(b, 2)?);
-        let len = match (format, options) {
-            // v9 options: scope and option lengths in bytes, fields of 4 bytes.
-            (Format::V9, true) => 6 + usize::from(count / 4) * 4 + usize::from(be16(b, 4)? / 4) * 4,
-            (Format::V9, false) => 4 + 4 * usize::from(count),
-            // IPFIX: an options template always has its scope count (the parser reads it
-            // for a withdrawal too); enterprise fields are 8 bytes.
-            (Format::Ipfix, _) => {
-                let mut at = if options { 6 } else { 4 };
-                for _ in 0..count {
-                    let field = be16(b, at)?;
-                    at += if field & 0x8000 != 0 { 8 } else { 4 };
-                }
-                at
-            }
-        };
-        (len <= b.len()).then_some((id, count, len))
-    };
-    // The shortest record the parser would try to read: options records carry a third
-    // count (v9 scope length, IPFIX scope field count).
-    let shortest = if options { 6 } else { 4 };
-    let mut ids = Vec::new();
-    while body.len() >= shortest {
-        let Some((id, count, len)) = record(body) else {
-            return (ids, false);
-        };
-        ids.push((id, format == Format::Ipfix && count == 0));
-        body = &body[len..];
-    }
-    (ids, true)
-}
-
 #[cfg(test)]
-pub(crate) fn set_ids(format: Format, data: &[u8]) -> Option<Vec<(u16, usize)>> {
-    Some(
-        frame(format, data)?
-            .0
-            .iter()
-            .map(|(id, b)| (*id, b.len()))
-            .collect(),
-    )
-}
-
+mod cases;
 #[cfg(test)]
-#[path = "direct_tests.rs"]
 mod tests;
