@@ -113,6 +113,20 @@ def pmacct_export(capture: Path, port: int, version: int, rate: int, folder: Pat
     subprocess.run([PMACCTD, "-f", str(config)], capture_output=True, check=True, timeout=120)
 
 
+def _until_quiet(collector: Collector, bound_s: float = 20.0) -> None:
+    """Until the collector has decoded no datagram for half a second (bounded): pmacctd
+    has exited, but its last datagrams may still be on loopback or being decoded, and a
+    loaded machine (CI runs tests two at a time) takes longer than a fixed pause."""
+    deadline = time.monotonic() + bound_s
+    seen = -1
+    while time.monotonic() < deadline:
+        now = collector.status().datagrams
+        if now == seen:
+            return
+        seen = now
+        time.sleep(0.5)
+
+
 def collected(capture: Path, version: int, rate: int, folder: Path) -> tuple[int, set[float], int]:
     """(bytes, the sampling rates seen, malformed datagrams) of what the collector stored
     from pmacct's export."""
@@ -123,11 +137,13 @@ def collected(capture: Path, version: int, rate: int, folder: Path) -> tuple[int
     worker.start()
     try:
         pmacct_export(capture, collector.port, version, rate, folder)
-        time.sleep(0.5)  # the last datagrams are on loopback, not yet read
+        _until_quiet(collector)
     finally:
         collector.stop.set()
         worker.join(timeout=60)
     assert not worker.is_alive()
+    status = collector.status()
+    assert not status.kernel_drops and not status.missing, f"datagrams lost on loopback: {status}"
     with Store(store).connect() as db:
         total = db.execute("SELECT sum(c2s_bytes + s2c_bytes) FROM flows").fetchone()
         rates = db.execute("SELECT DISTINCT sampling_rate FROM flows").fetchall()
