@@ -6,8 +6,10 @@ counts unsampled; unsampled export keeps a rate of 1."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
+import socket
 import struct
 import subprocess
 import threading
@@ -18,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from minewatch import _engine
 from minewatch.collect import CollectOptions, Collector
 from minewatch.detect.behaviour import flow_eligible
 from minewatch.model.sampling import scaled_counts, scaled_rate
@@ -157,6 +160,45 @@ def unsampled(merged_capture: Path, tmp_path_factory: pytest.TempPathFactory) ->
     total, rates, malformed = collected(merged_capture, 9, 1, tmp_path_factory.mktemp("unsampled"))
     assert rates == {1.0} and malformed == 0, "unsampled export keeps a rate of 1"
     return total
+
+
+@needs_pmacct
+@pytest.mark.parametrize("version", [9, 10])
+def test_pmacct_export_read_directly_is_what_the_parser_reads(
+    merged_capture: Path, version: int, tmp_path: Path
+) -> None:
+    """pmacct's real v9 and IPFIX export (its templates and options as it sends them),
+    caught on a plain socket: data read without the parser once it has accepted their
+    template give the parser's records and counters."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    got: list[bytes] = []
+    done = threading.Event()
+
+    def receive() -> None:
+        while not done.is_set() and len(got) < 100_000:
+            with contextlib.suppress(TimeoutError):
+                got.append(sock.recv(65535))
+
+    receiver = threading.Thread(target=receive)
+    receiver.start()
+    try:
+        pmacct_export(merged_capture, sock.getsockname()[1], version, 1, tmp_path)
+        time.sleep(1.0)
+    finally:
+        done.set()
+        receiver.join(timeout=10)
+        sock.close()
+    direct, parsed = _engine.FlowDecoder(), _engine.FlowDecoder(direct=False)
+    for d in got:
+        direct.feed("127.0.0.1", 9995, d, 0)
+        parsed.feed("127.0.0.1", 9995, d, 0)
+    assert direct.totals.direct > len(got) // 2
+    assert direct.take().equals(parsed.take())
+    for name in ("datagrams", "records", "malformed", "no_template", "untimed"):
+        assert getattr(direct.totals, name) == getattr(parsed.totals, name), name
 
 
 @needs_pmacct
