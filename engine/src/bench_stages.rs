@@ -148,17 +148,19 @@ fn stage_costs() {
 /// addresses, ports, protocol, TCP flags, packets and bytes as 8 bytes, interfaces,
 /// start and end in milliseconds); the template is in the first message.
 pub(crate) fn ipfix_datagrams(records: usize, per: usize) -> Vec<Vec<u8>> {
-    template_datagrams(records, per, 10)
+    template_datagrams(records, per, 10, usize::MAX)
 }
 
 /// NetFlow v9 export packets of `per` records each, as a router exports them (template
 /// 256 as IPFIX's, but start and end as uptime milliseconds, 4 bytes each); the template
 /// is in the first packet.
 pub(crate) fn v9_datagrams(records: usize, per: usize) -> Vec<Vec<u8>> {
-    template_datagrams(records, per, 9)
+    template_datagrams(records, per, 9, usize::MAX)
 }
 
-fn template_datagrams(records: usize, per: usize, version: u16) -> Vec<Vec<u8>> {
+/// Export packets of `per` records (v9 or IPFIX, `version`), the template in the first
+/// and then in every `every`-th (as exporters resend it).
+fn template_datagrams(records: usize, per: usize, version: u16, every: usize) -> Vec<Vec<u8>> {
     let times: [(u16, u16); 2] = if version == 9 {
         [(22, 4), (21, 4)]
     } else {
@@ -214,7 +216,7 @@ fn template_datagrams(records: usize, per: usize, version: u16) -> Vec<Vec<u8>> 
             }
         }
         let mut sets = Vec::new();
-        let first = out.is_empty();
+        let first = out.len() % every == 0;
         if first {
             sets.extend(set(if version == 9 { 0 } else { 2 }, &template));
         }
@@ -250,6 +252,15 @@ fn decode_costs() {
         ("NetFlow v5, 30 a datagram", v5_datagrams(n)),
         ("IPFIX, 25 a message", ipfix_datagrams(n, 25)),
         ("NetFlow v9, 25 a packet", v9_datagrams(n, 25)),
+        // Exporters that resend the template often: those packets go to the parser.
+        (
+            "IPFIX, the template in every 20th",
+            template_datagrams(n, 25, 10, 20),
+        ),
+        (
+            "NetFlow v9, the template in every 20th",
+            template_datagrams(n, 25, 9, 20),
+        ),
     ] {
         let mut dec = Decoder::numeric();
         let mut least = f64::MAX;

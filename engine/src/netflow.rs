@@ -551,6 +551,9 @@ pub struct Decoder {
     evictions_seen: u64,
     /// A count of exporter state lookups: orders exporters heard in one millisecond.
     heard: u64,
+    /// The empty copy of a datagram read directly that the parser is shown (its memory
+    /// kept from one datagram to the next).
+    touch: Vec<u8>,
 }
 
 impl Default for Decoder {
@@ -588,6 +591,7 @@ impl Decoder {
             evictions,
             evictions_seen: 0,
             heard: 0,
+            touch: Vec::new(),
         }
     }
 
@@ -605,15 +609,15 @@ impl Decoder {
             .parser
             .parse_from_source_with_reporter(from, data, &mut reporter);
         for source in removed {
-            let key = match source {
+            let (addr, version, domain) = match source {
                 AutoSourceKey::Ipfix(k) => (k.addr, 10, k.observation_domain_id),
                 AutoSourceKey::V9(k) => (k.addr, 9, k.source_id),
                 _ => continue,
             };
             let key = ExporterKey {
-                addr: key.0,
-                version: key.1,
-                domain: key.2,
+                addr,
+                version,
+                domain,
             };
             if let Some(st) = self.exporters.get_mut(&key) {
                 st.direct = Templates::new(Format::of(key.version));
@@ -829,18 +833,14 @@ impl Decoder {
                 NetflowPacket::V9(p) => {
                     if let Some(key) = learn {
                         let direct = &mut self.state(key, now_ms).direct;
-                        for set in &p.flowsets {
-                            direct.learn_v9(&set.body);
-                        }
+                        p.flowsets.iter().for_each(|s| direct.learn_v9(&s.body));
                     }
                     self.v9(from, now_ms, p)
                 }
                 NetflowPacket::IPFix(p) => {
                     if let Some(key) = learn {
                         let direct = &mut self.state(key, now_ms).direct;
-                        for set in &p.flowsets {
-                            direct.learn_ipfix(&set.body);
-                        }
+                        p.flowsets.iter().for_each(|s| direct.learn_ipfix(&s.body));
                     }
                     self.ipfix(from, now_ms, p)
                 }
@@ -1051,8 +1051,10 @@ impl Decoder {
         // The parser sees the header and an empty set for each data set, so that its least
         // recently heard exporter and least recently used templates, the ones it drops
         // for new ones, are what they would be had it read everything.
-        let touch = plan.empty_copy(data);
+        let mut touch = std::mem::take(&mut self.touch);
+        plan.empty_copy(data, &mut touch);
         drop(self.parse(key.addr, &touch));
+        self.touch = touch;
         let be32 =
             |at: usize| u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
         let v9 = key.version == 9;

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use super::tests::{
-    addr, both, data_record, message, outcome, set, template_record, Rng, Template,
+    addr, both, ipfix_from, message, outcome, records, set, template_record, Template,
 };
 use crate::direct::Format;
 use crate::netflow::Decoder;
@@ -16,22 +16,19 @@ fn an_options_withdrawal_is_walked_as_the_parser_reads_it() {
     // that makes the next record an options template for 256, which replaces the data
     // template 256. A 4-byte step would walk other records and keep reading 256 as data.
     let fields: Template = vec![(8, None, 4), (12, None, 4), (1, None, 8)];
-    let mut rng = Rng(3);
-    let data: Vec<u8> = (0..3)
-        .flat_map(|_| data_record(&mut rng, &fields))
-        .collect();
+    let data = records(3, &fields, 3);
     let mut options = vec![0x03, 0xE7, 0, 0, 0x03, 0x00, 0x01, 0x00, 0, 2, 0, 1];
     options.extend_from_slice(&[0, 0x95, 0, 4, 0, 0x22, 0, 4]);
     options.resize(1034, 0);
-    let messages: Vec<(SocketAddr, Vec<u8>)> = [
-        vec![set(2, &template_record(256, &fields)), set(256, &data)],
-        vec![set(256, &data)],
-        vec![set(3, &options)],
-        vec![set(256, &data)],
-    ]
-    .iter()
-    .map(|sets| (addr(1), message(Format::Ipfix, 0, 0, sets)))
-    .collect();
+    let messages = ipfix_from(
+        addr(1),
+        &[
+            vec![set(2, &template_record(256, &fields)), set(256, &data)],
+            vec![set(256, &data)],
+            vec![set(3, &options)],
+            vec![set(256, &data)],
+        ],
+    );
     let (mut direct, mut parsed) = both(&messages);
     assert_eq!(direct.counters.direct, 1);
     assert_eq!(outcome(&mut direct), outcome(&mut parsed));
@@ -45,20 +42,19 @@ fn templates_before_a_record_cut_short_are_counted() {
         .flat_map(|id| template_record(id, &fields))
         .collect();
     defs.extend_from_slice(&[0x27, 0x10, 0, 1]);
-    let mut rng = Rng(5);
-    let data = data_record(&mut rng, &fields);
+    let data = records(5, &fields, 1);
     let all: Vec<Vec<u8>> = (1000..=1510u16).map(|id| set(id, &data)).collect();
-    let messages: Vec<(SocketAddr, Vec<u8>)> = [
-        vec![set(2, &defs)],
-        vec![set(2, &template_record(256, &fields)), set(256, &data)],
-        all,
-        vec![set(2, &template_record(257, &fields))],
-        vec![set(256, &data)],
-        vec![set(257, &data)],
-    ]
-    .iter()
-    .map(|sets| (addr(1), message(Format::Ipfix, 0, 0, sets)))
-    .collect();
+    let messages = ipfix_from(
+        addr(1),
+        &[
+            vec![set(2, &defs)],
+            vec![set(2, &template_record(256, &fields)), set(256, &data)],
+            all,
+            vec![set(2, &template_record(257, &fields))],
+            vec![set(256, &data)],
+            vec![set(257, &data)],
+        ],
+    );
     let (mut direct, mut parsed) = both(&messages);
     assert_eq!(outcome(&mut direct), outcome(&mut parsed));
 }
@@ -68,10 +64,7 @@ fn more_exporters_than_the_parser_keeps_are_forgotten_alike() {
     // An exporter read directly, then 4,099 others (v5 and IPFIX) pushing it out of the
     // parser's sources and this decoder's exporters, then more of its data.
     let fields: Template = vec![(8, None, 4), (12, None, 4), (1, None, 8)];
-    let mut rng = Rng(11);
-    let data: Vec<u8> = (0..3)
-        .flat_map(|_| data_record(&mut rng, &fields))
-        .collect();
+    let data = records(11, &fields, 3);
     let define = |id| set(2, &template_record(id, &fields));
     let e = addr(0);
     let v5 = crate::bench_stages::v5_datagrams(30).remove(0);
@@ -103,10 +96,7 @@ fn a_v9_frame_over_the_parsers_limit_is_left_to_it() {
     let fields: Template = (0..16)
         .map(|i| (if i < 2 { 8 + 4 * i } else { 1 }, None, 4))
         .collect();
-    let mut rng = Rng(13);
-    let data: Vec<u8> = (0..1000)
-        .flat_map(|_| data_record(&mut rng, &fields))
-        .collect();
+    let data = records(13, &fields, 1000);
     let messages = vec![
         (
             addr(1),
@@ -132,22 +122,21 @@ fn templates_read_directly_stay_as_recently_used_in_the_parser() {
     // 256 is used (directly), 257 not; then 511 more templates fill the parser's cache:
     // it must evict 257 in both modes, and data for 256 still decode.
     let fields: Template = vec![(8, None, 4)];
-    let mut rng = Rng(17);
-    let data = data_record(&mut rng, &fields);
+    let data = records(17, &fields, 1);
     let defs: Vec<u8> = (258..=768u16)
         .flat_map(|id| template_record(id, &fields))
         .collect();
-    let messages: Vec<(SocketAddr, Vec<u8>)> = [
-        vec![set(2, &template_record(256, &fields))],
-        vec![set(2, &template_record(257, &fields))],
-        vec![set(256, &data)],
-        vec![set(2, &defs)],
-        vec![set(256, &data)],
-        vec![set(257, &data)],
-    ]
-    .iter()
-    .map(|sets| (addr(1), message(Format::Ipfix, 0, 0, sets)))
-    .collect();
+    let messages = ipfix_from(
+        addr(1),
+        &[
+            vec![set(2, &template_record(256, &fields))],
+            vec![set(2, &template_record(257, &fields))],
+            vec![set(256, &data)],
+            vec![set(2, &defs)],
+            vec![set(256, &data)],
+            vec![set(257, &data)],
+        ],
+    );
     let (mut direct, mut parsed) = both(&messages);
     assert_eq!(direct.counters.direct, 1);
     assert_eq!(parsed.counters.no_template, 1, "257 evicted");
@@ -158,8 +147,7 @@ fn templates_read_directly_stay_as_recently_used_in_the_parser() {
 fn exporters_heard_in_one_millisecond_are_forgotten_alike() {
     // 4,097 IPFIX exporters at time 0: which is forgotten must not depend on map order.
     let fields: Template = vec![(8, None, 4), (1, None, 8)];
-    let mut rng = Rng(19);
-    let data = data_record(&mut rng, &fields);
+    let data = records(19, &fields, 1);
     let define = set(2, &template_record(256, &fields));
     let mut messages = Vec::new();
     for i in 0..4097 {
@@ -185,8 +173,7 @@ fn odd_but_harmless_packets_do_not_end_direct_reads() {
     // an options set with a few bytes of padding: the parser installs nothing from them
     // beyond the templates given, so data after them are still read directly.
     let fields: Template = vec![(8, None, 4), (1, None, 8)];
-    let mut rng = Rng(23);
-    let data = data_record(&mut rng, &fields);
+    let data = records(23, &fields, 1);
     let mut padded = template_record(256, &fields);
     padded.extend_from_slice(&[0; 8]);
     let options = [1, 44, 0, 2, 0, 1, 0, 149, 0, 4, 0, 34, 0, 4, 0, 0, 0, 0];

@@ -36,38 +36,32 @@ use wire::{frame, template_ids};
 /// that is read here (reads here do not refresh its cache).
 const MAX_DEFINED: usize = 256;
 
-/// The data sets of one message, each with its template's layout: what `Templates::plan`
-/// found readable here.
+/// The data sets of one message, each with its id and its template's layout: what
+/// `Templates::plan` found readable here.
 pub(crate) struct Plan<'a> {
-    sets: Vec<(Arc<Layout>, &'a [u8])>,
-    /// The sets' ids, in order.
-    ids: Vec<u16>,
+    format: Format,
+    sets: Vec<(u16, Arc<Layout>, &'a [u8])>,
 }
 
 impl Plan<'_> {
-    /// `message` (the one planned) with every set emptied: what the parser must look at
-    /// for its caches to stay as they would be had it read `message` (its exporter and
-    /// each template used, in order), at no cost of records.
-    pub(crate) fn empty_copy(&self, message: &[u8]) -> Vec<u8> {
-        let format = if message.get(..2) == Some(&[0, 9]) {
-            Format::V9
-        } else {
-            Format::Ipfix
-        };
-        let mut out = message[..format.header()].to_vec();
-        for id in &self.ids {
+    /// `message` (the one planned) with every set emptied, into `out`: what the parser
+    /// must look at for its caches to stay as they would be had it read `message` (its
+    /// exporter and each template used, in order), at no cost of records.
+    pub(crate) fn empty_copy(&self, message: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&message[..self.format.header()]);
+        for (id, _, _) in &self.sets {
             out.extend_from_slice(&id.to_be_bytes());
             out.extend_from_slice(&4u16.to_be_bytes());
         }
-        if format == Format::Ipfix {
+        if self.format == Format::Ipfix {
             let len = out.len() as u16;
             out[2..4].copy_from_slice(&len.to_be_bytes());
         }
-        out
     }
 
     pub(crate) fn read(&self, each: &mut dyn FnMut(RawRecord)) {
-        for (layout, body) in &self.sets {
+        for (_, layout, body) in &self.sets {
             layout.read(body, each);
         }
     }
@@ -242,8 +236,8 @@ impl Templates {
         }
         let mut values = 0;
         let mut plan = Plan {
+            format: self.format,
             sets: Vec::new(),
-            ids: Vec::new(),
         };
         let (sets, true) = frame(self.format, message)? else {
             return None;
@@ -257,8 +251,7 @@ impl Templates {
             {
                 return None;
             }
-            plan.sets.push((layout.clone(), body));
-            plan.ids.push(id);
+            plan.sets.push((id, layout.clone(), body));
         }
         Some(plan)
     }

@@ -367,6 +367,23 @@ fn an_exporter_with_more_templates_than_the_parser_keeps_is_left_to_the_parser()
     }
 }
 
+/// `n` records of `fields` with random values, one after another: a data set's body.
+pub(super) fn records(seed: u64, fields: &Template, n: usize) -> Vec<u8> {
+    let mut rng = Rng(seed);
+    (0..n).flat_map(|_| data_record(&mut rng, fields)).collect()
+}
+
+/// IPFIX messages (domain 0, sequence 0) of the given sets, each from `from`.
+pub(super) fn ipfix_from(
+    from: SocketAddr,
+    messages: &[Vec<Vec<u8>>],
+) -> Vec<(SocketAddr, Vec<u8>)> {
+    messages
+        .iter()
+        .map(|sets| (from, message(Format::Ipfix, 0, 0, sets)))
+        .collect()
+}
+
 /// The two decoders fed the same datagrams (with increasing receive times, so that no two
 /// exporters tie for the least recently heard), and what each shows.
 pub(super) fn both(messages: &[(SocketAddr, Vec<u8>)]) -> (Decoder, Decoder) {
