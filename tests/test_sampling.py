@@ -130,11 +130,20 @@ def _until_quiet(collector: Collector, bound_s: float = 20.0) -> None:
         time.sleep(0.5)
 
 
-def collected(capture: Path, version: int, rate: int, folder: Path) -> tuple[int, set[float], int]:
+def collected(
+    capture: Path, version: int, rate: int, folder: Path, unannounced: int = 1, store_only: bool = False
+) -> tuple[int, set[float], int]:
     """(bytes, the sampling rates seen, malformed datagrams) of what the collector stored
-    from pmacct's export."""
-    store = folder / f"store-v{version}-{rate}"
-    options = CollectOptions(port=0, poll_s=0.2, window_s=3600, scan=ScanOptions())
+    from pmacct's export; `unannounced`: the rate it assumes where none is announced."""
+    store = folder / f"store-v{version}-{rate}-{unannounced}"
+    options = CollectOptions(
+        port=0,
+        poll_s=0.2,
+        window_s=3600,
+        scan=ScanOptions(),
+        unannounced_rate=unannounced,
+        store_only=store_only,
+    )
     collector = Collector(Store(store), options)
     worker = threading.Thread(target=collector.run, kwargs={"duration_s": 120})
     worker.start()
@@ -222,6 +231,33 @@ def test_unsampled_ipfix_keeps_rate_one(merged_capture: Path, unsampled: int, tm
     total, rates, _ = collected(merged_capture, 10, 1, tmp_path)
     assert rates == {1.0}
     assert total == unsampled, "v9 and IPFIX count the same packets"
+
+
+@needs_pmacct
+@pytest.mark.parametrize("store_only", [False, True])
+def test_an_assumed_rate_scales_what_announces_none(
+    merged_capture: Path, unsampled: int, store_only: bool, tmp_path: Path
+) -> None:
+    """A router that samples without exporting its sampler options (`collect
+    --sampling-rate N`, as nfcapd's -s N): pmacct's unsampled export announces no rate, so
+    every flow takes the assumed one and its bytes are scaled by it, on both collectors."""
+    total, rates, _ = collected(merged_capture, 9, 1, tmp_path, unannounced=RATE, store_only=store_only)
+    assert rates == {float(RATE)}
+    assert total == RATE * unsampled
+
+
+@needs_pmacct
+def test_an_announced_rate_wins_over_the_assumed_one(merged_capture: Path, tmp_path: Path) -> None:
+    _, rates, _ = collected(merged_capture, 10, RATE, tmp_path, unannounced=7 * RATE)
+    assert rates == {float(RATE)}
+
+
+def test_an_assumed_rate_out_of_range_is_refused() -> None:
+    for bad in (0.0, 0.5, float("nan"), float("inf"), 2e6):
+        with pytest.raises(ValueError, match="sampling rate"):
+            _engine.FlowDecoder(unannounced_rate=bad)
+        with pytest.raises(ValueError, match="sampling rate"):
+            _engine.StoreCollector("127.0.0.1", 0, unannounced_rate=bad)
 
 
 def _record(rate: float, c2s: int, s2c: int) -> pa.Table:

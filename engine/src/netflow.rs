@@ -546,6 +546,10 @@ pub struct Decoder {
     /// Whether v9 and IPFIX data sets may be read without the parser (direct/); off
     /// only to compare the two.
     pub read_directly: bool,
+    /// The rate N (1 in N) of records whose exporter announces none: no v5 header
+    /// interval, no sampling fields or options (nfcapd's `-s N`). Routers often sample
+    /// without exporting their sampler options; an announced rate, 1 included, wins.
+    pub unannounced_rate: f64,
     /// Templates the parser has evicted, and how many of them this decoder has seen.
     evictions: Arc<AtomicU64>,
     evictions_seen: u64,
@@ -588,6 +592,7 @@ impl Decoder {
             counters: DecoderCounters::default(),
             log: VecDeque::new(),
             read_directly: true,
+            unannounced_rate: 1.0,
             evictions,
             evictions_seen: 0,
             heard: 0,
@@ -868,9 +873,11 @@ impl Decoder {
         // Sampling: the low 14 bits are the interval when the top two bits say sampled.
         let interval = u64::from(h.sampling_interval & 0x3fff);
         let rate = if h.sampling_interval >> 14 != 0 && interval > 1 {
-            interval
+            interval as f64
+        } else if h.sampling_interval == 0 {
+            self.unannounced_rate
         } else {
-            1
+            1.0
         };
         let exporter = from.ip().to_string();
         for f in &p.flowsets {
@@ -882,12 +889,12 @@ impl Decoder {
                 src_port: f.src_port,
                 dst: Some(IpAddr::V4(f.dst_addr)),
                 dst_port: f.dst_port,
-                packets: u64::from(f.d_pkts) * rate,
-                bytes: u64::from(f.d_octets) * rate,
+                packets: scale(u64::from(f.d_pkts), rate),
+                bytes: scale(u64::from(f.d_octets), rate),
                 tcp_flags: f.tcp_flags,
                 rev_packets: None,
                 rev_bytes: None,
-                sampling_rate: rate as f64,
+                sampling_rate: rate,
             };
             self.sink.push(from.ip(), &exporter, &rec);
         }
@@ -1022,7 +1029,7 @@ impl Decoder {
                 at
             })
         };
-        let rate = at.table.rate_of(&raw.sampling);
+        let rate = at.table.rate_of(&raw.sampling, self.unannounced_rate);
         tally.malformed += u64::from(rate.malformed);
         let mut rec = raw.finish(&uptime, export_ms, &mut self.counters.untimed);
         apply_rate(&mut rec, rate.value);
@@ -1034,7 +1041,7 @@ impl Decoder {
     fn v9_record(&mut self, at: &Message<'_>, raw: RawRecord, tally: &mut SamplingTally) {
         let (unix_ms, sys_up_time) = (at.export_ms, at.sys_up_time);
         let uptime = |up: u64| Some(uptime_to_abs(unix_ms, sys_up_time, up as u32));
-        let rate = at.table.rate_of(&raw.sampling);
+        let rate = at.table.rate_of(&raw.sampling, self.unannounced_rate);
         tally.malformed += u64::from(rate.malformed);
         let mut rec = raw.finish(&uptime, unix_ms, &mut self.counters.untimed);
         apply_rate(&mut rec, rate.value);
@@ -1434,6 +1441,51 @@ mod tests {
             ]
         );
         assert_eq!(dec.exporters().next().unwrap().samplers(), 2);
+    }
+
+    #[test]
+    fn unannounced_rate_scales_only_what_announces_nothing() {
+        // v5: a header with no sampling bits takes the collector's assumed rate; one that
+        // announces 1 in 5 keeps its own.
+        let mut dec = Decoder::new();
+        dec.unannounced_rate = 20.0;
+        let record = [(0x0a000001, 0x0a000002, 1, 3333, 40_000, 90_000)];
+        dec.feed(addr(), &v5_datagram(0, &record), 0);
+        let mut announced = v5_datagram(1, &record);
+        announced[22..24].copy_from_slice(&(0x4000u16 | 5).to_be_bytes());
+        dec.feed(addr(), &announced, 0);
+        assert_eq!(
+            decoded(&mut dec),
+            vec![(1, 140, 14_000, 20.0), (1, 35, 3500, 5.0)]
+        );
+        // v9, read by the parser and then directly: records of an exporter that sends
+        // no sampler options take the assumed rate; one naming its sampler, that one's.
+        for direct in [true, false] {
+            let mut dec = Decoder::new();
+            dec.read_directly = direct;
+            dec.unannounced_rate = 20.0;
+            let template = set(0, &flow_template(0, 0));
+            let data = set(256, &flow(1, None));
+            dec.feed(addr(), &v9_message(0, 1, &[template, data.clone()]), 0);
+            dec.feed(addr(), &v9_message(0, 2, &[data]), 0);
+            assert_eq!(
+                decoded(&mut dec),
+                vec![(1, 200, 20_000, 20.0), (1, 200, 20_000, 20.0)]
+            );
+            assert_eq!(dec.counters.direct, u64::from(direct));
+        }
+        let mut dec = Decoder::new();
+        dec.unannounced_rate = 20.0;
+        let opts = v9_options_template(&[(48, 1), (49, 1), (50, 4)]);
+        let sampler = [&[0, 0, 0, 0][..], &[1, 2], &10u32.to_be_bytes()].concat();
+        let message = [
+            opts,
+            set(300, &sampler),
+            set(0, &flow_template(48, 1)),
+            set(256, &flow(1, Some(&[1]))),
+        ];
+        dec.feed(addr(), &v9_message(1, 0, &message), 0);
+        assert_eq!(decoded(&mut dec), vec![(1, 100, 10_000, 10.0)]);
     }
 
     #[test]

@@ -277,6 +277,18 @@ fn exporters_of(d: &Decoder) -> Vec<Exporter> {
 
 /// NetFlow v5/v9/IPFIX datagrams to unidirectional records, fed by the caller (files of
 /// datagrams, tests). Template and sequence state is kept per exporter and domain.
+/// A collector's assumed rate for exporters that announce none, checked: 1 to MAX_RATE.
+fn unannounced(rate: f64) -> PyResult<f64> {
+    if rate.is_finite() && (1.0..=crate::sampling::MAX_RATE).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "a sampling rate is 1 in N with N from 1 to {}, not {rate}",
+            crate::sampling::MAX_RATE
+        )))
+    }
+}
+
 #[pyclass(module = "minewatch._engine")]
 pub struct FlowDecoder {
     inner: Decoder,
@@ -285,13 +297,15 @@ pub struct FlowDecoder {
 #[pymethods]
 impl FlowDecoder {
     /// `direct`: v9 and IPFIX data sets of templates the parser has accepted are read without
-    /// the parser (the default; False for comparing the two).
+    /// the parser (the default; False for comparing the two). `unannounced_rate`: the
+    /// sampling rate N (1 in N) of exporters that announce none (nfcapd's `-s N`).
     #[new]
-    #[pyo3(signature = (direct = true))]
-    fn new(direct: bool) -> Self {
+    #[pyo3(signature = (direct = true, unannounced_rate = 1.0))]
+    fn new(direct: bool, unannounced_rate: f64) -> PyResult<Self> {
         let mut inner = Decoder::new();
         inner.read_directly = direct;
-        FlowDecoder { inner }
+        inner.unannounced_rate = unannounced(unannounced_rate)?;
+        Ok(FlowDecoder { inner })
     }
 
     /// Decode one datagram sent from `host`:`port`, received at `now_ms`.
@@ -401,8 +415,15 @@ pub struct Collector {
 #[pymethods]
 impl Collector {
     #[new]
-    #[pyo3(signature = (host, port, recv_buffer=8388608, max_pending=1048576))]
-    fn new(host: &str, port: u16, recv_buffer: usize, max_pending: usize) -> PyResult<Self> {
+    #[pyo3(signature = (host, port, recv_buffer=8388608, max_pending=1048576, unannounced_rate=1.0))]
+    fn new(
+        host: &str,
+        port: u16,
+        recv_buffer: usize,
+        max_pending: usize,
+        unannounced_rate: f64,
+    ) -> PyResult<Self> {
+        let rate = unannounced(unannounced_rate)?;
         let ip: std::net::IpAddr = host.parse().map_err(|_| {
             pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}"))
         })?;
@@ -414,6 +435,7 @@ impl Collector {
         .map_err(|e| {
             pyo3::exceptions::PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}"))
         })?;
+        inner.decoder().unannounced_rate = rate;
         Ok(Collector { inner })
     }
 
@@ -462,8 +484,9 @@ pub struct StoreCollector {
 #[pymethods]
 impl StoreCollector {
     #[new]
-    #[pyo3(signature = (host, port, recv_buffer=8388608))]
-    fn new(host: &str, port: u16, recv_buffer: usize) -> PyResult<Self> {
+    #[pyo3(signature = (host, port, recv_buffer=8388608, unannounced_rate=1.0))]
+    fn new(host: &str, port: u16, recv_buffer: usize, unannounced_rate: f64) -> PyResult<Self> {
+        let rate = unannounced(unannounced_rate)?;
         let ip: std::net::IpAddr = host.parse().map_err(|_| {
             pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}"))
         })?;
@@ -474,6 +497,7 @@ impl StoreCollector {
         .map_err(|e| {
             pyo3::exceptions::PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}"))
         })?;
+        inner.decoder().unannounced_rate = rate;
         Ok(StoreCollector { inner })
     }
 

@@ -16,7 +16,8 @@
 //! Options records set a sampler's rate (named by 48 or 302) or, naming none, the
 //! exporter's own rate for that observation domain. A flow record takes, in order: the
 //! sampling fields it carries itself; the rate of the sampler it names; the exporter's
-//! rate; the one sampler the exporter has described, if it described exactly one; else 1.
+//! rate; the one sampler the exporter has described, if it described exactly one; else the
+//! rate the collector was told to assume for exporters that announce none (1 unless told).
 
 use std::collections::HashMap;
 
@@ -217,8 +218,9 @@ impl SamplerTable {
         }
     }
 
-    /// The rate of a flow record with these sampling fields (see the module's order).
-    pub fn rate_of(&self, fields: &SamplingFields) -> Rate {
+    /// The rate of a flow record with these sampling fields (see the module's order);
+    /// `unannounced` where nothing announces one.
+    pub fn rate_of(&self, fields: &SamplingFields, unannounced: f64) -> Rate {
         let clean = |value| Rate {
             value,
             malformed: false,
@@ -235,7 +237,7 @@ impl SamplerTable {
         if self.samplers.len() == 1 {
             return clean(*self.samplers.values().next().expect("one sampler"));
         }
-        clean(1.0)
+        clean(unannounced)
     }
 
     pub fn len(&self) -> usize {
@@ -339,27 +341,49 @@ mod tests {
     #[test]
     fn records_take_own_then_sampler_then_exporter_rate() {
         let mut t = SamplerTable::default();
-        assert_eq!(t.rate_of(&fields(&[])).value, 1.0);
+        assert_eq!(t.rate_of(&fields(&[]), 1.0).value, 1.0);
         t.learn(&fields(&[(F::SamplerId, 1), (F::Interval, 10)]));
         // One sampler described and the record names none: that sampler.
-        assert_eq!(t.rate_of(&fields(&[])).value, 10.0);
+        assert_eq!(t.rate_of(&fields(&[]), 1.0).value, 10.0);
         t.learn(&fields(&[(F::SamplerId, 2), (F::Interval, 100)]));
-        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 2)])).value, 100.0);
-        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 1)])).value, 10.0);
+        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 2)]), 1.0).value, 100.0);
+        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 1)]), 1.0).value, 10.0);
         assert_eq!(
-            t.rate_of(&fields(&[])).value,
+            t.rate_of(&fields(&[]), 1.0).value,
             1.0,
             "two samplers, none named"
         );
         t.learn(&fields(&[(F::Interval, 1000)]));
-        assert_eq!(t.rate_of(&fields(&[])).value, 1000.0);
-        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 9)])).value, 1000.0);
+        assert_eq!(t.rate_of(&fields(&[]), 1.0).value, 1000.0);
+        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 9)]), 1.0).value, 1000.0);
         assert_eq!(
-            t.rate_of(&fields(&[(F::SamplerId, 1), (F::Interval, 5)]))
+            t.rate_of(&fields(&[(F::SamplerId, 1), (F::Interval, 5)]), 1.0)
                 .value,
             5.0,
             "a record's own fields first"
         );
+    }
+
+    #[test]
+    fn unannounced_rate_only_where_nothing_announces_one() {
+        let mut t = SamplerTable::default();
+        assert_eq!(t.rate_of(&fields(&[]), 50.0).value, 50.0);
+        assert_eq!(
+            t.rate_of(&fields(&[(F::Interval, 1)]), 50.0).value,
+            1.0,
+            "an announced 1 is an announcement"
+        );
+        t.learn(&fields(&[(F::SamplerId, 1), (F::Interval, 10)]));
+        assert_eq!(t.rate_of(&fields(&[]), 50.0).value, 10.0);
+        t.learn(&fields(&[(F::SamplerId, 2), (F::Interval, 100)]));
+        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 2)]), 50.0).value, 100.0);
+        assert_eq!(
+            t.rate_of(&fields(&[]), 50.0).value,
+            50.0,
+            "two samplers, none named: nothing says which"
+        );
+        t.learn(&fields(&[(F::Interval, 1000)]));
+        assert_eq!(t.rate_of(&fields(&[]), 50.0).value, 1000.0);
     }
 
     #[test]
@@ -378,7 +402,7 @@ mod tests {
             t.learn(&fields(&[(F::SamplerId, 0), (F::Interval, 20)])),
             Learned::Rate
         );
-        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 0)])).value, 20.0);
+        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 0)]), 1.0).value, 20.0);
     }
 
     #[test]

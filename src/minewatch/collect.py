@@ -66,6 +66,9 @@ class CollectOptions:
     flush_s: float = 5.0
     # Store only: no detection here (`minewatch detect --follow` does it from the store).
     store_only: bool = False
+    # N (1 in N) for exporters that sample without announcing it (nfcapd's -s N); an
+    # announced rate, 1 included, wins. Counts are scaled by it and flows keep it.
+    unannounced_rate: int = 1
 
 
 @dataclass(frozen=True)
@@ -130,10 +133,16 @@ class Collector:
         self.store = store
         self.options = options
         if options.store_only:
-            self.socket = _engine.StoreCollector(options.host, options.port, options.recv_buffer)
+            self.socket = _engine.StoreCollector(
+                options.host, options.port, options.recv_buffer, unannounced_rate=options.unannounced_rate
+            )
         else:
             self.socket = _engine.Collector(
-                options.host, options.port, options.recv_buffer, max_pending=4 * options.max_records
+                options.host,
+                options.port,
+                options.recv_buffer,
+                max_pending=4 * options.max_records,
+                unannounced_rate=options.unannounced_rate,
             )
         self.port: int = self.socket.port
         self.stop = threading.Event()

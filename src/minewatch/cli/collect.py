@@ -22,7 +22,7 @@ from minewatch.cli.probe import (
 )
 from minewatch.errors import OptionError
 from minewatch.intel.indicators import load_default
-from minewatch.options import PROBE_MAX, PROBE_RATE, SECONDS, WINDOW, Opt
+from minewatch.options import PROBE_MAX, PROBE_RATE, SECONDS, WINDOW, Opt, whole
 from minewatch.scan import ScanOptions
 
 if TYPE_CHECKING:
@@ -35,6 +35,14 @@ __all__ = ["FollowOption", "follow_store", "register"]
 EXIT_USAGE = 2
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 FLUSH = Opt("--flush", SECONDS, 5.0, "Seconds between writes of the flows received (what kill -9 may lose).")
+SAMPLING = Opt(
+    "--sampling-rate",
+    whole(1, 1_000_000),
+    1,
+    "N for exporters that sample 1 in N packets without announcing it (no v5 header interval, "
+    "no v9/IPFIX sampler options), as nfcapd's -s N: their packets and bytes are scaled by N. "
+    "A rate an exporter announces always wins.",
+)
 
 
 FollowOption = Annotated[
@@ -92,6 +100,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         flush: Annotated[float, FLUSH.flag()] = FLUSH.default,
+        sampling_rate: Annotated[int, SAMPLING.flag()] = SAMPLING.default,
         name: Annotated[
             str | None,
             typer.Option(
@@ -128,7 +137,13 @@ def register(app: typer.Typer) -> None:
             confirm=probing.confirmer(store) if probing else None,
         )
         options = CollectOptions(
-            host=host, port=port, window_s=window, scan=scan_options, flush_s=flush, store_only=store_only
+            host=host,
+            port=port,
+            window_s=window,
+            scan=scan_options,
+            flush_s=flush,
+            store_only=store_only,
+            unannounced_rate=sampling_rate,
         )
         logging.basicConfig(level=logging.WARNING, format="minewatch: %(message)s")
         try:
@@ -139,6 +154,8 @@ def register(app: typer.Typer) -> None:
         for run in collector.unfinished:
             err.print(f"minewatch: {store}: {run.line()}", markup=False)
         mode = "storing only" if store_only else "detecting"
+        if sampling_rate > 1:
+            mode += f"; 1 in {sampling_rate} sampling assumed where an exporter announces none"
         err.print(f"minewatch: collecting on {host}:{collector.port} into {store} ({mode})", markup=False)
         try:
             if err.is_terminal:
