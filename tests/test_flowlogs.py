@@ -296,6 +296,36 @@ def test_import_store_and_findings_command(
     assert main(["findings", "--store", str(tmp_path / "nowhere")]) == 2
 
 
+def test_an_assumed_sampling_rate_scales_flow_logs_that_announce_none(
+    nfcapd_file: Path, tmp_path: Path
+) -> None:
+    """`import --sampling-rate N`: nfdump prints no rate, so every flow of the nfcapd file
+    takes N and its packets and bytes are N times what was exported; a CSV that carries its
+    own rates keeps them."""
+    totals = {}
+    for rate in (1, 10):
+        store = tmp_path / f"store-{rate}"
+        assert main(["import", str(nfcapd_file), "--store", str(store), "--sampling-rate", str(rate)]) == 0
+        with Store(store).connect() as db:
+            totals[rate] = db.execute(
+                "SELECT sum(c2s_bytes + s2c_bytes), sum(c2s_packets + s2c_packets), count(*), "
+                "min(sampling_rate), max(sampling_rate) FROM flows"
+            ).fetchone()
+    bytes_1, packets_1, flows_1, *rates_1 = totals[1]
+    assert rates_1 == [1.0, 1.0] and bytes_1 > 0
+    assert totals[10] == (10 * bytes_1, 10 * packets_1, flows_1, 10.0, 10.0)
+    own = tmp_path / "own.csv"
+    own.write_text(
+        "src_ip,dst_ip,src_port,dst_port,ip_proto,first_seen,last_seen,packets,bytes,sampling_rate\n"
+        "10.0.0.1,192.0.2.9,40000,3333,6,2026-11-24T18:00:00Z,2026-11-24T18:00:05Z,4,400,1\n"
+    )
+    store = tmp_path / "store-own"
+    assert main(["import", str(own), "--store", str(store), "--sampling-rate", "10"]) == 0
+    with Store(store).connect() as db:
+        assert db.execute("SELECT c2s_bytes, sampling_rate FROM flows").fetchall() == [(400, 1.0)]
+    assert main(["import", str(own), "--store", str(store), "--sampling-rate", "0"]) == 2
+
+
 def test_bad_flow_logs_are_named_and_the_rest_is_read(nfcapd_file: Path, tmp_path: Path) -> None:
     not_parquet = tmp_path / "x.parquet"
     not_parquet.write_text("hello")

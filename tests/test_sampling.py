@@ -247,17 +247,23 @@ def test_an_assumed_rate_scales_what_announces_none(
 
 
 @needs_pmacct
-def test_an_announced_rate_wins_over_the_assumed_one(merged_capture: Path, tmp_path: Path) -> None:
-    _, rates, _ = collected(merged_capture, 10, RATE, tmp_path, unannounced=7 * RATE)
+@pytest.mark.parametrize("version", [9, 10])
+def test_an_announced_rate_wins_over_the_assumed_one(
+    merged_capture: Path, unsampled: int, version: int, tmp_path: Path
+) -> None:
+    total, rates, _ = collected(merged_capture, version, RATE, tmp_path, unannounced=7 * RATE)
     assert rates == {float(RATE)}
+    assert abs(total / unsampled - 1.0) < TOLERANCE, f"scaled {total} against {unsampled} unsampled"
 
 
 def test_an_assumed_rate_out_of_range_is_refused() -> None:
     for bad in (0.0, 0.5, float("nan"), float("inf"), 2e6):
-        with pytest.raises(ValueError, match="sampling rate"):
+        with pytest.raises(ValueError, match="unannounced_rate: a sampling rate"):
             _engine.FlowDecoder(unannounced_rate=bad)
-        with pytest.raises(ValueError, match="sampling rate"):
+        with pytest.raises(ValueError, match="unannounced_rate: a sampling rate"):
             _engine.StoreCollector("127.0.0.1", 0, unannounced_rate=bad)
+        with pytest.raises(ValueError, match="unannounced_rate: a sampling rate"):
+            _engine.Collector("127.0.0.1", 0, unannounced_rate=bad)
 
 
 def _record(rate: float, c2s: int, s2c: int) -> pa.Table:

@@ -90,8 +90,14 @@ fn receive(socket: UdpSocket, shared: Arc<Shared>, max_pending: usize) {
 
 impl Collector {
     /// Bind `addr`, asking the kernel for a receive buffer of `recv_buffer` bytes (it may
-    /// grant less: net.core.rmem_max), and start receiving.
-    pub fn bind(addr: SocketAddr, recv_buffer: usize, max_pending: usize) -> std::io::Result<Self> {
+    /// grant less: net.core.rmem_max), and start receiving with `decoder` (set up before
+    /// the first datagram: its assumed sampling rate, say).
+    pub fn bind(
+        addr: SocketAddr,
+        recv_buffer: usize,
+        max_pending: usize,
+        decoder: Decoder,
+    ) -> std::io::Result<Self> {
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
         if recv_buffer > 0 {
             socket.set_recv_buffer_size(recv_buffer)?;
@@ -101,7 +107,7 @@ impl Collector {
         socket.set_read_timeout(Some(TICK))?;
         let local = socket.local_addr()?;
         let shared = Arc::new(Shared {
-            decoder: Mutex::new(Decoder::new()),
+            decoder: Mutex::new(decoder),
             ready: Condvar::new(),
             stop: AtomicBool::new(false),
             wake_at: std::sync::atomic::AtomicUsize::new(usize::MAX),

@@ -870,14 +870,13 @@ impl Decoder {
             &[],
         );
         let unix_ms = i64::from(h.unix_secs) * 1000 + i64::from(h.unix_nsecs / 1_000_000);
-        // Sampling: the low 14 bits are the interval when the top two bits say sampled.
-        let interval = u64::from(h.sampling_interval & 0x3fff);
-        let rate = if h.sampling_interval >> 14 != 0 && interval > 1 {
-            interval as f64
-        } else if h.sampling_interval == 0 {
+        // Sampling: the low 14 bits are the interval (the top two, the mode, are read by
+        // no one for N, as nfcapd does); 0 announces nothing, 1 announces unsampled.
+        let interval = h.sampling_interval & 0x3fff;
+        let rate = if interval == 0 {
             self.unannounced_rate
         } else {
-            1.0
+            f64::from(interval)
         };
         let exporter = from.ip().to_string();
         for f in &p.flowsets {
@@ -1451,12 +1450,21 @@ mod tests {
         dec.unannounced_rate = 20.0;
         let record = [(0x0a000001, 0x0a000002, 1, 3333, 40_000, 90_000)];
         dec.feed(addr(), &v5_datagram(0, &record), 0);
-        let mut announced = v5_datagram(1, &record);
-        announced[22..24].copy_from_slice(&(0x4000u16 | 5).to_be_bytes());
-        dec.feed(addr(), &announced, 0);
+        // The header's low 14 bits say N whatever its mode bits; 0 says nothing.
+        for (seq, field) in [(1u32, 0x4000u16 | 5), (2, 5), (3, 0x4001), (4, 0x8000)] {
+            let mut announced = v5_datagram(seq, &record);
+            announced[22..24].copy_from_slice(&field.to_be_bytes());
+            dec.feed(addr(), &announced, 0);
+        }
         assert_eq!(
             decoded(&mut dec),
-            vec![(1, 140, 14_000, 20.0), (1, 35, 3500, 5.0)]
+            vec![
+                (1, 140, 14_000, 20.0),
+                (1, 35, 3500, 5.0),
+                (1, 35, 3500, 5.0),
+                (1, 7, 700, 1.0),
+                (1, 140, 14_000, 20.0)
+            ]
         );
         // v9, read by the parser and then directly: records of an exporter that sends
         // no sampler options take the assumed rate; one naming its sampler, that one's.

@@ -275,20 +275,20 @@ fn exporters_of(d: &Decoder) -> Vec<Exporter> {
     v
 }
 
-/// NetFlow v5/v9/IPFIX datagrams to unidirectional records, fed by the caller (files of
-/// datagrams, tests). Template and sequence state is kept per exporter and domain.
 /// A collector's assumed rate for exporters that announce none, checked: 1 to MAX_RATE.
 fn unannounced(rate: f64) -> PyResult<f64> {
     if rate.is_finite() && (1.0..=crate::sampling::MAX_RATE).contains(&rate) {
         Ok(rate)
     } else {
         Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "a sampling rate is 1 in N with N from 1 to {}, not {rate}",
+            "unannounced_rate: a sampling rate is 1 in N with N from 1 to {}, not {rate}",
             crate::sampling::MAX_RATE
         )))
     }
 }
 
+/// NetFlow v5/v9/IPFIX datagrams to unidirectional records, fed by the caller (files of
+/// datagrams, tests). Template and sequence state is kept per exporter and domain.
 #[pyclass(module = "minewatch._engine")]
 pub struct FlowDecoder {
     inner: Decoder,
@@ -427,15 +427,17 @@ impl Collector {
         let ip: std::net::IpAddr = host.parse().map_err(|_| {
             pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}"))
         })?;
+        let mut decoder = Decoder::new();
+        decoder.unannounced_rate = rate;
         let inner = UdpCollector::bind(
             std::net::SocketAddr::new(ip, port),
             recv_buffer,
             max_pending,
+            decoder,
         )
         .map_err(|e| {
             pyo3::exceptions::PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}"))
         })?;
-        inner.decoder().unannounced_rate = rate;
         Ok(Collector { inner })
     }
 

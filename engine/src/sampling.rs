@@ -16,8 +16,9 @@
 //! Options records set a sampler's rate (named by 48 or 302) or, naming none, the
 //! exporter's own rate for that observation domain. A flow record takes, in order: the
 //! sampling fields it carries itself; the rate of the sampler it names; the exporter's
-//! rate; the one sampler the exporter has described, if it described exactly one; else the
-//! rate the collector was told to assume for exporters that announce none (1 unless told).
+//! rate; the rate of the samplers the exporter has described, if they all say the same; else
+//! the rate the collector was told to assume for exporters that announce none (1 unless
+//! told). Records that come before an exporter's options take that assumed rate too.
 
 use std::collections::HashMap;
 
@@ -234,8 +235,12 @@ impl SamplerTable {
         if let Some(rate) = self.exporter_rate {
             return clean(rate);
         }
-        if self.samplers.len() == 1 {
-            return clean(*self.samplers.values().next().expect("one sampler"));
+        // Samplers described and none named: theirs if they all say the same rate.
+        let mut rates = self.samplers.values();
+        if let Some(&first) = rates.next() {
+            if rates.all(|&r| r == first) {
+                return clean(first);
+            }
         }
         clean(unannounced)
     }
@@ -380,7 +385,15 @@ mod tests {
         assert_eq!(
             t.rate_of(&fields(&[]), 50.0).value,
             50.0,
-            "two samplers, none named: nothing says which"
+            "two samplers of different rates, none named: nothing says which"
+        );
+        let mut same = SamplerTable::default();
+        same.learn(&fields(&[(F::SamplerId, 1), (F::Interval, 1)]));
+        same.learn(&fields(&[(F::SamplerId, 2), (F::Interval, 1)]));
+        assert_eq!(
+            same.rate_of(&fields(&[]), 50.0).value,
+            1.0,
+            "samplers that all announce 1 announce 1"
         );
         t.learn(&fields(&[(F::Interval, 1000)]));
         assert_eq!(t.rate_of(&fields(&[]), 50.0).value, 1000.0);

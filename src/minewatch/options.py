@@ -238,6 +238,15 @@ PROBE_CONCURRENCY = Opt("--probe-concurrency", whole(1, 256), 8, "Servers probed
 PROBE_INTERVAL = Opt("--probe-interval", SECONDS, 600.0, "Seconds between two probes of one server.")
 PROBE_TIMEOUT = Opt("--probe-timeout", SECONDS, 5.0, "Seconds to connect, and to wait for an answer.")
 PROBE_TTL = Opt("--probe-ttl", SECONDS, 86400.0, "Seconds a probe's result is reused.")
+SAMPLING_RATE = Opt(
+    "--sampling-rate",
+    whole(1, 1_000_000),
+    1,
+    "N for routers that sample 1 in N packets without announcing it (no v5 header interval, no "
+    "v9/IPFIX sampler options; nfdump files, whose rate nfdump does not print): their packets and "
+    "bytes are scaled by N, as nfcapd's -s N. A rate an exporter announces always wins; do not give "
+    "it for nfcapd files nfcapd already scaled.",
+)
 PROBE_MAX = Opt("--probe-max", whole(1, 1_000_000), 256, "Servers probed at most per run (or window).")
 
 

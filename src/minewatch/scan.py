@@ -64,6 +64,8 @@ class ScanOptions:
     flow_writer: FlowWriter | None = None
     # Column names of CSV/Parquet flow logs: ours -> theirs.
     flow_mapping: dict[str, str] = field(default_factory=dict)
+    # N (1 in N) for flow exports whose records announce no sampling rate (--sampling-rate).
+    unannounced_rate: int = 1
     # Server names whose standing weighs against mining (--allow-names).
     standing: NameStanding = field(default_factory=NameStanding)
     # `--confirm`: probe the pools of findings no dissector saw (minewatch.probe.confirm).
@@ -277,7 +279,13 @@ def scan_paths(paths: list[Path], options: ScanOptions, progress: Progress | Non
 
     def one(path: Path) -> InputResult:
         capture: Capture = (
-            FlowFileCapture(path, mapping=options.flow_mapping, resolutions=options.resolutions, ssl=side.ssl)
+            FlowFileCapture(
+                path,
+                mapping=options.flow_mapping,
+                resolutions=options.resolutions,
+                ssl=side.ssl,
+                unannounced_rate=options.unannounced_rate,
+            )
             if is_flow_file(path)
             else FileCapture(path, options.engine)
         )

@@ -22,7 +22,7 @@ from minewatch.cli.probe import (
 )
 from minewatch.errors import OptionError
 from minewatch.intel.indicators import load_default
-from minewatch.options import PROBE_MAX, PROBE_RATE, SECONDS, WINDOW, Opt, whole
+from minewatch.options import PROBE_MAX, PROBE_RATE, SAMPLING_RATE, SECONDS, WINDOW, Opt
 from minewatch.scan import ScanOptions
 
 if TYPE_CHECKING:
@@ -35,14 +35,6 @@ __all__ = ["FollowOption", "follow_store", "register"]
 EXIT_USAGE = 2
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 FLUSH = Opt("--flush", SECONDS, 5.0, "Seconds between writes of the flows received (what kill -9 may lose).")
-SAMPLING = Opt(
-    "--sampling-rate",
-    whole(1, 1_000_000),
-    1,
-    "N for exporters that sample 1 in N packets without announcing it (no v5 header interval, "
-    "no v9/IPFIX sampler options), as nfcapd's -s N: their packets and bytes are scaled by N. "
-    "A rate an exporter announces always wins.",
-)
 
 
 FollowOption = Annotated[
@@ -100,7 +92,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         flush: Annotated[float, FLUSH.flag()] = FLUSH.default,
-        sampling_rate: Annotated[int, SAMPLING.flag()] = SAMPLING.default,
+        sampling_rate: Annotated[int, SAMPLING_RATE.flag()] = SAMPLING_RATE.default,
         name: Annotated[
             str | None,
             typer.Option(

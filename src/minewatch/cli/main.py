@@ -60,6 +60,7 @@ from minewatch.options import (
     LIVE_DURATION,
     PROBE_MAX,
     PROBE_RATE,
+    SAMPLING_RATE,
     SECONDS,
     WINDOW,
     Kind,
@@ -322,6 +323,7 @@ def import_logs(
         list[str] | None,
         typer.Option("--map", help="Column mapping OURS=THEIRS for CSV/Parquet (repeatable)."),
     ] = None,
+    sampling_rate: Annotated[int, SAMPLING_RATE.flag()] = SAMPLING_RATE.default,
     intel: Annotated[
         list[Path] | None, typer.Option("--intel", help="Extra indicator list (repeatable).")
     ] = None,
@@ -336,6 +338,7 @@ def import_logs(
         intel=load_default(intel or []),
         flow_writer=target.write_flows,
         flow_mapping=mapping,
+        unannounced_rate=sampling_rate,
         standing=name_standing(allow_names),
     )
     result = scan_paths(paths, options)

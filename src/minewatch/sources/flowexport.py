@@ -7,11 +7,12 @@ ephemeral port, else the later system port, else the earlier start, else the hig
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.model.schema import EXPORT_RECORD_SCHEMA, RECORD_SCHEMA, SAMPLING_RATE
 
-__all__ = ["END_REASON", "Pairer", "pair_records", "to_record_schema", "with_sampling_rate"]
+__all__ = ["END_REASON", "Pairer", "assume_rate", "pair_records", "to_record_schema", "with_sampling_rate"]
 
 END_REASON = "export"
 
@@ -53,6 +54,31 @@ def with_sampling_rate(records: pa.Table, rate: float = 1.0) -> pa.Table:
     if SAMPLING_RATE.name in records.column_names:
         return records
     return records.append_column(SAMPLING_RATE, pa.repeat(pa.scalar(rate, pa.float64()), records.num_rows))
+
+
+# The largest float64 below 2**64: a scaled count saturates there, as the engine's `scale`.
+_MAX_COUNT = float(2**64 - 2048)
+
+
+def assume_rate(records: pa.Table, rate: int) -> pa.Table:
+    """One-way records whose exporter announced no sampling rate, taken to be sampled 1 in
+    `rate` (`--sampling-rate`): packets and bytes scaled by it, rounded and saturating as
+    the engine scales announced rates, and the rate kept in `sampling_rate`."""
+    if rate <= 1:
+        return with_sampling_rate(records)
+    for name in ("packets", "bytes", "rev_packets", "rev_bytes"):
+        if name in records.column_names:
+            # Counts beyond 2**53 lose precision as floats, as in the engine: an estimate.
+            exact = pc.cast(records[name], pa.float64(), safe=False)
+            scaled = pc.round(pc.multiply(exact, pa.scalar(float(rate), pa.float64())))
+            ceiling = pa.scalar(_MAX_COUNT, pa.float64())
+            capped = pc.min_element_wise(scaled, ceiling, skip_nulls=False)
+            counts = pc.cast(capped, pa.uint64(), safe=False)
+            records = records.set_column(records.schema.get_field_index(name), name, counts)
+    rates = pa.repeat(pa.scalar(float(rate), pa.float64()), records.num_rows)
+    if SAMPLING_RATE.name in records.column_names:
+        return records.set_column(records.schema.get_field_index(SAMPLING_RATE.name), SAMPLING_RATE, rates)
+    return records.append_column(SAMPLING_RATE, rates)
 
 
 def pair_records(records: pa.Table, first_conn_id: int = 0) -> pa.Table:

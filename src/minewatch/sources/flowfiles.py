@@ -26,7 +26,7 @@ from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE, RECORD_SCHEMA, SAMP
 from minewatch.sources import zeek
 from minewatch.sources.base import EngineBatch
 from minewatch.sources.dnsjoin import Resolutions
-from minewatch.sources.flowexport import Pairer, to_record_schema
+from minewatch.sources.flowexport import Pairer, assume_rate, to_record_schema
 from minewatch.sources.nfdump import NFDUMP_HEADER, nfcapd_file, nfdump_csv
 from minewatch.sources.tabular import BATCH_ROWS, tabular
 
@@ -145,8 +145,11 @@ class FlowFileCapture:
         mapping: dict[str, str] | None = None,
         resolutions: Resolutions | None = None,
         ssl: dict[str, str] | None = None,
+        unannounced_rate: int = 1,
     ) -> None:
         self.path = path
+        # Flow exports whose records say no sampling rate are taken as sampled 1 in this.
+        self.unannounced_rate = unannounced_rate
         self.fmt = fmt
         self.mapping = mapping or {}
         self.resolutions = resolutions or Resolutions()
@@ -159,10 +162,12 @@ class FlowFileCapture:
 
     def _export_chunks(self, fmt: FlowFormat) -> Iterator[pa.Table]:
         """One-way records (EXPORT_RECORD_SCHEMA) in chunks."""
+        rate = self.unannounced_rate
         if fmt is FlowFormat.NFDUMP_CSV:
-            yield from nfdump_csv(self.path)
+            # nfdump does not print a rate: its records announce none.
+            yield from (assume_rate(t, rate) for t in nfdump_csv(self.path))
         elif fmt is FlowFormat.NFCAPD:
-            yield from nfcapd_file(self.path)
+            yield from (assume_rate(t, rate) for t in nfcapd_file(self.path))
         else:
             for t in tabular(self.path, self.mapping):
                 n = t.num_rows
@@ -173,7 +178,8 @@ class FlowFileCapture:
                         t = t.append_column(name, pa.nulls(n, pa.uint64()))
                 if "tcp_flags" not in t.column_names:
                     t = t.append_column("tcp_flags", pa.repeat(pa.scalar(0, pa.uint8()), n))
-                yield t
+                # A log with its own sampling_rate column announces its rates.
+                yield t if SAMPLING_RATE.name in t.column_names else assume_rate(t, rate)
 
     def _chunks(self, fmt: FlowFormat) -> Iterator[pa.Table]:
         """Two-way flow records (RECORD_SCHEMA) in chunks; connection ids count on."""
