@@ -314,16 +314,69 @@ def test_an_assumed_sampling_rate_scales_flow_logs_that_announce_none(
     bytes_1, packets_1, flows_1, *rates_1 = totals[1]
     assert rates_1 == [1.0, 1.0] and bytes_1 > 0
     assert totals[10] == (10 * bytes_1, 10 * packets_1, flows_1, 10.0, 10.0)
-    own = tmp_path / "own.csv"
-    own.write_text(
-        "src_ip,dst_ip,src_port,dst_port,ip_proto,first_seen,last_seen,packets,bytes,sampling_rate\n"
-        "10.0.0.1,192.0.2.9,40000,3333,6,2026-11-24T18:00:00Z,2026-11-24T18:00:05Z,4,400,1\n"
-    )
-    store = tmp_path / "store-own"
-    assert main(["import", str(own), "--store", str(store), "--sampling-rate", "10"]) == 0
+    assert main(["import", str(nfcapd_file), "--store", str(tmp_path / "x"), "--sampling-rate", "0"]) == 2
+
+
+_ONE_WAY = "src_ip,dst_ip,src_port,dst_port,ip_proto,first_seen,last_seen,packets,bytes"
+_TWO_WAY = "client_ip,server_ip,client_port,server_port,ip_proto,first_seen,last_seen,c2s_packets,c2s_bytes"
+_ROW = "10.0.0.{host},192.0.2.9,4000{host},3333,6,2026-11-24T18:00:00Z,2026-11-24T18:00:05Z"
+
+
+def _imported(tmp_path: Path, name: str, text: str, *args: str) -> list[tuple[Any, ...]]:
+    """(bytes one way, sampling rate) of each flow `import --sampling-rate 10` stores."""
+    log, store = tmp_path / f"{name}.csv", tmp_path / f"store-{name}"
+    log.write_text(text)
+    assert main(["import", str(log), "--store", str(store), "--sampling-rate", "10", *args]) == 0
     with Store(store).connect() as db:
-        assert db.execute("SELECT c2s_bytes, sampling_rate FROM flows").fetchall() == [(400, 1.0)]
-    assert main(["import", str(own), "--store", str(store), "--sampling-rate", "0"]) == 2
+        return db.execute("SELECT c2s_bytes, sampling_rate FROM flows ORDER BY client_port").fetchall()
+
+
+def test_an_assumed_sampling_rate_in_csv_logs_only_where_no_rate_is_given(tmp_path: Path) -> None:
+    assert _imported(tmp_path, "none", f"{_ONE_WAY}\n{_ROW.format(host=1)},4,400\n") == [(4000, 10.0)]
+    # A rate column (mapped from the log's own name) wins where it has a value.
+    rates = f"{_ONE_WAY},rate\n{_ROW.format(host=1)},4,400,1\n{_ROW.format(host=2)},4,400,\n"
+    assert _imported(tmp_path, "mapped", rates, "--map", "sampling_rate=rate") == [(400, 1.0), (4000, 10.0)]
+    assert _imported(tmp_path, "two-way", f"{_TWO_WAY}\n{_ROW.format(host=1)},4,400\n") == [(4000, 10.0)]
+
+
+def test_a_bad_count_is_an_error_with_or_without_an_assumed_rate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "negative.csv"
+    log.write_text(f"{_ONE_WAY}\n{_ROW.format(host=1)},4,-400\n")
+    for rate in ("1", "10"):
+        assert main(["import", str(log), "--store", str(tmp_path / rate), "--sampling-rate", rate]) == 1
+        assert f"{log}:" in capsys.readouterr().err
+    # A cell the store cannot leave empty names its file; the other file is imported.
+    empty, good = tmp_path / "empty.csv", tmp_path / "good.csv"
+    empty.write_text(f"{_TWO_WAY}\n{_ROW.format(host=1).replace('2026-11-24T18:00:00Z', '')},4,400\n")
+    good.write_text(f"{_TWO_WAY}\n{_ROW.format(host=2)},4,400\n")
+    assert main(["import", str(empty), str(good), "--store", str(tmp_path / "both")]) == 1
+    err = capsys.readouterr().err
+    assert f"{empty}: flows the store cannot keep" in err and "imported 1 flows from 2 inputs" in err
+
+
+def test_assume_rate_scales_saturates_and_keeps_given_rates() -> None:
+    from minewatch.sources.flowexport import assume_rate
+
+    top = 2**64 - 1
+    t = pa.table(
+        {
+            "packets": pa.array([1, 2**63, None, 7], pa.uint64()),
+            "bytes": pa.array([0, top, 5, 7], pa.uint64()),
+            "sampling_rate": pa.array([None, None, None, 100.0]),
+        }
+    )
+    scaled = assume_rate(t, 1000).to_pydict()
+    assert scaled == {
+        "packets": [1000, top, None, 7],
+        "bytes": [0, top, 5000, 7],
+        "sampling_rate": [1000.0, 1000.0, 1000.0, 100.0],
+    }
+    assert assume_rate(t, 1).to_pydict() == {**t.to_pydict(), "sampling_rate": [1.0, 1.0, 1.0, 100.0]}
+    for bad in ([-1], [2.5], [float("nan")]):
+        with pytest.raises(pa.ArrowInvalid):
+            assume_rate(pa.table({"packets": bad, "bytes": [1]}), 10)
 
 
 def test_bad_flow_logs_are_named_and_the_rest_is_read(nfcapd_file: Path, tmp_path: Path) -> None:

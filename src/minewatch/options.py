@@ -242,10 +242,11 @@ SAMPLING_RATE = Opt(
     "--sampling-rate",
     whole(1, 1_000_000),
     1,
-    "N for routers that sample 1 in N packets without announcing it (no v5 header interval, no "
-    "v9/IPFIX sampler options; nfdump files, whose rate nfdump does not print): their packets and "
-    "bytes are scaled by N, as nfcapd's -s N. A rate an exporter announces always wins; do not give "
-    "it for nfcapd files nfcapd already scaled.",
+    "N for routers that sample 1 in N packets without saying so: their packets and bytes are "
+    "scaled by N, as nfcapd's -s N. collect: exporters with no v5 header interval and no "
+    "v9/IPFIX sampler options (yet). scan and import: flow logs without a rate (nfdump files, "
+    "CSV/Parquet without sampling_rate or with empty cells; not Zeek); not for nfcapd files "
+    "nfcapd already scaled.",
 )
 PROBE_MAX = Opt("--probe-max", whole(1, 1_000_000), 256, "Servers probed at most per run (or window).")
 

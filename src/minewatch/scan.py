@@ -71,6 +71,13 @@ class ScanOptions:
     # `--confirm`: probe the pools of findings no dissector saw (minewatch.probe.confirm).
     confirm: Confirmer | None = None
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.unannounced_rate <= 1_000_000:
+            raise ValueError(
+                "unannounced_rate: a sampling rate is 1 in N with N from 1 to 1000000, "
+                f"not {self.unannounced_rate}"
+            )
+
 
 def messages_by_conn(messages: pa.Table) -> Iterator[list[WireMessage]]:
     """The engine's message table as one list per connection, in wire order."""
@@ -195,7 +202,11 @@ class InputAnalysis:
         self.result.evidence.extend(run_detectors(ctx))
         self.result.sessions.update(sessions)
         if self.write is not None:
-            self.write(flows.cast(FLOW_SCHEMA))
+            try:
+                stored = flows.cast(FLOW_SCHEMA)
+            except (ValueError, pa.ArrowInvalid) as e:  # a log with empty cells the store needs
+                raise CaptureReadError(self.source, f"flows the store cannot keep: {e}") from e
+            self.write(stored)
 
 
 def analyse_capture(capture: Capture, options: ScanOptions, write: FlowWriter | None = None) -> InputResult:

@@ -163,6 +163,7 @@ def scan(
     ] = False,
     grid_factor: Annotated[float | None, GRID_FACTOR.flag()] = None,
     threads: Annotated[int | None, THREADS.flag()] = None,
+    sampling_rate: Annotated[int, SAMPLING_RATE.flag()] = SAMPLING_RATE.default,
     allow_names: AllowNamesOption = None,
     confirm: ConfirmOption = False,
     probe_private: ProbePrivateOption = False,
@@ -184,6 +185,7 @@ def scan(
         intel=load_default(intel or []),
         home=HomeNetworks(home),
         flows_path=flows,
+        unannounced_rate=sampling_rate,
         standing=name_standing(allow_names),
         estimate=EstimateOptions(
             GridFactor(grid_factor, "given with --grid-factor") if grid_factor is not None else DEFAULT_GRID

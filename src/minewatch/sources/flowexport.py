@@ -12,7 +12,16 @@ import pyarrow.compute as pc
 from minewatch import _engine  # type: ignore[attr-defined]
 from minewatch.model.schema import EXPORT_RECORD_SCHEMA, RECORD_SCHEMA, SAMPLING_RATE
 
-__all__ = ["END_REASON", "Pairer", "assume_rate", "pair_records", "to_record_schema", "with_sampling_rate"]
+__all__ = [
+    "END_REASON",
+    "ONE_WAY_COUNTS",
+    "TWO_WAY_COUNTS",
+    "Pairer",
+    "assume_rate",
+    "pair_records",
+    "to_record_schema",
+    "with_sampling_rate",
+]
 
 END_REASON = "export"
 
@@ -56,27 +65,40 @@ def with_sampling_rate(records: pa.Table, rate: float = 1.0) -> pa.Table:
     return records.append_column(SAMPLING_RATE, pa.repeat(pa.scalar(rate, pa.float64()), records.num_rows))
 
 
-# The largest float64 below 2**64: a scaled count saturates there, as the engine's `scale`.
-_MAX_COUNT = float(2**64 - 2048)
+ONE_WAY_COUNTS = ("packets", "bytes", "rev_packets", "rev_bytes")
+TWO_WAY_COUNTS = ("c2s_packets", "s2c_packets", "c2s_bytes", "s2c_bytes")
+# The largest float64 below 2**64; at 2**64 and above a scaled count saturates at the
+# largest uint64, as the engine's `scale` does.
+_BELOW_2_64 = pa.scalar(float(2**64 - 2048), pa.float64())
+_2_64 = pa.scalar(2.0**64, pa.float64())
+_MAX_U64 = pa.scalar(2**64 - 1, pa.uint64())
 
 
-def assume_rate(records: pa.Table, rate: int) -> pa.Table:
-    """One-way records whose exporter announced no sampling rate, taken to be sampled 1 in
-    `rate` (`--sampling-rate`): packets and bytes scaled by it, rounded and saturating as
-    the engine scales announced rates, and the rate kept in `sampling_rate`."""
-    if rate <= 1:
-        return with_sampling_rate(records)
-    for name in ("packets", "bytes", "rev_packets", "rev_bytes"):
-        if name in records.column_names:
+def assume_rate(records: pa.Table, rate: int, counts: tuple[str, ...] = ONE_WAY_COUNTS) -> pa.Table:
+    """Records of a flow log as sampled 1 in `rate` where they say no rate themselves (no
+    `sampling_rate` column, or null in it; `--sampling-rate`): their `counts` scaled by it,
+    rounded and saturating as the engine scales announced rates, and the rate kept. Rows
+    with a rate keep theirs and their counts. Counts that are not whole numbers of at
+    least 0 raise ArrowInvalid, as they would unscaled."""
+    n = records.num_rows
+    named = SAMPLING_RATE.name in records.column_names
+    given = pc.cast(records[SAMPLING_RATE.name], pa.float64()) if named else pa.nulls(n, pa.float64())
+    unknown = pc.is_null(given)
+    if rate > 1 and pc.any(unknown).as_py():
+        for name in counts:
+            if name not in records.column_names:
+                continue
+            exact = pc.cast(records[name], pa.uint64())  # checked: a bad count is an error
             # Counts beyond 2**53 lose precision as floats, as in the engine: an estimate.
-            exact = pc.cast(records[name], pa.float64(), safe=False)
-            scaled = pc.round(pc.multiply(exact, pa.scalar(float(rate), pa.float64())))
-            ceiling = pa.scalar(_MAX_COUNT, pa.float64())
-            capped = pc.min_element_wise(scaled, ceiling, skip_nulls=False)
-            counts = pc.cast(capped, pa.uint64(), safe=False)
-            records = records.set_column(records.schema.get_field_index(name), name, counts)
-    rates = pa.repeat(pa.scalar(float(rate), pa.float64()), records.num_rows)
-    if SAMPLING_RATE.name in records.column_names:
+            factor = pa.scalar(float(rate), pa.float64())
+            scaled = pc.round(pc.multiply(pc.cast(exact, pa.float64(), safe=False), factor))
+            below = pc.min_element_wise(scaled, _BELOW_2_64, skip_nulls=False)
+            capped = pc.cast(below, pa.uint64(), safe=False)
+            saturated = pc.if_else(pc.greater_equal(scaled, _2_64), _MAX_U64, capped)
+            column = pc.if_else(unknown, saturated, exact)
+            records = records.set_column(records.schema.get_field_index(name), name, column)
+    rates = pc.fill_null(given, float(rate))
+    if named:
         return records.set_column(records.schema.get_field_index(SAMPLING_RATE.name), SAMPLING_RATE, rates)
     return records.append_column(SAMPLING_RATE, rates)
 
@@ -91,8 +113,9 @@ def pair_records(records: pa.Table, first_conn_id: int = 0) -> pa.Table:
 def to_record_schema(flows: pa.Table, first_conn_id: int = 0) -> pa.Table:
     """A table with some of RECORD_SCHEMA's columns (at least times, 5-tuple and
     counters) completed to all of them: ids counted from `first_conn_id`, the end reason
-    "export", a sampling rate of 1 (a source that sampled says so in its own column), and
-    null for what the source cannot know."""
+    "export", a sampling rate of 1 (a source that sampled says so in its own column), no
+    packets or bytes in a direction it has no counts for, and null for what the source
+    cannot know."""
     n = flows.num_rows
     ids = pa.array(range(first_conn_id, first_conn_id + n), pa.uint64())
     given = {
@@ -107,8 +130,9 @@ def to_record_schema(flows: pa.Table, first_conn_id: int = 0) -> pa.Table:
             columns.append(flows[field.name].cast(field.type))
         elif field.name in given:
             columns.append(given[field.name])
-        elif field.name == "tcp_flags":
-            columns.append(pa.repeat(pa.scalar(0, pa.uint8()), n))
+        elif field.name == "tcp_flags" or field.name in TWO_WAY_COUNTS:
+            # A log without them (one direction only, no flags) counts none.
+            columns.append(pa.repeat(pa.scalar(0, field.type), n))
         else:
             columns.append(_nulls(field.type, n))
     return pa.Table.from_arrays(columns, schema=RECORD_SCHEMA)

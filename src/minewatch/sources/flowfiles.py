@@ -26,7 +26,7 @@ from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE, RECORD_SCHEMA, SAMP
 from minewatch.sources import zeek
 from minewatch.sources.base import EngineBatch
 from minewatch.sources.dnsjoin import Resolutions
-from minewatch.sources.flowexport import Pairer, assume_rate, to_record_schema
+from minewatch.sources.flowexport import TWO_WAY_COUNTS, Pairer, assume_rate, to_record_schema
 from minewatch.sources.nfdump import NFDUMP_HEADER, nfcapd_file, nfdump_csv
 from minewatch.sources.tabular import BATCH_ROWS, tabular
 
@@ -164,7 +164,6 @@ class FlowFileCapture:
         """One-way records (EXPORT_RECORD_SCHEMA) in chunks."""
         rate = self.unannounced_rate
         if fmt is FlowFormat.NFDUMP_CSV:
-            # nfdump does not print a rate: its records announce none.
             yield from (assume_rate(t, rate) for t in nfdump_csv(self.path))
         elif fmt is FlowFormat.NFCAPD:
             yield from (assume_rate(t, rate) for t in nfcapd_file(self.path))
@@ -178,8 +177,7 @@ class FlowFileCapture:
                         t = t.append_column(name, pa.nulls(n, pa.uint64()))
                 if "tcp_flags" not in t.column_names:
                     t = t.append_column("tcp_flags", pa.repeat(pa.scalar(0, pa.uint8()), n))
-                # A log with its own sampling_rate column announces its rates.
-                yield t if SAMPLING_RATE.name in t.column_names else assume_rate(t, rate)
+                yield assume_rate(t, rate)
 
     def _chunks(self, fmt: FlowFormat) -> Iterator[pa.Table]:
         """Two-way flow records (RECORD_SCHEMA) in chunks; connection ids count on."""
@@ -209,7 +207,7 @@ class FlowFileCapture:
             if "conn_id" in t.column_names:  # flows minewatch wrote (scan --flows, the store)
                 yield _written_flows(t)
             else:
-                flows = to_record_schema(t, next_id)
+                flows = to_record_schema(assume_rate(t, self.unannounced_rate, TWO_WAY_COUNTS), next_id)
                 next_id += flows.num_rows
                 yield flows
 
@@ -224,7 +222,14 @@ class FlowFileCapture:
         while True:
             try:
                 flows = next(chunks, None)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError, ValueError, OSError) as e:
+            except (
+                pa.ArrowInvalid,
+                pa.ArrowTypeError,
+                pa.ArrowNotImplementedError,
+                KeyError,
+                ValueError,
+                OSError,
+            ) as e:
                 reason = (e.strerror or str(e)).lower() if isinstance(e, OSError) else str(e).splitlines()[0]
                 if report.flows == 0:
                     raise CaptureReadError(self.source, f"not a valid {fmt.value} file: {reason}") from e

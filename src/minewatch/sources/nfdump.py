@@ -65,11 +65,11 @@ def _nfdump_records(t: pa.Table) -> pa.Table:
             "rev_packets": pa.nulls(t.num_rows, pa.uint64()),
             "rev_bytes": pa.nulls(t.num_rows, pa.uint64()),
             # nfcapd multiplies packets and bytes by a rate it recognises (or its own -s N)
-            # before it stores them, and `-o csv` does not print the rate: the counts are
-            # taken as they are, with rate 1. nfcapd 1.7.1 did not recognise pmacct's v9 and
-            # IPFIX sampler options (1-in-10 export stored unscaled, `nfdump -E` listing no
-            # sampler); run nfcapd with -s N for such routers.
-            "sampling_rate": pa.repeat(pa.scalar(1.0), t.num_rows),
+            # before it stores them, and `-o csv` does not print the rate: unknown here
+            # (null), taken as 1 unless `import --sampling-rate N` says otherwise. nfcapd
+            # 1.7.1 did not recognise pmacct's v9 and IPFIX sampler options (1-in-10 export
+            # stored unscaled, `nfdump -E` listing no sampler).
+            "sampling_rate": pa.nulls(t.num_rows, pa.float64()),
         },
         schema=EXPORT_RECORD_SCHEMA,
     )
