@@ -7,6 +7,7 @@ counts unsampled; unsampled export keeps a rate of 1."""
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import shutil
 import socket
@@ -244,6 +245,9 @@ def test_an_assumed_rate_scales_what_announces_none(
     total, rates, _ = collected(merged_capture, 9, 1, tmp_path, unannounced=RATE, store_only=store_only)
     assert rates == {float(RATE)}
     assert total == RATE * unsampled
+    # The store's journal says the rate was assumed for this run, not announced.
+    [journal] = (tmp_path / f"store-v9-1-{RATE}" / "writers").glob("*.json")
+    assert json.loads(journal.read_text())["assumed_rate"] == RATE
 
 
 @needs_pmacct

@@ -158,7 +158,9 @@ class Collector:
         # What earlier runs into this store left unfinished, read before this run's journal
         # (a collector restarted under the same tag would overwrite its own).
         self.unfinished: list[RunRecord] = unfinished_runs(store.root)
-        self.journal = Journal(store.root, store.tag, f"{options.host}:{self.port}")
+        self.journal = Journal(
+            store.root, store.tag, f"{options.host}:{self.port}", assumed_rate=options.unannounced_rate
+        )
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minewatch-store")
         self.writes: deque[Future[None]] = deque()
         self.kernel_dropped: int | None = None

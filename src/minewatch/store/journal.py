@@ -3,12 +3,16 @@ next start can say what a run that ended without stopping (kill -9, power loss) 
 unfinished. One small JSON file per writer, replaced atomically at every flush:
 
     DIR/writers/<tag>.json   {"tag", "host", "pid", "listen", "started", "state",
-                              "flushed_at", "written", "flows", "noted_at", "received"}
+                              "flushed_at", "written", "flows", "noted_at", "received",
+                              "assumed_rate"}
 
 `written` counts the records in files at the last flush (`flows` the flows they made);
 `received` the records taken in by the last note, made at every poll (a few seconds). A
 run killed after its last note lost at least `received - written` records, and whatever
-came after the note: at most `flush_s` seconds of records in all, plus the socket's poll."""
+came after the note: at most `flush_s` seconds of records in all, plus the socket's poll.
+`assumed_rate` is the sampling rate the run assumed for exporters that announce none
+(`collect --sampling-rate`; 1 unless told): the stored flows say N, this says N was
+assumed by whoever started the run, not announced by a router."""
 
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ class RunRecord:
     flows: int = 0
     noted_at: str | None = None
     received: int = 0
+    assumed_rate: int = 1
 
     def line(self) -> str:
         """What a person reads about a run that did not stop."""
@@ -89,11 +94,13 @@ class Journal:
     """One writer's journal in a store (noted from the receiving thread, flushed from the
     writing one)."""
 
-    def __init__(self, root: Path, tag: str, listen: str) -> None:
+    def __init__(self, root: Path, tag: str, listen: str, assumed_rate: int = 1) -> None:
         self.path = root / FOLDER / f"{tag}.json"
         self.lock = threading.Lock()
         self.last_note = 0.0
-        self.record = RunRecord(tag, socket.gethostname(), os.getpid(), listen, _now(), "running")
+        self.record = RunRecord(
+            tag, socket.gethostname(), os.getpid(), listen, _now(), "running", assumed_rate=assumed_rate
+        )
         _write(self.path, self.record)
 
     def _update(self, **changes: object) -> None:
