@@ -492,14 +492,16 @@ impl StoreCollector {
         let ip: std::net::IpAddr = host.parse().map_err(|_| {
             pyo3::exceptions::PyValueError::new_err(format!("not an address: {host}"))
         })?;
+        let mut decoder = Decoder::numeric();
+        decoder.unannounced_rate = rate;
         let inner = crate::storefirst::StoreCollector::bind(
             std::net::SocketAddr::new(ip, port),
             recv_buffer,
+            decoder,
         )
         .map_err(|e| {
             pyo3::exceptions::PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}"))
         })?;
-        inner.decoder().unannounced_rate = rate;
         Ok(StoreCollector { inner })
     }
 

@@ -182,6 +182,9 @@ impl SamplingFields {
 pub struct SamplerTable {
     samplers: HashMap<u64, f64>,
     exporter_rate: Option<f64>,
+    /// The rate every described sampler says, if they agree: kept as they are learnt, so
+    /// that a record naming no sampler is not compared against each of them.
+    agreed: Option<f64>,
 }
 
 /// What learning from one options record did.
@@ -212,6 +215,9 @@ impl SamplerTable {
             return Learned::Full;
         }
         self.samplers.insert(id, rate.value);
+        let mut rates = self.samplers.values();
+        let first = rates.next().copied();
+        self.agreed = first.filter(|&f| rates.all(|&r| r == f));
         if rate.malformed {
             Learned::Malformed
         } else {
@@ -236,13 +242,7 @@ impl SamplerTable {
             return clean(rate);
         }
         // Samplers described and none named: theirs if they all say the same rate.
-        let mut rates = self.samplers.values();
-        if let Some(&first) = rates.next() {
-            if rates.all(|&r| r == first) {
-                return clean(first);
-            }
-        }
-        clean(unannounced)
+        clean(self.agreed.unwrap_or(unannounced))
     }
 
     pub fn len(&self) -> usize {
@@ -344,59 +344,36 @@ mod tests {
     }
 
     #[test]
-    fn records_take_own_then_sampler_then_exporter_rate() {
-        let mut t = SamplerTable::default();
-        assert_eq!(t.rate_of(&fields(&[]), 1.0).value, 1.0);
-        t.learn(&fields(&[(F::SamplerId, 1), (F::Interval, 10)]));
-        // One sampler described and the record names none: that sampler.
-        assert_eq!(t.rate_of(&fields(&[]), 1.0).value, 10.0);
-        t.learn(&fields(&[(F::SamplerId, 2), (F::Interval, 100)]));
-        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 2)]), 1.0).value, 100.0);
-        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 1)]), 1.0).value, 10.0);
-        assert_eq!(
-            t.rate_of(&fields(&[]), 1.0).value,
-            1.0,
-            "two samplers, none named"
-        );
-        t.learn(&fields(&[(F::Interval, 1000)]));
-        assert_eq!(t.rate_of(&fields(&[]), 1.0).value, 1000.0);
-        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 9)]), 1.0).value, 1000.0);
-        assert_eq!(
-            t.rate_of(&fields(&[(F::SamplerId, 1), (F::Interval, 5)]), 1.0)
-                .value,
-            5.0,
-            "a record's own fields first"
-        );
-    }
-
-    #[test]
-    fn unannounced_rate_only_where_nothing_announces_one() {
-        let mut t = SamplerTable::default();
-        assert_eq!(t.rate_of(&fields(&[]), 50.0).value, 50.0);
-        assert_eq!(
-            t.rate_of(&fields(&[(F::Interval, 1)]), 50.0).value,
-            1.0,
-            "an announced 1 is an announcement"
-        );
-        t.learn(&fields(&[(F::SamplerId, 1), (F::Interval, 10)]));
-        assert_eq!(t.rate_of(&fields(&[]), 50.0).value, 10.0);
-        t.learn(&fields(&[(F::SamplerId, 2), (F::Interval, 100)]));
-        assert_eq!(t.rate_of(&fields(&[(F::SamplerId, 2)]), 50.0).value, 100.0);
-        assert_eq!(
-            t.rate_of(&fields(&[]), 50.0).value,
-            50.0,
-            "two samplers of different rates, none named: nothing says which"
-        );
-        let mut same = SamplerTable::default();
-        same.learn(&fields(&[(F::SamplerId, 1), (F::Interval, 1)]));
-        same.learn(&fields(&[(F::SamplerId, 2), (F::Interval, 1)]));
-        assert_eq!(
-            same.rate_of(&fields(&[]), 50.0).value,
-            1.0,
-            "samplers that all announce 1 announce 1"
-        );
-        t.learn(&fields(&[(F::Interval, 1000)]));
-        assert_eq!(t.rate_of(&fields(&[]), 50.0).value, 1000.0);
+    fn records_take_own_then_sampler_then_exporter_then_assumed_rate() {
+        // `assumed`: the collector's rate for what announces none (1 unless told).
+        for assumed in [1.0, 50.0] {
+            let mut t = SamplerTable::default();
+            let rate = |t: &SamplerTable, f: &[(F, u64)]| t.rate_of(&fields(f), assumed).value;
+            assert_eq!(rate(&t, &[]), assumed);
+            assert_eq!(
+                rate(&t, &[(F::Interval, 1)]),
+                1.0,
+                "an announced 1 is announced"
+            );
+            t.learn(&fields(&[(F::SamplerId, 1), (F::Interval, 10)]));
+            // One sampler described and the record names none: that sampler.
+            assert_eq!(rate(&t, &[]), 10.0);
+            t.learn(&fields(&[(F::SamplerId, 2), (F::Interval, 100)]));
+            assert_eq!(rate(&t, &[(F::SamplerId, 2)]), 100.0);
+            assert_eq!(rate(&t, &[(F::SamplerId, 1)]), 10.0);
+            assert_eq!(rate(&t, &[]), assumed, "samplers that differ, none named");
+            // Samplers that come to agree (one changing its rate) give that rate.
+            t.learn(&fields(&[(F::SamplerId, 2), (F::Interval, 10)]));
+            assert_eq!(rate(&t, &[]), 10.0, "samplers that agree, none named");
+            t.learn(&fields(&[(F::Interval, 1000)]));
+            assert_eq!(rate(&t, &[]), 1000.0);
+            assert_eq!(rate(&t, &[(F::SamplerId, 9)]), 1000.0);
+            assert_eq!(
+                rate(&t, &[(F::SamplerId, 1), (F::Interval, 5)]),
+                5.0,
+                "a record's own fields first"
+            );
+        }
     }
 
     #[test]

@@ -99,8 +99,9 @@ pub struct StoreCollector {
 }
 
 impl StoreCollector {
-    /// Bind `addr` (nothing is taken off the socket before `start`).
-    pub fn bind(addr: SocketAddr, recv_buffer: usize) -> std::io::Result<Self> {
+    /// Bind `addr` (nothing is taken off the socket before `start`), to be decoded by
+    /// `decoder` (a numeric one: `Decoder::numeric`, set up as the caller wants).
+    pub fn bind(addr: SocketAddr, recv_buffer: usize, decoder: Decoder) -> std::io::Result<Self> {
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
         if recv_buffer > 0 {
             socket.set_recv_buffer_size(recv_buffer)?;
@@ -111,7 +112,7 @@ impl StoreCollector {
         let local = socket.local_addr()?;
         Ok(StoreCollector {
             shared: Arc::new(Shared {
-                decoder: Mutex::new(Decoder::numeric()),
+                decoder: Mutex::new(decoder),
                 stop: AtomicBool::new(false),
             }),
             progress: Arc::new(Progress::default()),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from minewatch.errors import OptionError
+from minewatch.model.sampling import MAX_RATE
 
 if TYPE_CHECKING:
     from typer.models import OptionInfo
@@ -240,7 +241,7 @@ PROBE_TIMEOUT = Opt("--probe-timeout", SECONDS, 5.0, "Seconds to connect, and to
 PROBE_TTL = Opt("--probe-ttl", SECONDS, 86400.0, "Seconds a probe's result is reused.")
 SAMPLING_RATE = Opt(
     "--sampling-rate",
-    whole(1, 1_000_000),
+    whole(1, MAX_RATE),
     1,
     "N for routers that sample 1 in N packets without saying so: their packets and bytes are "
     "scaled by N, as nfcapd's -s N. collect: exporters with no v5 header interval and no "

@@ -27,6 +27,7 @@ from minewatch.errors import CaptureReadError
 from minewatch.estimate import EstimateOptions
 from minewatch.intel.indicators import IndicatorSet, load_bundled
 from minewatch.model.findings import Evidence, InputReport, ScanResult
+from minewatch.model.sampling import MAX_RATE
 from minewatch.model.schema import FLOW_SCHEMA, MINING_TYPE, SAMPLING_RATE, Direction, MessageKind
 from minewatch.protocols.base import MiningSession, WireMessage, dissect_connection
 from minewatch.sources.base import Capture, EngineOptions
@@ -72,9 +73,9 @@ class ScanOptions:
     confirm: Confirmer | None = None
 
     def __post_init__(self) -> None:
-        if not 1 <= self.unannounced_rate <= 1_000_000:
+        if not 1 <= self.unannounced_rate <= MAX_RATE:
             raise ValueError(
-                "unannounced_rate: a sampling rate is 1 in N with N from 1 to 1000000, "
+                f"unannounced_rate: a sampling rate is 1 in N with N from 1 to {MAX_RATE}, "
                 f"not {self.unannounced_rate}"
             )
 
@@ -204,7 +205,7 @@ class InputAnalysis:
         if self.write is not None:
             try:
                 stored = flows.cast(FLOW_SCHEMA)
-            except (ValueError, pa.ArrowInvalid) as e:  # a log with empty cells the store needs
+            except ValueError as e:  # ArrowInvalid too: a log with empty cells the store needs
                 raise CaptureReadError(self.source, f"flows the store cannot keep: {e}") from e
             self.write(stored)
 

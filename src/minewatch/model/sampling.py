@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["scaled_counts", "scaled_rate"]
+__all__ = ["MAX_RATE", "scaled_counts", "scaled_rate"]
+
+# The largest rate N believed or assumed (engine/src/sampling.rs MAX_RATE).
+MAX_RATE = 1_000_000
 
 _CLAUSE = "; packets, bytes and Mbit/s scaled from 1-in-{rate} sampled flow records (estimates)"
 _RATE = re.compile(r"scaled from 1-in-([0-9.]+) sampled flow records")

@@ -85,12 +85,12 @@ def assume_rate(records: pa.Table, rate: int, counts: tuple[str, ...] = ONE_WAY_
     given = pc.cast(records[SAMPLING_RATE.name], pa.float64()) if named else pa.nulls(n, pa.float64())
     unknown = pc.is_null(given)
     if rate > 1 and pc.any(unknown).as_py():
+        factor = pa.scalar(float(rate), pa.float64())
         for name in counts:
             if name not in records.column_names:
                 continue
             exact = pc.cast(records[name], pa.uint64())  # checked: a bad count is an error
             # Counts beyond 2**53 lose precision as floats, as in the engine: an estimate.
-            factor = pa.scalar(float(rate), pa.float64())
             scaled = pc.round(pc.multiply(pc.cast(exact, pa.float64(), safe=False), factor))
             below = pc.min_element_wise(scaled, _BELOW_2_64, skip_nulls=False)
             capped = pc.cast(below, pa.uint64(), safe=False)
