@@ -32,6 +32,7 @@ from flows import datagrams as bench_datagrams  # noqa: E402
 from flows import make_records  # noqa: E402
 
 SOURCE = "netflow://127.0.0.1:2055"
+ENGINE_ROW_GROUP_ROWS = 65_536
 IDS = ("flow_id", "conn_id")
 
 
@@ -84,7 +85,11 @@ def _same_files(python: Path, engine: Path) -> None:
         # logical types, repetition and names.
         assert str(a.schema).split("\n", 1)[1] == str(b.schema).split("\n", 1)[1]
         meta_a, meta_b = a.metadata, b.metadata
-        assert meta_a.num_row_groups == meta_b.num_row_groups
+        # pyarrow writes one row group up to 1 Mi rows; the engine row groups of 65,536
+        # (engine/src/same_chunks.rs ROW_GROUP_ROWS), the full ones with the same-valued
+        # columns' chunks encoded once.
+        assert meta_a.num_row_groups == 1
+        assert meta_b.num_row_groups == -(-meta_b.num_rows // ENGINE_ROW_GROUP_ROWS)
         assert set(meta_a.metadata) == set(meta_b.metadata)
         # pyarrow writes LZ4 pages with dictionaries; the engine uncompressed pages with
         # delta encodings (engine/src/store.rs `properties`, measured in bench_parquet.rs).
@@ -149,6 +154,22 @@ def test_generated_records_are_stored_as_the_python_path_stores_them(tmp_path: P
     """bench/flows.py's records: many clients and servers, one-way, spread over hours."""
     records, _ = make_records(60_000, 7)
     assert _compare(bench_datagrams(records), tmp_path) == 60_000
+
+
+def test_files_of_several_row_groups_are_stored_as_the_python_path_stores_them(tmp_path: Path) -> None:
+    """An hour of ~140,000 flows: two full row groups, whose same-valued columns (the null
+    ones, `mining` among them, the end reason, the source) are chunks encoded once and
+    spliced in, and a shorter last one encoded whole; read alike by pyarrow and DuckDB."""
+    records, _ = make_records(180_000, 11)
+    assert _compare(bench_datagrams(records), tmp_path) == 180_000
+    groups = [
+        pq.ParquetFile(p).metadata.num_row_groups for f in _files(tmp_path / "engine").values() for p in f
+    ]
+    assert max(groups) >= 3
+    table = pq.read_table(tmp_path / "engine" / "flows")
+    assert table["mining"].null_count == table["sni"].null_count == table.num_rows == 180_000
+    assert set(table["end_reason"].to_pylist()) == {"export"}
+    assert set(table["source"].to_pylist()) == {SOURCE}
 
 
 def _v5(records: list[tuple[str, str, int, int, int]], seq: int = 0) -> bytes:

@@ -21,10 +21,23 @@ pub(crate) fn cpu_ns() -> u64 {
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
 
-/// Files of the stored schema under a fresh temporary folder named after `name`.
+/// Files of the stored schema under a fresh temporary folder named after `name`: the
+/// engine's tests' cut-down schema, or the real one (STORED_FLOW_SCHEMA: 57 columns, most
+/// of them null in a flow export) read from the Parquet file `MW_STORED_SCHEMA` names,
+/// written for benchmarks with
+/// `python -c 'import pyarrow.parquet as pq; from minewatch.store import STORED_FLOW_SCHEMA as s; pq.write_table(s.empty_table(), "/tmp/stored.parquet")'`.
 pub(crate) fn temporary_files(name: &str) -> (PathBuf, FlowFiles) {
     let dir = std::env::temp_dir().join(format!("mw-{name}-{}", std::process::id()));
-    let schema = crate::store::tests::stored_schema();
+    let schema = match std::env::var_os("MW_STORED_SCHEMA") {
+        Some(path) => {
+            let file = std::fs::File::open(path).expect("MW_STORED_SCHEMA: a Parquet file");
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .expect("MW_STORED_SCHEMA: a Parquet file");
+            reader.schema().as_ref().clone()
+        }
+        None => crate::store::tests::stored_schema(),
+    };
     let files = FlowFiles::new(dir.clone(), "t".into(), &schema, 2, "s".into()).unwrap();
     (dir, files)
 }

@@ -21,6 +21,7 @@ pub mod pairing;
 pub mod parquet_file;
 pub mod reader;
 pub mod recv_many;
+pub mod same_chunks;
 pub mod sampling;
 pub mod store;
 mod store_columns;

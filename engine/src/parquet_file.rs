@@ -17,18 +17,24 @@ use parquet::arrow::ArrowWriter;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
+use crate::same_chunks::SameChunks;
+
 /// Threads encoding one file's columns: the writing thread and one more.
 pub const ENCODE_THREADS: usize = 2;
 
 /// `batch` into `file` as Parquet with `props` (row groups of at most the properties' row
 /// count, lists' parts named as the Arrow schema says, the Arrow schema in the metadata as
-/// `ArrowWriter` stores it); the file, flushed, not yet synced.
+/// `ArrowWriter` stores it); the file, flushed, not yet synced. A row group of as many
+/// rows as `same` was encoded for takes its chunks instead of encoding those columns
+/// (`same` must have been encoded with the same schema and properties, and `batch` must
+/// hold the same values in those columns).
 pub fn write(
     file: File,
     schema: &SchemaRef,
     batch: &RecordBatch,
     props: WriterProperties,
     threads: usize,
+    same: Option<&SameChunks>,
 ) -> io::Result<File> {
     let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
     let options = ArrowWriterOptions::new()
@@ -44,12 +50,16 @@ pub fn write(
         let writers = factory
             .create_column_writers(index)
             .map_err(io::Error::other)?;
-        let chunks = encode(writers, leaves(schema, &rows)?, threads)?;
+        let kept = same.and_then(|s| s.for_rows(rows.num_rows()));
+        let chunks = encode(writers, leaves(schema, &rows, kept)?, threads)?;
         let mut row_group = file_writer.next_row_group().map_err(io::Error::other)?;
-        for chunk in chunks {
-            chunk
-                .append_to_row_group(&mut row_group)
-                .map_err(io::Error::other)?;
+        for (leaf, chunk) in chunks.into_iter().enumerate() {
+            match (chunk, kept.and_then(|k| k.chunk(leaf))) {
+                (Some(chunk), _) => chunk.append_to_row_group(&mut row_group),
+                (None, Some((bytes, close))) => row_group.append_column(bytes, close.clone()),
+                (None, None) => Err(ParquetError::General(format!("no chunk for leaf {leaf}"))),
+            }
+            .map_err(io::Error::other)?;
         }
         row_group.close().map_err(io::Error::other)?;
         offset += rows.num_rows();
@@ -59,24 +69,33 @@ pub fn write(
 }
 
 /// Every leaf column of `rows` in schema order (what the column writers are made for),
-/// with the bytes of Arrow memory behind it: an estimate of its cost to encode.
-fn leaves(schema: &SchemaRef, rows: &RecordBatch) -> io::Result<Vec<(ArrowLeafColumn, usize)>> {
+/// with the bytes of Arrow memory behind it: an estimate of its cost to encode; None for
+/// the leaves whose chunks are `kept`.
+fn leaves(schema: &SchemaRef, rows: &RecordBatch, kept: Option<&SameChunks>) -> io::Result<Leaves> {
     let mut out = Vec::new();
-    for (field, array) in schema.fields().iter().zip(rows.columns()) {
+    for (i, (field, array)) in schema.fields().iter().zip(rows.columns()).enumerate() {
+        if let Some(n) = kept.and_then(|k| k.kept_leaves(i)) {
+            out.extend(std::iter::repeat_with(|| None).take(n));
+            continue;
+        }
         let parts = compute_leaves(field, array).map_err(io::Error::other)?;
         let weight = array.get_buffer_memory_size() / parts.len().max(1);
-        out.extend(parts.into_iter().map(|leaf| (leaf, weight)));
+        out.extend(parts.into_iter().map(|leaf| Some((leaf, weight))));
     }
     Ok(out)
 }
 
+/// Leaf columns to encode, in column order, each with its weight (None: not encoded).
+type Leaves = Vec<Option<(ArrowLeafColumn, usize)>>;
+
 /// The column chunks, in column order, encoded by `threads` threads, each given columns
-/// of about the same weight (the heaviest first to the least loaded).
+/// of about the same weight (the heaviest first to the least loaded); None where there
+/// was no leaf to encode.
 fn encode(
     writers: Vec<ArrowColumnWriter>,
-    leaves: Vec<(ArrowLeafColumn, usize)>,
+    leaves: Leaves,
     threads: usize,
-) -> io::Result<Vec<ArrowColumnChunk>> {
+) -> io::Result<Vec<Option<ArrowColumnChunk>>> {
     if writers.len() != leaves.len() {
         return Err(io::Error::other(format!(
             "{} column writers for {} leaf columns",
@@ -84,18 +103,22 @@ fn encode(
             leaves.len()
         )));
     }
-    let threads = threads.clamp(1, writers.len().max(1));
-    let mut order: Vec<usize> = (0..leaves.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(leaves[i].1));
-    let (mut load, mut owner) = (vec![0usize; threads], vec![0usize; leaves.len()]);
+    let count = leaves.len();
+    let weight = |i: usize| leaves[i].as_ref().map_or(0, |l| l.1);
+    let threads = threads.clamp(1, count.max(1));
+    let mut order: Vec<usize> = (0..count).filter(|&i| leaves[i].is_some()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(weight(i)));
+    let (mut load, mut owner) = (vec![0usize; threads], vec![0usize; count]);
     for i in order {
         let least = (0..threads).min_by_key(|&t| load[t]).unwrap_or(0);
-        load[least] += leaves[i].1 + 1;
+        load[least] += weight(i) + 1;
         owner[i] = least;
     }
     let mut jobs: Vec<Job> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, (writer, (leaf, _))) in writers.into_iter().zip(leaves).enumerate() {
-        jobs[owner[i]].push((i, writer, leaf));
+    for (i, (writer, leaf)) in writers.into_iter().zip(leaves).enumerate() {
+        if let Some((leaf, _)) = leaf {
+            jobs[owner[i]].push((i, writer, leaf));
+        }
     }
     let run = |job: Option<Job>| {
         job.unwrap_or_default()
@@ -140,9 +163,11 @@ fn encode(
         }
         done
     });
-    let mut done = done.map_err(io::Error::other)?;
-    done.sort_unstable_by_key(|&(i, _)| i);
-    Ok(done.into_iter().map(|(_, chunk)| chunk).collect())
+    let mut chunks: Vec<Option<ArrowColumnChunk>> = (0..count).map(|_| None).collect();
+    for (i, chunk) in done.map_err(io::Error::other)? {
+        chunks[i] = Some(chunk);
+    }
+    Ok(chunks)
 }
 
 /// Columns one thread encodes: (column index, its writer, its values).
@@ -192,6 +217,7 @@ mod tests {
             &batch,
             props(),
             3,
+            None,
         )
         .unwrap();
         let (meta_one, rows_one) = read(&one);

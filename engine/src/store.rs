@@ -30,6 +30,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::pairing::Flow;
+use crate::same_chunks::{SameChunks, ROW_GROUP_ROWS};
 
 /// The Parquet (and Arrow) metadata key of a file's schema version (store/layout.py).
 pub const VERSION_KEY: &str = "minewatch.schema_version";
@@ -89,6 +90,9 @@ pub struct FlowFiles {
     nulls: Mutex<Vec<Option<ArrayRef>>>,
     /// Threads encoding a file's columns (parquet_file.rs).
     pub encode_threads: usize,
+    /// The chunks of the columns with the same value in every row, encoded once for every
+    /// full row group (same_chunks.rs).
+    same: Option<SameChunks>,
 }
 
 impl FlowFiles {
@@ -105,7 +109,7 @@ impl FlowFiles {
         metadata.insert(VERSION_KEY.to_string(), version.to_string());
         let schema = Arc::new(schema.clone().with_metadata(metadata));
         let nulls = Mutex::new(vec![None; schema.fields().len()]);
-        let files = FlowFiles {
+        let mut files = FlowFiles {
             root,
             tag,
             schema,
@@ -113,9 +117,43 @@ impl FlowFiles {
             source,
             nulls,
             encode_threads: crate::parquet_file::ENCODE_THREADS,
+            same: None,
         };
         files.batch(&[(0, &example())])?;
+        files.same = Some(
+            files
+                .encode_same()
+                .map_err(|e| ArrowError::ExternalError(e.into()))?,
+        );
         Ok(files)
+    }
+
+    /// The chunks of every column this writer fills with one value in every row (what
+    /// `batch` takes from `same_in_every_row`), for a row group of `ROW_GROUP_ROWS` rows.
+    fn encode_same(&self) -> io::Result<SameChunks> {
+        let example = example();
+        let mut built = crate::store_columns::Columns::of(&[(0, &example)]);
+        let mut columns = Vec::with_capacity(self.schema.fields().len());
+        for field in self.schema.fields() {
+            let filled = built.take(field.name()).map_err(io::Error::other)?;
+            columns.push(
+                filled
+                    .is_none()
+                    .then(|| self.same_in_every_row(field, ROW_GROUP_ROWS)),
+            );
+        }
+        SameChunks::encode(
+            &self.schema,
+            &columns,
+            ROW_GROUP_ROWS,
+            self.properties().build(),
+        )
+    }
+
+    /// The chunks `encode` splices into full row groups (None before they are encoded).
+    #[cfg(test)]
+    pub(crate) fn same_chunks(&self) -> Option<&SameChunks> {
+        self.same.as_ref()
     }
 
     /// The rows of `flows` (ids from `first_id` on) by the UTC hour they start in: hours
@@ -207,7 +245,7 @@ impl FlowFiles {
     }
 
     fn encode(&self, batch: &RecordBatch, path: &Path) -> io::Result<()> {
-        self.encode_with(batch, path, self.properties().build())
+        self.encode_with(batch, path, self.properties().build(), self.same.as_ref())
     }
 
     pub(crate) fn properties(&self) -> parquet::file::properties::WriterPropertiesBuilder {
@@ -219,6 +257,9 @@ impl FlowFiles {
         // path) keeps its LZ4 and dictionaries: readers do not care which.
         let props = WriterProperties::builder()
             .set_compression(Compression::UNCOMPRESSED)
+            // A fixed size, so that full row groups take the same-valued columns' chunks
+            // as encoded once (same_chunks.rs).
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             // Lists as the Parquet spec names their parts (`element`), as pyarrow writes.
             .set_coerce_types(true)
             .set_dictionary_enabled(false)
@@ -247,10 +288,11 @@ impl FlowFiles {
         batch: &RecordBatch,
         path: &Path,
         props: WriterProperties,
+        same: Option<&SameChunks>,
     ) -> io::Result<()> {
         let file = File::create(path)?;
-        let file =
-            crate::parquet_file::write(file, &self.schema, batch, props, self.encode_threads)?;
+        let threads = self.encode_threads;
+        let file = crate::parquet_file::write(file, &self.schema, batch, props, threads, same)?;
         // On disk before it has its name: a power cut leaves no torn file.
         file.sync_all()
     }
