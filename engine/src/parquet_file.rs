@@ -24,7 +24,8 @@ pub const ENCODE_THREADS: usize = 2;
 
 /// `batch` into `file` as Parquet with `props` (row groups of at most the properties' row
 /// count, lists' parts named as the Arrow schema says, the Arrow schema in the metadata as
-/// `ArrowWriter` stores it); the file, flushed, not yet synced. A row group of as many
+/// `ArrowWriter` stores it); the file, flushed, not yet synced, and how many column chunks
+/// were spliced from `same`. A row group of as many
 /// rows as `same` was encoded for takes its chunks instead of encoding those columns
 /// (`same` must have been encoded with the same schema and properties, and `batch` must
 /// hold the same values in those columns).
@@ -35,7 +36,7 @@ pub fn write(
     props: WriterProperties,
     threads: usize,
     same: Option<&SameChunks>,
-) -> io::Result<File> {
+) -> io::Result<(File, usize)> {
     let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
     let options = ArrowWriterOptions::new()
         .with_properties(props)
@@ -43,7 +44,7 @@ pub fn write(
     let writer = ArrowWriter::try_new_with_options(file, schema.clone(), options)
         .map_err(io::Error::other)?;
     let (mut file_writer, factory) = writer.into_serialized_writer().map_err(io::Error::other)?;
-    let (mut offset, mut index) = (0, 0);
+    let (mut offset, mut index, mut spliced) = (0, 0, 0);
     // As ArrowWriter: no rows, no row group.
     while offset < batch.num_rows() {
         let rows = batch.slice(offset, max_rows.min(batch.num_rows() - offset));
@@ -56,7 +57,10 @@ pub fn write(
         for (leaf, chunk) in chunks.into_iter().enumerate() {
             match (chunk, kept.and_then(|k| k.chunk(leaf))) {
                 (Some(chunk), _) => chunk.append_to_row_group(&mut row_group),
-                (None, Some((bytes, close))) => row_group.append_column(bytes, close.clone()),
+                (None, Some((bytes, close))) => {
+                    spliced += 1;
+                    row_group.append_column(bytes, close.clone())
+                }
                 (None, None) => Err(ParquetError::General(format!("no chunk for leaf {leaf}"))),
             }
             .map_err(io::Error::other)?;
@@ -65,7 +69,7 @@ pub fn write(
         offset += rows.num_rows();
         index += 1;
     }
-    file_writer.into_inner().map_err(io::Error::other)
+    Ok((file_writer.into_inner().map_err(io::Error::other)?, spliced))
 }
 
 /// Every leaf column of `rows` in schema order (what the column writers are made for),

@@ -1,6 +1,6 @@
 //! Column chunks encoded once and written into every full row group: those of the columns
 //! a collector writes with the same value in every row (its end reason and its source,
-//! and the forty-odd a flow export leaves null). The two text columns cost ~12 ns a record
+//! and the thirty-six a flow export leaves null). The two text columns cost ~12 ns a record
 //! each to encode, as much as two filled columns (`column_costs` in bench_parquet.rs); the
 //! null ones little. For a fixed number of rows their bytes are the same every time, so
 //! with row groups of a fixed size (`ROW_GROUP_ROWS`) every full row group takes these
@@ -208,6 +208,10 @@ mod tests {
             .count();
         let real = std::env::var_os("MW_STORED_SCHEMA").is_some();
         assert_eq!(kept, if real { 38 } else { 4 });
+        // Every leaf of the same-valued fields is spliced into each full row group.
+        let leaves: usize = (0..files_fields(&files))
+            .filter_map(|i| same.kept_leaves(i))
+            .sum();
         for threads in [1, 2] {
             files.encode_threads = threads;
             for n in [flows.len(), ROW_GROUP_ROWS, 100] {
@@ -215,10 +219,14 @@ mod tests {
                 let batch = files.batch(&rows).unwrap();
                 let (spliced, encoded) = (dir.join("spliced"), dir.join("encoded"));
                 let props = || files.properties().build();
-                files
+                let taken = files
                     .encode_with(&batch, &spliced, props(), files.same_chunks())
                     .unwrap();
-                files.encode_with(&batch, &encoded, props(), None).unwrap();
+                assert_eq!(taken, leaves * (n / ROW_GROUP_ROWS));
+                assert_eq!(
+                    files.encode_with(&batch, &encoded, props(), None).unwrap(),
+                    0
+                );
                 let (a, b) = (
                     std::fs::read(&spliced).unwrap(),
                     std::fs::read(&encoded).unwrap(),

@@ -82,8 +82,9 @@ pub struct FlowFiles {
     /// The stored schema, with the version in its metadata.
     schema: SchemaRef,
     version: u32,
-    /// `source` of every row (the collector's `netflow://host:port`).
-    pub source: String,
+    /// `source` of every row (the collector's `netflow://host:port`). Fixed: `same`
+    /// holds its chunks.
+    source: String,
     /// A column per field with the same value in every row (null for most: what a flow
     /// export leaves empty), sliced for each batch: some forty columns, whose fresh
     /// buffers would cost more than the rest.
@@ -228,8 +229,14 @@ impl FlowFiles {
     }
 
     /// `batch` as a new Parquet file in `folder` (made if missing), under a temporary name
-    /// first; the final path (store/layout.py `write_atomically`).
-    pub fn write_atomically(&self, batch: &RecordBatch, folder: &Path) -> io::Result<PathBuf> {
+    /// first; the final path (store/layout.py `write_atomically`). `batch` must be one
+    /// `batch` made: its full row groups take the same-valued columns' chunks as encoded
+    /// once, whatever those columns hold.
+    pub(crate) fn write_atomically(
+        &self,
+        batch: &RecordBatch,
+        folder: &Path,
+    ) -> io::Result<PathBuf> {
         std::fs::create_dir_all(folder)?;
         let name = format!("part-{}-{:016x}.parquet", self.tag, unique());
         let temporary = folder.join(format!(".{name}.tmp"));
@@ -245,7 +252,9 @@ impl FlowFiles {
     }
 
     fn encode(&self, batch: &RecordBatch, path: &Path) -> io::Result<()> {
-        self.encode_with(batch, path, self.properties().build(), self.same.as_ref())
+        let props = self.properties().build();
+        self.encode_with(batch, path, props, self.same.as_ref())
+            .map(|_| ())
     }
 
     pub(crate) fn properties(&self) -> parquet::file::properties::WriterPropertiesBuilder {
@@ -289,12 +298,14 @@ impl FlowFiles {
         path: &Path,
         props: WriterProperties,
         same: Option<&SameChunks>,
-    ) -> io::Result<()> {
+    ) -> io::Result<usize> {
         let file = File::create(path)?;
         let threads = self.encode_threads;
-        let file = crate::parquet_file::write(file, &self.schema, batch, props, threads, same)?;
+        let (file, spliced) =
+            crate::parquet_file::write(file, &self.schema, batch, props, threads, same)?;
         // On disk before it has its name: a power cut leaves no torn file.
-        file.sync_all()
+        file.sync_all()?;
+        Ok(spliced)
     }
 }
 
