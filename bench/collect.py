@@ -211,9 +211,9 @@ def main() -> int:
         "| offered datagrams/s (records/s) | sent datagrams | with detection: datagrams decoded | "
         "dropped: memory / kernel | store-only: records stored | dropped: memory / kernel | "
         "store-only records per CPU-second | detect --follow records/s | nfcapd records stored | "
-        "nfcapd records per CPU-second |"
+        "nfcapd records per CPU-second | store-only per core, of nfcapd's |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for rate in (int(r) for r in args.rates.split(",")):
         sent = int(rate * args.seconds)
         offered = sent * per  # records
@@ -226,7 +226,8 @@ def main() -> int:
         print(
             f"| {rate:,} ({rate * per:,.0f}) | {sent:,} | {inline} "
             f"{s_records:,} ({s_records / offered:.0%}) | {s_overflow:,} / {s_kernel:,} | "
-            f"{CPU_RATES[-1]:,.0f} | {FOLLOW_RATES[-1]:,.0f} | {stored:,} ({stored / offered:.0%}) | {NFCAPD_CPU_RATES[-1]:,.0f} |"
+            f"{CPU_RATES[-1]:,.0f} | {FOLLOW_RATES[-1]:,.0f} | {stored:,} ({stored / offered:.0%}) | "
+            f"{NFCAPD_CPU_RATES[-1]:,.0f} | {CPU_RATES[-1] / max(NFCAPD_CPU_RATES[-1], 1.0):.0%} |"
         )
     return 0
 
