@@ -19,6 +19,9 @@
 //! rate; the rate of the samplers the exporter has described, if they all say the same; else
 //! the rate the collector was told to assume for exporters that announce none (1 unless
 //! told). Records that come before an exporter's options take that assumed rate too.
+//! Fields that say nothing usable (an interval of 0, n greater than N, a probability out
+//! of (0, 1]) are counted as malformed and passed over: a record takes the next rate in
+//! that order, and an options record leaves the rate it would have set as it was.
 
 use std::collections::HashMap;
 
@@ -67,6 +70,14 @@ pub struct SamplingFields {
     probability: Option<f64>,
     flow_interval: Option<u64>,
     flow_space: Option<u64>,
+}
+
+/// What a record's or options record's sampling fields say.
+enum Announced {
+    Nothing,
+    /// Fields, all of them malformed: no rate.
+    Unusable,
+    Rate(Rate),
 }
 
 /// A rate read from fields: None when the fields say nothing about N.
@@ -151,8 +162,20 @@ impl SamplingFields {
     }
 
     /// The rate these fields announce (packet sampling times flow sampling), None when
-    /// they announce none.
+    /// they announce none; fields that give no rate read as 1, malformed.
     pub fn rate(&self) -> Option<Rate> {
+        match self.announced() {
+            Announced::Nothing => None,
+            Announced::Unusable => Some(Rate {
+                value: 1.0,
+                malformed: true,
+            }),
+            Announced::Rate(rate) => Some(rate),
+        }
+    }
+
+    /// What these fields announce: a rate, nothing, or only fields that give no rate.
+    fn announced(&self) -> Announced {
         let packet = self.packet_factor();
         let flow = self
             .flow_interval
@@ -160,17 +183,18 @@ impl SamplingFields {
         let mut malformed = packet.is_none() || matches!(flow, Some(None));
         let (packet, flow) = (packet.flatten(), flow.flatten());
         if packet.is_none() && flow.is_none() {
-            return malformed.then_some(Rate {
-                value: 1.0,
-                malformed,
-            });
+            return if malformed {
+                Announced::Unusable
+            } else {
+                Announced::Nothing
+            };
         }
         let mut value = packet.unwrap_or(1.0) * flow.unwrap_or(1.0);
         if !value.is_finite() || value > MAX_RATE {
             value = MAX_RATE;
             malformed = true;
         }
-        Some(Rate {
+        Announced::Rate(Rate {
             value: value.max(1.0),
             malformed,
         })
@@ -200,8 +224,10 @@ pub enum Learned {
 impl SamplerTable {
     /// Take the rate an options record announces, for its sampler or the whole exporter.
     pub fn learn(&mut self, fields: &SamplingFields) -> Learned {
-        let Some(rate) = fields.rate() else {
-            return Learned::Nothing;
+        let rate = match fields.announced() {
+            Announced::Nothing => return Learned::Nothing,
+            Announced::Unusable => return Learned::Malformed,
+            Announced::Rate(rate) => rate,
         };
         let Some(id) = fields.sampler_id else {
             self.exporter_rate = Some(rate.value);
@@ -228,13 +254,12 @@ impl SamplerTable {
     /// The rate of a flow record with these sampling fields (see the module's order);
     /// `unannounced` where nothing announces one.
     pub fn rate_of(&self, fields: &SamplingFields, unannounced: f64) -> Rate {
-        let clean = |value| Rate {
-            value,
-            malformed: false,
+        let malformed = match fields.announced() {
+            Announced::Rate(own) => return own,
+            Announced::Unusable => true,
+            Announced::Nothing => false,
         };
-        if let Some(own) = fields.rate() {
-            return own;
-        }
+        let clean = |value| Rate { value, malformed };
         if let Some(rate) = fields.sampler_id.and_then(|id| self.samplers.get(&id)) {
             return clean(*rate);
         }
@@ -374,6 +399,45 @@ mod tests {
                 "a record's own fields first"
             );
         }
+    }
+
+    /// Fields that give no rate are counted and passed over: a record takes the next rate
+    /// in the order (not 1, which would leave its counts N times low), and options leave
+    /// the rate they would have set as it was.
+    #[test]
+    fn fields_that_give_no_rate_are_passed_over() {
+        let unusable: [&[(F, u64)]; 3] = [
+            &[(F::Size, 10), (F::Population, 2)],
+            &[(F::PacketInterval, 0), (F::PacketSpace, 9)],
+            &[(F::FlowInterval, 0)],
+        ];
+        for bad in unusable {
+            for assumed in [1.0, 50.0] {
+                let mut t = SamplerTable::default();
+                let r = t.rate_of(&fields(bad), assumed);
+                assert_eq!((r.value, r.malformed), (assumed, true), "{bad:?}");
+                t.learn(&fields(&[(F::SamplerId, 1), (F::Interval, 10)]));
+                let mut named = bad.to_vec();
+                named.push((F::SamplerId, 1));
+                let r = t.rate_of(&fields(&named), assumed);
+                assert_eq!((r.value, r.malformed), (10.0, true), "{bad:?}");
+                let mut options = bad.to_vec();
+                options.push((F::SamplerId, 1));
+                assert_eq!(t.learn(&fields(&options)), Learned::Malformed);
+                assert_eq!(
+                    t.rate_of(&fields(&[(F::SamplerId, 1)]), assumed).value,
+                    10.0
+                );
+                t.learn(&fields(&[(F::Interval, 1000)]));
+                assert_eq!(t.learn(&fields(bad)), Learned::Malformed);
+                assert_eq!(t.rate_of(&fields(&[]), assumed).value, 1000.0);
+            }
+        }
+        // A usable part is kept, and the rest still counted.
+        let half = fields(&[(F::Interval, 10), (F::FlowInterval, 0)])
+            .rate()
+            .unwrap();
+        assert_eq!((half.value, half.malformed), (10.0, true));
     }
 
     #[test]
