@@ -19,8 +19,9 @@
 //! rate; the rate of the samplers the exporter has described, if they all say the same; else
 //! the rate the collector was told to assume for exporters that announce none (1 unless
 //! told). Records that come before an exporter's options take that assumed rate too.
-//! Fields that say nothing usable (an interval of 0, n greater than N, a probability out
-//! of (0, 1]) are counted as malformed and passed over: a record takes the next rate in
+//! Fields that say nothing usable (a selector's or flow sampling's interval of 0, n greater
+//! than N, a probability out of (0, 1]; not SAMPLING_INTERVAL 0, which means unsampled)
+//! are counted as malformed and passed over: a record takes the next rate in
 //! that order, and an options record leaves the rate it would have set as it was.
 
 use std::collections::HashMap;
@@ -428,9 +429,14 @@ mod tests {
                     t.rate_of(&fields(&[(F::SamplerId, 1)]), assumed).value,
                     10.0
                 );
+                // The samplers' agreed rate, then the exporter's.
+                let r = t.rate_of(&fields(bad), assumed);
+                assert_eq!((r.value, r.malformed), (10.0, true), "{bad:?}");
                 t.learn(&fields(&[(F::Interval, 1000)]));
                 assert_eq!(t.learn(&fields(bad)), Learned::Malformed);
                 assert_eq!(t.rate_of(&fields(&[]), assumed).value, 1000.0);
+                let r = t.rate_of(&fields(bad), assumed);
+                assert_eq!((r.value, r.malformed), (1000.0, true), "{bad:?}");
             }
         }
         // A usable part is kept, and the rest still counted.
@@ -438,6 +444,13 @@ mod tests {
             .rate()
             .unwrap();
         assert_eq!((half.value, half.malformed), (10.0, true));
+        let half = fields(&[
+            (F::PacketInterval, 0),
+            (F::FlowInterval, 1),
+            (F::FlowSpace, 3),
+        ]);
+        let r = SamplerTable::default().rate_of(&half, 50.0);
+        assert_eq!((r.value, r.malformed), (4.0, true));
     }
 
     #[test]
