@@ -163,8 +163,10 @@ impl SamplingFields {
     }
 
     /// The rate these fields announce (packet sampling times flow sampling), None when
-    /// they announce none; fields that give no rate read as 1, malformed.
-    pub fn rate(&self) -> Option<Rate> {
+    /// they announce none; fields that give no rate read as 1, malformed. For the tests:
+    /// the decoder goes through `SamplerTable`, which passes such fields over.
+    #[cfg(test)]
+    fn rate(&self) -> Option<Rate> {
         match self.announced() {
             Announced::Nothing => None,
             Announced::Unusable => Some(Rate {
@@ -260,15 +262,16 @@ impl SamplerTable {
             Announced::Unusable => true,
             Announced::Nothing => false,
         };
-        let clean = |value| Rate { value, malformed };
+        // Malformed own fields are still counted, whichever rate is taken.
+        let taken = |value| Rate { value, malformed };
         if let Some(rate) = fields.sampler_id.and_then(|id| self.samplers.get(&id)) {
-            return clean(*rate);
+            return taken(*rate);
         }
         if let Some(rate) = self.exporter_rate {
-            return clean(rate);
+            return taken(rate);
         }
         // Samplers described and none named: theirs if they all say the same rate.
-        clean(self.agreed.unwrap_or(unannounced))
+        taken(self.agreed.unwrap_or(unannounced))
     }
 
     pub fn len(&self) -> usize {
